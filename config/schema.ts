@@ -1,0 +1,49 @@
+/**
+ * Root schema of a site configuration file (one YAML file per site). Parsed once at
+ * start by `loadConfig`, then frozen. `docs/config.schema.json` is generated from it.
+ */
+import { z } from 'zod';
+import { DRIVERS } from '../drivers/index.js';
+import { BrokerConfig } from '../gateway/broker/broker-config.js';
+
+const Id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-" (it becomes an MQTT topic level)');
+
+const driverSchemas = DRIVERS.map((d) => d.configSchema) as unknown as [z.ZodObject, ...z.ZodObject[]];
+
+export const SiteConfig = z.strictObject({
+  site: z.strictObject({
+    id: Id,
+    name: z.string().optional(),
+    /** Used by astronomical schedules (streetlights). */
+    latitude: z.number().min(-90).max(90).optional(),
+    longitude: z.number().min(-180).max(180).optional(),
+  }),
+  gateway: z.strictObject({ id: Id }),
+  /** Demo mode: anonymous read-only access to the local broker. Never in production. */
+  demo: z.boolean().default(false),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).default({
+    level: 'info',
+  }),
+  broker: BrokerConfig.default({ listeners: [{ type: 'tcp', host: '127.0.0.1', port: 1883 }], accounts: [] }),
+  journal: z
+    .strictObject({
+      path: z.string().default('data/gateway.db'),
+      /** FULL survives power loss (BRIEF §7); NORMAL only a process crash. */
+      synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
+      retention: z
+        .strictObject({
+          maxAgeDays: z.number().positive().default(30),
+          maxSizeMB: z.number().positive().default(2048),
+        })
+        .default({ maxAgeDays: 30, maxSizeMB: 2048 }),
+    })
+    .default({ path: 'data/gateway.db', synchronous: 'FULL', retention: { maxAgeDays: 30, maxSizeMB: 2048 } }),
+  http: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .default({ host: '127.0.0.1', port: 8080 }),
+  drivers: z.array(z.discriminatedUnion('family', driverSchemas)).default([]),
+});
+export type SiteConfig = z.infer<typeof SiteConfig>;

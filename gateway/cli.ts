@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+/**
+ * `gateway` command line: start, check-config, events, hash-password, demo, version.
+ * Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { SiteConfig } from '../config/schema.js';
+import { hashPassword } from './broker/password.js';
+import { errorMessage, GatewayError } from './core/errors.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { parseSince } from './core/time.js';
+import { type Gateway, startGateway } from './gateway.js';
+import { Journal } from './journal/journal.js';
+import { PACKAGE_ROOT, VERSION } from './version.js';
+
+const USAGE = `gateway ${VERSION}: smart-compound IoT edge gateway
+
+usage:
+  gateway start --config <site.yaml>     run the gateway
+  gateway check-config <site.yaml>       validate a site file; exit 2 and list every problem if it is bad
+  gateway events --config <site.yaml> [--since 1h|2026-11-23T08:00Z] [--device ID] [--type gas.alarm] [--limit N] [--json]
+                                         print stored events from the journal
+  gateway hash-password [password]       print a hash for broker.accounts[].passwordHash (reads stdin if omitted)
+  gateway demo [--config <site.yaml>]    run the simulated demo compound and the gateway against it
+  gateway version                        print the version
+`;
+
+const DEMO_CONFIG = join(PACKAGE_ROOT, 'config/examples/demo-compound.yaml');
+
+class UsageError extends GatewayError {
+  constructor(message: string) {
+    super('USAGE', message, 'run `gateway --help`');
+  }
+}
+
+function configOrExit(file: string | undefined): SiteConfig {
+  if (!file) throw new UsageError('missing --config <site.yaml>');
+  return loadConfig(file);
+}
+
+async function runUntilSignal(gw: Gateway, log: Logger, cleanup?: () => Promise<void>): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await gw.close();
+  await cleanup?.();
+  log.flush();
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      since: { type: 'string' },
+      device: { type: 'string' },
+      type: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  switch (cmd) {
+    case 'version':
+    case '--version':
+      console.log(VERSION);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return cmd === undefined ? 2 : 0;
+    case 'check-config': {
+      const file = positionals[0] ?? values.config;
+      const cfg = configOrExit(file);
+      const devices = cfg.drivers.reduce((n, d) => n + d.devices.length, 0);
+      console.log(`${file}: ok (site ${cfg.site.id}, gateway ${cfg.gateway.id}, ${cfg.drivers.length} drivers, ${devices} devices)`);
+      return 0;
+    }
+    case 'start': {
+      const cfg = configOrExit(values.config ?? positionals[0]);
+      const log = createLogger(cfg.log.level);
+      const gw = await startGateway(cfg, log);
+      console.log(`gateway ready: ops ${gw.http.url}/healthz  local broker ${gw.broker.listeners.map((l) => `${l.type}://${l.host}:${l.port}`).join(' ')}`);
+      await runUntilSignal(gw, log);
+      return 0;
+    }
+    case 'demo': {
+      const cfg = configOrExit(values.config ?? DEMO_CONFIG);
+      const log = createLogger(cfg.log.level);
+      const { startCompoundSimulator } = await import('../simulators/compound/compound-simulator.js');
+      const sim = await startCompoundSimulator(cfg, log.child({ component: 'simulator' }));
+      const gw = await startGateway(cfg, log);
+      const tcp = gw.broker.listeners.find((l) => l.type === 'tcp');
+      console.log(
+        [
+          '',
+          `  Demo compound "${cfg.site.name ?? cfg.site.id}" is running.`,
+          `  console / ops:   ${gw.http.url}/healthz   metrics: ${gw.http.url}/metrics`,
+          `  local broker:    mqtt://${tcp?.host}:${tcp?.port} (anonymous read-only in demo mode)`,
+          `  watch events:    mosquitto_sub -h ${tcp?.host} -p ${tcp?.port} -t '${gw.root}/#' -v`,
+          `  simulator:       ${sim.url}  (e.g. curl -X POST ${sim.url}/devices/${sim.exampleDevice} -d '{"lel":60}')`,
+          '  stop:            Ctrl-C',
+          '',
+        ].join('\n'),
+      );
+      await runUntilSignal(gw, log, () => sim.close());
+      return 0;
+    }
+    case 'events': {
+      const cfg = configOrExit(values.config ?? positionals[0]);
+      const journal = new Journal(cfg.journal);
+      try {
+        const limit = values.limit ? Number(values.limit) : 100;
+        if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit must be a positive whole number, got "${values.limit}"`);
+        const events = journal.query({
+          since: values.since ? parseSince(values.since) : undefined,
+          device: values.device,
+          type: values.type,
+          limit,
+        });
+        for (const e of events) {
+          if (values.json) console.log(JSON.stringify(e));
+          else console.log(`${e.receivedAt}  #${e.seq}  ${e.severity.padEnd(8)} ${e.type.padEnd(22)} ${e.device.id.padEnd(20)} ${JSON.stringify(e.data)}`);
+        }
+        if (!values.json) console.error(`${events.length} event${events.length === 1 ? '' : 's'}`);
+      } finally {
+        journal.close();
+      }
+      return 0;
+    }
+    case 'hash-password': {
+      const plain = positionals[0] ?? readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+      if (!plain) throw new UsageError('empty password');
+      console.log(hashPassword(plain));
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${cmd}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      console.error(`error: invalid configuration ${err.message}\nhint: ${err.hint}`);
+      process.exitCode = 2;
+    } else if (err instanceof GatewayError) {
+      console.error(`error [${err.code}]: ${err.message}${err.hint ? `\nhint: ${err.hint}` : ''}`);
+      process.exitCode = err.code === 'USAGE' ? 2 : 1;
+    } else {
+      console.error(`error: ${errorMessage(err)}`);
+      process.exitCode = 1;
+    }
+  },
+);

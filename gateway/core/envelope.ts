@@ -1,0 +1,85 @@
+/**
+ * The one event envelope of the gateway (MQTT contract v1). Every event a driver
+ * reports, every availability change and every gateway event travels in this shape:
+ * on the local bus, in the journal and to the city platform.
+ */
+import { v7 as uuidv7 } from 'uuid';
+import { z } from 'zod';
+
+export const ENVELOPE_VERSION = 1;
+
+export const Severity = z.enum(['info', 'warning', 'major', 'critical']);
+export type Severity = z.infer<typeof Severity>;
+
+/** Which uplink lane an event travels in: alarms first, telemetry last (BRIEF §5). */
+export const EventKind = z.enum(['alarm', 'event', 'telemetry']);
+export type EventKind = z.infer<typeof EventKind>;
+
+export const DeviceRef = z.object({
+  id: z.string().min(1),
+  family: z.string().min(1),
+  building: z.string().optional(),
+  zone: z.string().optional(),
+  tags: z.array(z.string()).default([]),
+});
+export type DeviceRef = z.infer<typeof DeviceRef>;
+
+/** Dotted lower-case event type, e.g. `gas.alarm.high`, `device.availability`. */
+export const EventType = z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/, 'dotted lower-case, e.g. gas.alarm.high');
+
+export const EventEnvelope = z.object({
+  v: z.literal(ENVELOPE_VERSION),
+  /** UUIDv7: unique and sortable by creation time; the platform dedupes by it. */
+  id: z.uuid(),
+  site: z.string().min(1),
+  gateway: z.string().min(1),
+  /** Per-gateway sequence number, strictly increasing, survives restarts. */
+  seq: z.number().int().positive(),
+  device: DeviceRef,
+  type: EventType,
+  kind: EventKind,
+  severity: Severity,
+  /** Time the device says the event happened, if it says (ISO 8601). */
+  deviceTime: z.iso.datetime({ offset: true }).nullable(),
+  /** Time the gateway received the device message (ISO 8601, UTC). */
+  receivedAt: z.iso.datetime(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+/** What a driver reports: an event about one of its devices, before the core stamps it. */
+export interface DeviceEvent {
+  deviceId: string;
+  type: string;
+  kind: EventKind;
+  severity: Severity;
+  deviceTime?: Date | null;
+  /** When the device message reached the gateway; defaults to now. */
+  receivedAt?: Date;
+  data: Record<string, unknown>;
+}
+
+export interface Stamp {
+  site: string;
+  gateway: string;
+  seq: number;
+  device: DeviceRef;
+}
+
+/** Builds an envelope; the caller supplies the sequence number and device metadata. */
+export function stampEvent(e: DeviceEvent, s: Stamp): EventEnvelope {
+  return {
+    v: ENVELOPE_VERSION,
+    id: uuidv7(),
+    site: s.site,
+    gateway: s.gateway,
+    seq: s.seq,
+    device: s.device,
+    type: e.type,
+    kind: e.kind,
+    severity: e.severity,
+    deviceTime: e.deviceTime ? e.deviceTime.toISOString() : null,
+    receivedAt: (e.receivedAt ?? new Date()).toISOString(),
+    data: e.data,
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * Assembles one gateway from a validated site config: journal, local broker, event
+ * pipeline, supervised drivers, operations HTTP. `startGateway` resolves when ready.
+ */
+import type { SiteConfig } from '../config/schema.js';
+import { driverFor } from '../drivers/index.js';
+import { startBroker } from './broker/broker.js';
+import type { DeviceRef } from './core/envelope.js';
+import { errorMessage, GatewayError } from './core/errors.js';
+import type { Logger } from './core/logger.js';
+import { createMetrics } from './core/metrics.js';
+import { Pipeline } from './core/pipeline.js';
+import { topicRoot, topics } from './core/topics.js';
+import type { CommandResult, DriverContext } from './drivers/driver-api.js';
+import { DriverSupervisor } from './drivers/supervisor.js';
+import { startHttp } from './http/http-server.js';
+import { Journal } from './journal/journal.js';
+import { VERSION } from './version.js';
+
+export type Gateway = Awaited<ReturnType<typeof startGateway>>;
+
+export async function startGateway(config: SiteConfig, log: Logger) {
+  const startedAt = Date.now();
+  const metrics = createMetrics();
+  const root = topicRoot(config.site.id, config.gateway.id);
+  const gatewayDevice: DeviceRef = { id: config.gateway.id, family: 'gateway', tags: [] };
+
+  const devices = new Map<string, DeviceRef>([[gatewayDevice.id, gatewayDevice]]);
+  const deviceDriver = new Map<string, string>();
+  for (const d of config.drivers) {
+    for (const dev of d.devices) {
+      devices.set(dev.id, { id: dev.id, family: d.family, building: dev.building, zone: dev.zone, tags: dev.tags });
+      deviceDriver.set(dev.id, d.id);
+    }
+  }
+
+  const journal = new Journal(config.journal);
+  const pruneTimer = setInterval(() => {
+    try {
+      const n = journal.prune();
+      if (n) log.info({ deleted: n }, 'journal retention');
+    } catch (err) {
+      log.error({ err: errorMessage(err) }, 'journal retention failed');
+    }
+  }, 60_000);
+  pruneTimer.unref();
+
+  let broker: Awaited<ReturnType<typeof startBroker>>;
+  try {
+    broker = await startBroker(config.broker, { demo: config.demo, log: log.child({ component: 'broker' }) });
+  } catch (err) {
+    journal.close();
+    throw err;
+  }
+  const publish = (topic: string, payload: string, retain = false, qos: 0 | 1 = 1) =>
+    broker.publish(topic, payload, { retain, qos }).catch((err) => log.error({ err: errorMessage(err), topic }, 'local publish failed'));
+
+  const pipeline = new Pipeline({
+    site: config.site.id,
+    gateway: config.gateway.id,
+    journal,
+    devices,
+    metrics,
+    log: log.child({ component: 'pipeline' }),
+  });
+  // Local bus: every committed event on its topic; the last telemetry and availability of each device retained.
+  pipeline.onCommitted((env, json) => {
+    const { family, id } = env.device;
+    void publish(topics.event(root, family, id, env.type), json, false, env.kind === 'telemetry' ? 0 : 1);
+    if (env.kind === 'telemetry') void publish(topics.state(root, family, id), json, true, 0);
+    if (env.type === 'device.availability') void publish(topics.availability(root, id), json, true);
+  });
+
+  const online = new Map<string, boolean>();
+  const supervisors: DriverSupervisor[] = [];
+  for (const d of config.drivers) {
+    if (!d.enabled) continue;
+    const definition = driverFor(d.family);
+    if (!definition) throw new GatewayError('DRIVER_UNKNOWN', `no driver for family ${d.family}`);
+    const dlog = log.child({ driver: d.id, family: d.family });
+    const ctx: DriverContext = {
+      log: dlog,
+      emit: (e) => pipeline.ingest(e),
+      availability(deviceId, isOnline, reason) {
+        if (online.get(deviceId) === isOnline) return;
+        const wasKnown = online.has(deviceId);
+        online.set(deviceId, isOnline);
+        if (isOnline) metrics.devicesOnline.inc({ family: d.family });
+        else if (wasKnown) metrics.devicesOnline.dec({ family: d.family });
+        pipeline.ingest({
+          deviceId,
+          type: 'device.availability',
+          kind: 'event',
+          severity: isOnline ? 'info' : 'warning',
+          data: { online: isOnline, ...(reason ? { reason } : {}) },
+        });
+      },
+      invalid(deviceId, reason, raw) {
+        metrics.invalidInputs.inc({ family: d.family });
+        dlog.warn({ device: deviceId, reason, raw }, 'invalid device data');
+      },
+      pollError(deviceId, reason) {
+        metrics.pollErrors.inc({ driver: d.id });
+        dlog.debug({ device: deviceId, reason }, 'poll failed');
+      },
+    };
+    const sup = new DriverSupervisor({
+      definition,
+      config: d,
+      context: ctx,
+      log: dlog,
+      onRestart: () => metrics.driverRestarts.inc({ driver: d.id }),
+    });
+    supervisors.push(sup);
+  }
+
+  let http: Awaited<ReturnType<typeof startHttp>>;
+  try {
+    http = await startHttp({
+      host: config.http.host,
+      port: config.http.port,
+      registry: metrics.registry,
+      health: () => ({
+        ok: !closing,
+        status: closing ? 'stopping' : 'ok',
+        version: VERSION,
+        site: config.site.id,
+        gateway: config.gateway.id,
+        uptimeS: Math.round((Date.now() - startedAt) / 1000),
+        journal: { lastSeq: pipeline.lastSeq, pending: pipeline.pendingCount },
+        drivers: supervisors.map((s) => ({ id: s.id, family: s.family, state: s.state, lastError: s.lastError })),
+      }),
+    });
+  } catch (err) {
+    await broker.close();
+    journal.close();
+    throw new GatewayError('HTTP_LISTEN', `cannot listen on ${config.http.host}:${config.http.port}: ${errorMessage(err)}`, 'change http.port or stop what uses it', { cause: err });
+  }
+
+  await publish(topics.status(root), JSON.stringify({ status: 'online', version: VERSION, since: new Date().toISOString() }), true);
+  for (const s of supervisors) s.start();
+
+  let closing = false;
+  async function close(): Promise<void> {
+    if (closing) return;
+    closing = true;
+    clearInterval(pruneTimer);
+    await Promise.all(supervisors.map((s) => s.stop()));
+    pipeline.flush();
+    await publish(topics.status(root), JSON.stringify({ status: 'offline', since: new Date().toISOString() }), true);
+    await http.close();
+    await broker.close();
+    journal.close();
+  }
+
+  async function command(deviceId: string, name: string, args: unknown): Promise<CommandResult> {
+    const sup = supervisors.find((s) => s.id === deviceDriver.get(deviceId));
+    if (!sup) return { ok: false, error: `unknown device ${deviceId}` };
+    return sup.command(deviceId, name, args);
+  }
+
+  log.info({ ms: Date.now() - startedAt, http: http.url, broker: broker.listeners }, 'gateway ready');
+  return { config, root, journal, pipeline, broker, http, metrics, supervisors, command, close };
+}

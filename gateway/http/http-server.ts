@@ -1,0 +1,44 @@
+/** Operations endpoints: `GET /healthz` (JSON, 200 when ready, 503 otherwise) and `GET /metrics` (Prometheus). */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  health: () => { ok: boolean; [k: string]: unknown };
+  registry: Registry;
+}
+
+export async function startHttp(o: HttpOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') {
+      res.writeHead(405, { allow: 'GET' }).end();
+      return;
+    }
+    if (path === '/healthz') {
+      const h = o.health();
+      res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(h));
+      return;
+    }
+    if (path === '/metrics') {
+      o.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': o.registry.contentType }).end(text),
+        (err) => res.writeHead(500).end(String(err)),
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

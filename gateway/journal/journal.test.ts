@@ -1,0 +1,73 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type EventEnvelope, stampEvent } from '../core/envelope.js';
+import { Journal, type JournalRow } from './journal.js';
+
+function row(seq: number, deviceId: string, type: string, receivedAt: Date): JournalRow {
+  const env = stampEvent(
+    { deviceId, type, kind: 'event', severity: 'info', data: { n: seq, pad: 'x'.repeat(200) }, receivedAt },
+    { site: 's', gateway: 'g', seq, device: { id: deviceId, family: 'gas-detector', tags: [] } },
+  );
+  return { env, json: JSON.stringify(env) };
+}
+
+function open(retention = { maxAgeDays: 30, maxSizeMB: 100 }) {
+  const path = join(mkdtempSync(join(tmpdir(), 'journal-')), 'j.db');
+  return { path, journal: new Journal({ path, synchronous: 'FULL', retention }) };
+}
+
+describe('journal', () => {
+  it('stores batches and answers queries by device, type prefix and time', () => {
+    const { journal } = open();
+    const t0 = new Date('2026-11-23T08:00:00Z');
+    journal.append([row(1, 'a', 'gas.reading', t0), row(2, 'b', 'gas.alarm.high', new Date(t0.getTime() + 60_000))]);
+    journal.append([row(3, 'a', 'gas.alarm.low', new Date(t0.getTime() + 120_000))]);
+    expect(journal.query().map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(journal.query({ device: 'a' }).map((e) => e.seq)).toEqual([1, 3]);
+    expect(journal.query({ type: 'gas.alarm' }).map((e) => e.seq)).toEqual([2, 3]);
+    expect(journal.query({ type: 'gas.alarm.low' }).map((e) => e.seq)).toEqual([3]);
+    expect(journal.query({ since: new Date(t0.getTime() + 60_000) }).map((e) => e.seq)).toEqual([2, 3]);
+    const e: EventEnvelope = journal.query({ afterSeq: 2 })[0]!;
+    expect(e.data).toMatchObject({ n: 3 });
+    journal.close();
+  });
+
+  it('a batch is all or nothing: a duplicate sequence number rolls back the whole batch', () => {
+    const { journal } = open();
+    const now = new Date();
+    journal.append([row(1, 'a', 'x', now)]);
+    expect(() => journal.append([row(2, 'a', 'x', now), row(1, 'a', 'x', now)])).toThrow();
+    expect(journal.count()).toBe(1);
+    expect(journal.lastSeq()).toBe(1);
+    journal.close();
+  });
+
+  it('keeps the last sequence number across reopen and after retention deleted everything', () => {
+    const { path, journal } = open({ maxAgeDays: 1, maxSizeMB: 100 });
+    const old = new Date(Date.now() - 3 * 86_400_000);
+    journal.append([row(1, 'a', 'x', old), row(2, 'a', 'x', old)]);
+    expect(journal.prune()).toBe(2);
+    expect(journal.count()).toBe(0);
+    journal.close();
+    const again = new Journal({ path, synchronous: 'FULL', retention: { maxAgeDays: 1, maxSizeMB: 100 } });
+    expect(again.lastSeq()).toBe(2);
+    again.close();
+  });
+
+  it('retention by size deletes the oldest events until the file fits', () => {
+    const { journal } = open({ maxAgeDays: 30, maxSizeMB: 1 });
+    const now = new Date();
+    let seq = 0;
+    for (let b = 0; b < 20; b++) journal.append(Array.from({ length: 500 }, () => row(++seq, 'a', 'x', now)));
+    expect(journal.sizeBytes()).toBeGreaterThan(1024 * 1024);
+    const deleted = journal.prune();
+    expect(deleted).toBeGreaterThan(0);
+    expect(journal.sizeBytes()).toBeLessThanOrEqual(1024 * 1024);
+    const left = journal.query({ limit: 100_000 }).map((e) => e.seq);
+    expect(left[left.length - 1]).toBe(seq); // the newest survive
+    expect(left[0]).toBe(deleted + 1); // the oldest went first
+    journal.close();
+  });
+});

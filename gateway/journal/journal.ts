@@ -1,0 +1,139 @@
+/**
+ * The journal: every normalised event, in SQLite (better-sqlite3, WAL). Events are
+ * appended in batches, one transaction per batch (group commit); nothing is published
+ * or acknowledged before its batch is committed. Retention by age and by size.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { EventEnvelope } from '../core/envelope.js';
+import { GatewayError } from '../core/errors.js';
+
+export interface JournalOptions {
+  path: string;
+  /** FULL survives power loss; NORMAL survives a process crash only (sqlite.org/wal.html). */
+  synchronous: 'FULL' | 'NORMAL';
+  retention: { maxAgeDays: number; maxSizeMB: number };
+}
+
+export interface EventQuery {
+  since?: Date;
+  until?: Date;
+  device?: string;
+  type?: string;
+  afterSeq?: number;
+  limit?: number;
+}
+
+/** An event ready to be stored: the envelope and its JSON text (serialised once). */
+export interface JournalRow {
+  env: EventEnvelope;
+  json: string;
+}
+
+export class Journal {
+  readonly db: Database.Database;
+  private readonly insert: Database.Statement;
+  private readonly saveSeq: Database.Statement;
+  private readonly appendTx: (rows: readonly JournalRow[]) => void;
+
+  constructor(private readonly opts: JournalOptions) {
+    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    try {
+      this.db = new Database(opts.path);
+    } catch (err) {
+      throw new GatewayError('JOURNAL_OPEN', `cannot open the journal ${opts.path}: ${err}`, 'check journal.path and its permissions', { cause: err });
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.synchronous}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        received_at INTEGER NOT NULL,
+        device_id TEXT NOT NULL,
+        family TEXT NOT NULL,
+        type TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        body TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS events_device ON events (device_id, seq);
+      CREATE INDEX IF NOT EXISTS events_type ON events (type, seq);
+      CREATE INDEX IF NOT EXISTS events_time ON events (received_at);
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+    `);
+    this.insert = this.db.prepare(
+      'INSERT INTO events (seq, id, received_at, device_id, family, type, kind, severity, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.saveSeq = this.db.prepare("INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    this.appendTx = this.db.transaction((rows: readonly JournalRow[]) => {
+      for (const { env, json } of rows) {
+        this.insert.run(env.seq, env.id, Date.parse(env.receivedAt), env.device.id, env.device.family, env.type, env.kind, env.severity, json);
+      }
+      const last = rows[rows.length - 1];
+      if (last) this.saveSeq.run(last.env.seq);
+    });
+  }
+
+  /** The highest sequence number ever committed (0 for a new journal). Survives retention. */
+  lastSeq(): number {
+    const meta = this.db.prepare("SELECT value FROM meta WHERE key = 'last_seq'").get() as { value: number } | undefined;
+    const max = this.db.prepare('SELECT MAX(seq) AS m FROM events').get() as { m: number | null };
+    return Math.max(meta?.value ?? 0, max.m ?? 0);
+  }
+
+  /** Appends a batch in one transaction (group commit). Throws if the batch could not be stored. */
+  append(rows: readonly JournalRow[]): void {
+    if (rows.length) this.appendTx(rows);
+  }
+
+  query(q: EventQuery = {}): EventEnvelope[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (clause: string, ...values: unknown[]) => {
+      where.push(clause);
+      args.push(...values);
+    };
+    if (q.since) add('received_at >= ?', q.since.getTime());
+    if (q.until) add('received_at < ?', q.until.getTime());
+    if (q.device) add('device_id = ?', q.device);
+    // `gas.alarm` also matches `gas.alarm.high`
+    if (q.type) add('(type = ? OR type LIKE ?)', q.type, `${q.type}.%`);
+    if (q.afterSeq !== undefined) add('seq > ?', q.afterSeq);
+    const sql = `SELECT body FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, q.limit ?? 1000) as { body: string }[];
+    return rows.map((r) => JSON.parse(r.body) as EventEnvelope);
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+  }
+
+  sizeBytes(): number {
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    const size = this.db.pragma('page_size', { simple: true }) as number;
+    return (pages - free) * size;
+  }
+
+  /** Deletes events older than maxAgeDays, then the oldest until the file fits maxSizeMB. */
+  prune(now = Date.now()): number {
+    const { maxAgeDays, maxSizeMB } = this.opts.retention;
+    let deleted = this.db.prepare('DELETE FROM events WHERE received_at < ?').run(now - maxAgeDays * 86_400_000).changes;
+    const budget = maxSizeMB * 1024 * 1024;
+    for (let size = this.sizeBytes(); size > budget; size = this.sizeBytes()) {
+      const n = this.count();
+      if (n === 0) break;
+      // Delete the share of rows the file is over budget by (at least 1,000 or all), oldest first.
+      const share = Math.min(n, Math.max(1000, Math.ceil((n * (size - budget)) / size)));
+      deleted += this.db.prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?)').run(share).changes;
+    }
+    return deleted;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

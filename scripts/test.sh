@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite: system test peers, lint, type check, every vitest test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-test-deps.sh --check >/dev/null 2>&1 || bash scripts/install-test-deps.sh
+npx biome check .
+npx tsc -p tsconfig.json --noEmit
+npx vitest run --config scripts/vitest.config.ts "$@"
