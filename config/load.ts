@@ -57,7 +57,7 @@ function explain(issue: z.core.$ZodIssue): string {
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(issue.input)}`;
     case 'invalid_union':
-      if (issue.note === 'No matching discriminator') {
+      if (issue.discriminator === 'family') {
         return `unknown family ${describe((issue.input as { family?: unknown })?.family)}; known families: ${DRIVERS.map((d) => d.family).join(', ')}`;
       }
       return issue.message;

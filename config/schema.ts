@@ -5,10 +5,17 @@
 import { z } from 'zod';
 import { DRIVERS } from '../drivers/index.js';
 import { BrokerConfig } from '../gateway/broker/broker-config.js';
+import { type DeviceBase, DriverBase } from '../gateway/drivers/driver-api.js';
 
 const Id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-" (it becomes an MQTT topic level)');
 
 const driverSchemas = DRIVERS.map((d) => d.configSchema) as unknown as [z.ZodObject, ...z.ZodObject[]];
+
+/** What the core knows of any driver instance config; each family's schema adds its own fields. */
+export type DriverConfig = z.infer<typeof DriverBase> & { family: string; devices: DeviceBase[] };
+
+/** One entry per driver instance, chosen by `family` from the driver registry. */
+const Drivers = z.array(z.discriminatedUnion('family', driverSchemas)) as unknown as z.ZodType<DriverConfig[]>;
 
 export const SiteConfig = z.strictObject({
   site: z.strictObject({
@@ -44,6 +51,6 @@ export const SiteConfig = z.strictObject({
       port: z.number().int().min(0).max(65535).default(8080),
     })
     .default({ host: '127.0.0.1', port: 8080 }),
-  drivers: z.array(z.discriminatedUnion('family', driverSchemas)).default([]),
+  drivers: Drivers.default([]),
 });
 export type SiteConfig = z.infer<typeof SiteConfig>;

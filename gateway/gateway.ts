@@ -5,13 +5,14 @@
 import type { SiteConfig } from '../config/schema.js';
 import { driverFor } from '../drivers/index.js';
 import { startBroker } from './broker/broker.js';
+import { commandExecutor, handleCommandRequest } from './commands/commands.js';
 import type { DeviceRef } from './core/envelope.js';
 import { errorMessage, GatewayError } from './core/errors.js';
 import type { Logger } from './core/logger.js';
 import { createMetrics } from './core/metrics.js';
 import { Pipeline } from './core/pipeline.js';
 import { topicRoot, topics } from './core/topics.js';
-import type { CommandResult, DriverContext } from './drivers/driver-api.js';
+import type { DriverContext } from './drivers/driver-api.js';
 import { DriverSupervisor } from './drivers/supervisor.js';
 import { startHttp } from './http/http-server.js';
 import { Journal } from './journal/journal.js';
@@ -71,6 +72,7 @@ export async function startGateway(config: SiteConfig, log: Logger) {
     if (env.type === 'device.availability') void publish(topics.availability(root, id), json, true);
   });
 
+  let closing = false;
   const online = new Map<string, boolean>();
   const supervisors: DriverSupervisor[] = [];
   for (const d of config.drivers) {
@@ -140,7 +142,6 @@ export async function startGateway(config: SiteConfig, log: Logger) {
   await publish(topics.status(root), JSON.stringify({ status: 'online', version: VERSION, since: new Date().toISOString() }), true);
   for (const s of supervisors) s.start();
 
-  let closing = false;
   async function close(): Promise<void> {
     if (closing) return;
     closing = true;
@@ -153,11 +154,25 @@ export async function startGateway(config: SiteConfig, log: Logger) {
     journal.close();
   }
 
-  async function command(deviceId: string, name: string, args: unknown): Promise<CommandResult> {
-    const sup = supervisors.find((s) => s.id === deviceDriver.get(deviceId));
-    if (!sup) return { ok: false, error: `unknown device ${deviceId}` };
-    return sup.command(deviceId, name, args);
-  }
+  const supervisorOf = new Map(supervisors.map((s) => [s.id, s]));
+  const command = commandExecutor((deviceId) => {
+    const sup = supervisorOf.get(deviceDriver.get(deviceId) ?? '');
+    return sup && { definition: driverFor(sup.family)!, run: (id, name, args) => sup.command(id, name, args) };
+  });
+  // Operators' commands on the local bus (only admin accounts may publish there).
+  const cmdPrefix = `${root}/cmd/`;
+  broker.aedes.subscribe(
+    `${cmdPrefix}+/+`,
+    (packet, done) => {
+      done();
+      const [deviceId = '', name = ''] = packet.topic.slice(cmdPrefix.length).split('/');
+      void handleCommandRequest(command, deviceId, name, packet.payload as Buffer).then((res) => {
+        log.info({ audit: 'command', source: 'local-bus', ...res }, 'command');
+        return publish(topics.commandResponse(root, deviceId), JSON.stringify(res));
+      });
+    },
+    () => {},
+  );
 
   log.info({ ms: Date.now() - startedAt, http: http.url, broker: broker.listeners }, 'gateway ready');
   return { config, root, journal, pipeline, broker, http, metrics, supervisors, command, close };

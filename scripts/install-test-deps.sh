@@ -10,6 +10,7 @@ wanted=(
   "mbpoll:mbpoll"
   "socat:socat"
   "pymodbus:python3-pymodbus"
+  "openssl:openssl"
 )
 
 have() {

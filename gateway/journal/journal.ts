@@ -36,6 +36,7 @@ export class Journal {
   private readonly insert: Database.Statement;
   private readonly saveSeq: Database.Statement;
   private readonly appendTx: (rows: readonly JournalRow[]) => void;
+  private readonly txHooks: ((rows: readonly JournalRow[]) => void)[] = [];
 
   constructor(private readonly opts: JournalOptions) {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
@@ -74,6 +75,7 @@ export class Journal {
       }
       const last = rows[rows.length - 1];
       if (last) this.saveSeq.run(last.env.seq);
+      for (const hook of this.txHooks) hook(rows);
     });
   }
 
@@ -82,6 +84,14 @@ export class Journal {
     const meta = this.db.prepare("SELECT value FROM meta WHERE key = 'last_seq'").get() as { value: number } | undefined;
     const max = this.db.prepare('SELECT MAX(seq) AS m FROM events').get() as { m: number | null };
     return Math.max(meta?.value ?? 0, max.m ?? 0);
+  }
+
+  /**
+   * Runs `hook` inside every append transaction, after the events are inserted: what it
+   * writes to this database (e.g. the uplink outbox) commits or rolls back with them.
+   */
+  addTxHook(hook: (rows: readonly JournalRow[]) => void): void {
+    this.txHooks.push(hook);
   }
 
   /** Appends a batch in one transaction (group commit). Throws if the batch could not be stored. */
