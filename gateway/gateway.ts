@@ -48,7 +48,11 @@ export async function startGateway(config: SiteConfig, log: Logger) {
 
   let broker: Awaited<ReturnType<typeof startBroker>>;
   try {
-    broker = await startBroker(config.broker, { demo: config.demo, log: log.child({ component: 'broker' }) });
+    broker = await startBroker(config.broker, {
+      demo: config.demo,
+      log: log.child({ component: 'broker' }),
+      onDenied: (e) => metrics.brokerDenied.inc({ what: e.action }),
+    });
   } catch (err) {
     journal.close();
     throw err;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ANONYMOUS,
   type AclAccount,
+  ANONYMOUS,
   canPublish,
   canSubscribe,
   effectiveFilters,
@@ -83,7 +83,8 @@ describe('substituteUsername', () => {
     expect(substituteUsername('cg/#', '')).toBe('cg/#');
   });
   it('drops a filter when the name is empty or could act as a wildcard or level', () => {
-    for (const name of ['', '#', '+', 'a/b', '$x']) expect(substituteUsername('dev/{username}/#', name)).toBe(undefined);
+    for (const name of ['', '#', '+', 'a/b', '$x'])
+      expect(substituteUsername('dev/{username}/#', name)).toBe(undefined);
   });
 });
 

@@ -65,15 +65,14 @@ export function isValidFilter(filter: string): boolean {
   if (filter.length === 0 || filter.includes('\u0000')) return false;
   const levels = filter.split('/');
   return levels.every(
-    (l, i) =>
-      (l === '#' ? i === levels.length - 1 : !l.includes('#')) && (l === '+' || !l.includes('+')),
+    (l, i) => (l === '#' ? i === levels.length - 1 : !l.includes('#')) && (l === '+' || !l.includes('+')),
   );
 }
 
 /** Replaces `{username}`; a filter using it is dropped when the name could act as a wildcard or level. */
 export function substituteUsername(filter: string, username: string): string | undefined {
   if (!filter.includes('{username}')) return filter;
-  if (username === '' || /[/+#$\u0000]/.test(username)) return undefined;
+  if (username === '' || /[/+#$]/.test(username) || username.includes('\u0000')) return undefined;
   return filter.replaceAll('{username}', username);
 }
 

@@ -22,7 +22,9 @@ const TopicFilter = z
 export const Account = z.object({
   username: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, ".", "-" and "_" only'),
   /** `scrypt$...` as printed by `gateway hash-password`; plain passwords are never stored in config. */
-  passwordHash: z.string().regex(/^scrypt\$/, 'a hash made by `gateway hash-password` (starts with "scrypt$")'),
+  passwordHash: z
+    .string()
+    .regex(/^scrypt\$/, 'a hash made by `gateway hash-password` (starts with "scrypt$")'),
   /**
    * device: publishes only under `dev/{username}/#`, subscribes only to `dev/{username}/cmd/#`;
    * reader: subscribes to the gateway's topics (`cg/#` unless `subscribe` says otherwise), publishes nothing;
@@ -37,7 +39,10 @@ export const Account = z.object({
 export type Account = z.infer<typeof Account>;
 
 export const BrokerConfig = z.object({
-  listeners: z.array(Listener).min(1).default([{ type: 'tcp', host: '127.0.0.1', port: 1883 }]),
+  listeners: z
+    .array(Listener)
+    .min(1)
+    .default([{ type: 'tcp', host: '127.0.0.1', port: 1883 }]),
   accounts: z.array(Account).default([]),
 });
 export type BrokerConfig = z.infer<typeof BrokerConfig>;

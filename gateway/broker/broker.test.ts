@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { createConnection } from 'node:net';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAsync, ErrorWithSubackPacket, type IClientOptions, type MqttClient } from 'mqtt';
@@ -10,7 +10,12 @@ import { hashPassword } from './password.js';
 
 // Bounded, loopback only: every wait below ends on a message, an event or the vitest timeout.
 
-const PASSWORDS = { 'bin-7': 'bin7-pass', 'bin-8': 'bin8-pass', city: 'city-pass', root: 'root-pass' } as const;
+const PASSWORDS = {
+  'bin-7': 'bin7-pass',
+  'bin-8': 'bin8-pass',
+  city: 'city-pass',
+  root: 'root-pass',
+} as const;
 type User = keyof typeof PASSWORDS;
 
 let config: BrokerConfig;
@@ -35,7 +40,12 @@ beforeAll(() => {
       { username: 'bin-7', role: 'device', passwordHash: hashPassword(PASSWORDS['bin-7']) },
       { username: 'bin-8', role: 'device', passwordHash: hashPassword(PASSWORDS['bin-8']) },
       // the city platform: reads the gateway's topics and the devices' telemetry
-      { username: 'city', role: 'reader', subscribe: ['cg/#', 'dev/#'], passwordHash: hashPassword(PASSWORDS.city) },
+      {
+        username: 'city',
+        role: 'reader',
+        subscribe: ['cg/#', 'dev/#'],
+        passwordHash: hashPassword(PASSWORDS.city),
+      },
       { username: 'root', role: 'admin', passwordHash: hashPassword(PASSWORDS.root) },
     ],
   };
@@ -54,15 +64,27 @@ function urlOf(broker: RunningBroker, type: 'tcp' | 'ws'): string {
 async function connect(url: string, user?: User, extra: IClientOptions = {}): Promise<MqttClient> {
   const auth = user ? { username: user, password: PASSWORDS[user] } : {};
   // aedes speaks MQTT 3.1.1 (protocol level 4) only.
-  const client = await connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000, ...auth, ...extra });
+  const client = await connectAsync(url, {
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 5_000,
+    ...auth,
+    ...extra,
+  });
   clients.push(client);
   return client;
+}
+
+function whenClosed(client: MqttClient): Promise<void> {
+  return new Promise((resolve) => client.once('close', () => resolve()));
 }
 
 /** Collects the messages a client receives. */
 function collect(client: MqttClient): { topic: string; payload: string; retain: boolean }[] {
   const got: { topic: string; payload: string; retain: boolean }[] = [];
-  client.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), retain: packet.retain }));
+  client.on('message', (topic, payload, packet) =>
+    got.push({ topic, payload: payload.toString(), retain: packet.retain }),
+  );
   return got;
 }
 
@@ -82,7 +104,8 @@ async function subackCodes(client: MqttClient, filters: string[]): Promise<numbe
   try {
     return (await client.subscribeAsync(filters)).map((g) => g.qos);
   } catch (err) {
-    if (err instanceof ErrorWithSubackPacket && 'granted' in err.packet) return err.packet.granted as number[];
+    if (err instanceof ErrorWithSubackPacket && 'granted' in err.packet)
+      return err.packet.granted as number[];
     throw err;
   }
 }
@@ -91,7 +114,9 @@ describe('local broker (demo off)', () => {
   let broker: RunningBroker;
   const denied: DeniedEvent[] = [];
   let deniedWaiters: ((e: DeniedEvent) => void)[] = [];
-  let hook: ((client: BrokerClientInfo, topic: string, payload: Buffer, qos: number) => Promise<void>) | undefined;
+  let hook:
+    | ((client: BrokerClientInfo, topic: string, payload: Buffer, qos: number) => Promise<void>)
+    | undefined;
 
   const nextDenied = () => new Promise<DeniedEvent>((resolve) => deniedWaiters.push(resolve));
 
@@ -99,7 +124,8 @@ describe('local broker (demo off)', () => {
     broker = await startBroker(config, {
       demo: false,
       log,
-      onDevicePublish: (client, topic, payload, qos) => hook?.(client, topic, payload, qos) ?? Promise.resolve(),
+      onDevicePublish: (client, topic, payload, qos) =>
+        hook?.(client, topic, payload, qos) ?? Promise.resolve(),
       onDenied: (e) => {
         denied.push(e);
         const waiters = deniedWaiters;
@@ -130,7 +156,12 @@ describe('local broker (demo off)', () => {
     await device.publishAsync('dev/bin-7/telemetry', '{"fill":42}', { qos: 1 });
     expect((await received).payload).toBe('{"fill":42}');
     expect(seen).toEqual([
-      { client: { id: device.options.clientId, username: 'bin-7' }, topic: 'dev/bin-7/telemetry', payload: '{"fill":42}', qos: 1 },
+      {
+        client: { id: device.options.clientId, username: 'bin-7' },
+        topic: 'dev/bin-7/telemetry',
+        payload: '{"fill":42}',
+        qos: 1,
+      },
     ]);
   });
 
@@ -140,9 +171,13 @@ describe('local broker (demo off)', () => {
     const got = collect(city);
     const device = await connect(urlOf(broker, 'tcp'), 'bin-7');
     const deniedEvent = nextDenied();
-    const closed = once(device, 'close');
+    const closed = whenClosed(device);
     device.publish('dev/bin-8/telemetry', 'forged');
-    expect(await deniedEvent).toMatchObject({ action: 'publish', username: 'bin-7', topic: 'dev/bin-8/telemetry' });
+    expect(await deniedEvent).toMatchObject({
+      action: 'publish',
+      username: 'bin-7',
+      topic: 'dev/bin-8/telemetry',
+    });
     await closed; // §3.3.5: the server closes the connection [MQTT-3.3.5-2]
     // A later message on the same topic arrives; the forged one never did.
     const sentinel = nextMessage(city, 'dev/bin-8/telemetry');
@@ -159,7 +194,11 @@ describe('local broker (demo off)', () => {
     const city = await connect(urlOf(broker, 'tcp'), 'city');
     const deniedEvent = nextDenied();
     city.publish('cg/v1/site/gw/status', 'offline');
-    expect(await deniedEvent).toMatchObject({ action: 'publish', username: 'city', topic: 'cg/v1/site/gw/status' });
+    expect(await deniedEvent).toMatchObject({
+      action: 'publish',
+      username: 'city',
+      topic: 'cg/v1/site/gw/status',
+    });
     const sentinel = nextMessage(root, 'cg/v1/site/gw/status');
     await broker.publish('cg/v1/site/gw/status', 'online');
     await sentinel;
@@ -169,7 +208,9 @@ describe('local broker (demo off)', () => {
   it('a reader cannot subscribe outside its filters (SUBACK 0x80, §3.9.3)', async () => {
     const city = await connect(urlOf(broker, 'tcp'), 'city');
     expect(await subackCodes(city, ['cg/v1/+/+/events/#', '#', '$SYS/#'])).toEqual([0, 128, 128]);
-    expect(denied).toContainEqual(expect.objectContaining({ action: 'subscribe', username: 'city', topic: '#' }));
+    expect(denied).toContainEqual(
+      expect.objectContaining({ action: 'subscribe', username: 'city', topic: '#' }),
+    );
   });
 
   it('a device may subscribe to its own commands only', async () => {
@@ -181,11 +222,15 @@ describe('local broker (demo off)', () => {
     await expect(
       connect(urlOf(broker, 'tcp'), undefined, { username: 'bin-7', password: 'not-the-password-xyz' }),
     ).rejects.toMatchObject({ code: 4 });
-    await expect(connect(urlOf(broker, 'tcp'), undefined, { username: 'nobody', password: 'x' })).rejects.toMatchObject({
+    await expect(
+      connect(urlOf(broker, 'tcp'), undefined, { username: 'nobody', password: 'x' }),
+    ).rejects.toMatchObject({
       code: 4,
     });
     expect(denied).toContainEqual(expect.objectContaining({ action: 'connect', username: 'bin-7' }));
-    expect(logLines.some((l) => l.includes('"level":40') && l.includes('connect denied') && l.includes('bin-7'))).toBe(true);
+    expect(
+      logLines.some((l) => l.includes('"level":40') && l.includes('connect denied') && l.includes('bin-7')),
+    ).toBe(true);
     expect(logLines.join('')).not.toContain('not-the-password-xyz');
   });
 
@@ -227,7 +272,9 @@ describe('local broker (demo off)', () => {
       order.push('hook resolved');
     };
     const device = await connect(urlOf(broker, 'tcp'), 'bin-7');
-    const acked = device.publishAsync('dev/bin-7/alarm', 'smoke', { qos: 1 }).then(() => order.push('puback'));
+    const acked = device
+      .publishAsync('dev/bin-7/alarm', 'smoke', { qos: 1 })
+      .then(() => order.push('puback'));
     await hookCalled;
     // Give an early PUBACK every chance to arrive first (not a timing assertion: the order is).
     await sleep(100);
@@ -248,14 +295,16 @@ describe('local broker (demo off)', () => {
     device.publish('dev/bin-7/alarm', 'lost?', { qos: 1 }, (err) => {
       if (!err) acked = true;
     });
-    await once(device, 'close');
+    await whenClosed(device);
     hook = undefined;
     const sentinel = nextMessage(city, 'dev/bin-7/alarm');
     await broker.publish('dev/bin-7/alarm', 'sentinel');
     await sentinel;
     expect(acked).toBe(false);
     expect(got.map((m) => m.payload)).toEqual(['sentinel']);
-    expect(logLines.some((l) => l.includes('"level":50') && l.includes('device publish not accepted'))).toBe(true);
+    expect(logLines.some((l) => l.includes('"level":50') && l.includes('device publish not accepted'))).toBe(
+      true,
+    );
   });
 });
 
@@ -277,14 +326,18 @@ describe('local broker (demo on)', () => {
     await broker.publish('cg/v1/site/gw/status', 'online');
     expect((await received).payload).toBe('online');
 
-    const closed = once(anon, 'close');
+    const closed = whenClosed(anon);
     anon.publish('cg/v1/site/gw/status', 'offline');
     await closed;
-    expect(denied).toContainEqual(expect.objectContaining({ action: 'publish', topic: 'cg/v1/site/gw/status' }));
+    expect(denied).toContainEqual(
+      expect.objectContaining({ action: 'publish', topic: 'cg/v1/site/gw/status' }),
+    );
   });
 
   it('still checks passwords of named clients', async () => {
-    await expect(connect(urlOf(broker, 'tcp'), undefined, { username: 'root', password: 'wrong' })).rejects.toMatchObject({
+    await expect(
+      connect(urlOf(broker, 'tcp'), undefined, { username: 'root', password: 'wrong' }),
+    ).rejects.toMatchObject({
       code: 4,
     });
   });
@@ -300,14 +353,46 @@ describe('startBroker config errors', () => {
   });
 
   it('reports a port in use with a coded error', async () => {
-    const first = await startBroker({ listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }], accounts: [] }, { demo: true, log });
+    const first = await startBroker(
+      { listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }], accounts: [] },
+      { demo: true, log },
+    );
     try {
       const port = first.listeners[0]!.port;
       await expect(
-        startBroker({ listeners: [{ type: 'tcp', host: '127.0.0.1', port }], accounts: [] }, { demo: true, log }),
+        startBroker(
+          { listeners: [{ type: 'tcp', host: '127.0.0.1', port }], accounts: [] },
+          { demo: true, log },
+        ),
       ).rejects.toMatchObject({ code: 'BROKER_LISTEN' });
     } finally {
       await first.close();
     }
+  });
+});
+
+describe('close()', () => {
+  it('closes listeners and every connection, including ones that never sent CONNECT', async () => {
+    const broker = await startBroker(
+      {
+        listeners: [
+          { type: 'tcp', host: '127.0.0.1', port: 0 },
+          { type: 'ws', host: '127.0.0.1', port: 0 },
+        ],
+        accounts: [],
+      },
+      { demo: true, log },
+    );
+    const tcp = await connect(urlOf(broker, 'tcp'));
+    const ws = await connect(urlOf(broker, 'ws'));
+    const raw = createConnection(broker.listeners[0]!.port, '127.0.0.1');
+    await new Promise<void>((resolve) => raw.once('connect', () => resolve()));
+    const rawClosed = new Promise<void>((resolve) => raw.once('close', () => resolve()));
+    const ended = [whenClosed(tcp), whenClosed(ws), rawClosed];
+    await broker.close();
+    await Promise.all(ended);
+    expect(broker.aedes.closed).toBe(true);
+    await expect(broker.publish('cg/x', 'late')).rejects.toMatchObject({ code: 'BROKER_CLOSED' });
+    await expect(connect(urlOf(broker, 'tcp'))).rejects.toThrow();
   });
 });

@@ -1,11 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import {
+  type AddressInfo,
+  createServer as createNetServer,
+  type Server as NetServer,
+  type Socket,
+} from 'node:net';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { GatewayError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { ANONYMOUS, type AclAccount, canPublish, canSubscribe, isValidFilter } from './acl.js';
+import { type AclAccount, ANONYMOUS, canPublish, canSubscribe, isValidFilter } from './acl.js';
 import type { Account, BrokerConfig } from './broker-config.js';
 import { type ParsedHash, parsePasswordHash, verifyPasswordAsync } from './password.js';
 
@@ -61,6 +67,7 @@ export interface RunningBroker {
 const DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
 
 // §3.2.2.3 CONNACK return codes.
+const SERVER_UNAVAILABLE = 3;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
@@ -93,14 +100,24 @@ export async function startBroker(config: BrokerConfig, opts: StartBrokerOptions
       throw refusal(client, undefined, NOT_AUTHORIZED, 'anonymous access is only allowed in demo mode');
     }
     const credential = credentials.get(username);
-    const ok = await verifyPasswordAsync(password ?? Buffer.alloc(0), credential?.hash ?? DUMMY_HASH);
+    const ok = await verifyPasswordAsync(password ?? Buffer.alloc(0), credential?.hash ?? DUMMY_HASH).catch(
+      (err: unknown) => {
+        log.error({ err, username }, 'password check failed');
+        throw refusal(client, username, SERVER_UNAVAILABLE, 'password check failed');
+      },
+    );
     if (!credential || !ok || password === undefined) {
       throw refusal(client, username, BAD_USERNAME_OR_PASSWORD, 'bad user name or password');
     }
     return credential.account;
   }
 
-  function refusal(client: Client, username: string | undefined, code: number, reason: string): AuthenticateError {
+  function refusal(
+    client: Client,
+    username: string | undefined,
+    code: number,
+    reason: string,
+  ): AuthenticateError {
     deny({ action: 'connect', clientId: client.id, username, reason });
     return Object.assign(new GatewayError('BROKER_AUTH', reason), {
       returnCode: code as AuthenticateError['returnCode'],
@@ -138,7 +155,11 @@ export async function startBroker(config: BrokerConfig, opts: StartBrokerOptions
           () => done(null),
           (err: unknown) => {
             log.error({ ...info, topic: packet.topic, err }, 'device publish not accepted');
-            done(new GatewayError('BROKER_PUBLISH_FAILED', 'device publish not accepted', undefined, { cause: err }));
+            done(
+              new GatewayError('BROKER_PUBLISH_FAILED', 'device publish not accepted', undefined, {
+                cause: err,
+              }),
+            );
           },
         );
     },
@@ -146,21 +167,32 @@ export async function startBroker(config: BrokerConfig, opts: StartBrokerOptions
     authorizeSubscribe(client, sub, done) {
       const account = principals.get(client);
       if (!account || !canSubscribe(account, sub.topic)) {
-        deny({ action: 'subscribe', clientId: client.id, username: usernameOf(client), topic: sub.topic, reason: 'ACL' });
+        deny({
+          action: 'subscribe',
+          clientId: client.id,
+          username: usernameOf(client),
+          topic: sub.topic,
+          reason: 'ACL',
+        });
         // §3.9.3: a null subscription makes aedes answer 0x80 (failure) in the SUBACK.
         return done(null, null);
       }
-      done(null, sub as Subscription);
+      done(null, sub);
     },
   });
 
-  aedes.on('error', (err) => log.error({ err }, 'broker error'));
-  aedes.on('clientReady', (client) => log.debug({ clientId: client.id, username: usernameOf(client) }, 'client connected'));
+  (aedes as EventEmitter).on('error', (err: Error) => log.error({ err }, 'broker error'));
+  aedes.on('clientReady', (client) =>
+    log.debug({ clientId: client.id, username: usernameOf(client) }, 'client connected'),
+  );
   aedes.on('clientDisconnect', (client) => log.debug({ clientId: client.id }, 'client disconnected'));
   const onClientError = (client: Client, err: Error) => {
     // Our own refusals were logged where they happened.
     if (err instanceof GatewayError) return;
-    log.info({ clientId: client.id, username: usernameOf(client), err: err.message }, 'client connection error');
+    log.info(
+      { clientId: client.id, username: usernameOf(client), err: err.message },
+      'client connection error',
+    );
   };
   aedes.on('clientError', onClientError);
   aedes.on('connectionError', onClientError);
@@ -257,9 +289,14 @@ function loadAccounts(accounts: readonly Account[]): Map<string, Credential> {
     try {
       hash = parsePasswordHash(account.passwordHash);
     } catch (err) {
-      throw new GatewayError('BROKER_ACCOUNTS', `${where}: malformed passwordHash`, 'create it with `gateway hash-password`', {
-        cause: err,
-      });
+      throw new GatewayError(
+        'BROKER_ACCOUNTS',
+        `${where}: malformed passwordHash`,
+        'create it with `gateway hash-password`',
+        {
+          cause: err,
+        },
+      );
     }
     byName.set(account.username, { account, hash });
   }
@@ -270,9 +307,14 @@ function listen(server: NetServer | HttpServer, host: string, port: number): Pro
   return new Promise((resolve, reject) => {
     const onError = (err: Error) =>
       reject(
-        new GatewayError('BROKER_LISTEN', `cannot listen on ${host}:${port}: ${err.message}`, 'is the port in use? see broker.listeners', {
-          cause: err,
-        }),
+        new GatewayError(
+          'BROKER_LISTEN',
+          `cannot listen on ${host}:${port}: ${err.message}`,
+          'is the port in use? see broker.listeners',
+          {
+            cause: err,
+          },
+        ),
       );
     server.once('error', onError);
     server.listen(port, host, () => {
