@@ -4,6 +4,8 @@
  */
 import type { SiteConfig } from '../config/schema.js';
 import { driverFor } from '../drivers/index.js';
+import { type AlarmSystemOptions, startAlarmSystem } from './alarms/alarm-system.js';
+import type { Clock } from './alarms/clock.js';
 import { startBroker } from './broker/broker.js';
 import { commandExecutor, handleCommandRequest } from './commands/commands.js';
 import type { DeviceRef } from './core/envelope.js';
@@ -16,11 +18,20 @@ import type { DriverContext } from './drivers/driver-api.js';
 import { DriverSupervisor } from './drivers/supervisor.js';
 import { startHttp } from './http/http-server.js';
 import { Journal } from './journal/journal.js';
+import { createGatewayUplink } from './uplink/index.js';
 import { VERSION } from './version.js';
 
 export type Gateway = Awaited<ReturnType<typeof startGateway>>;
 
-export async function startGateway(config: SiteConfig, log: Logger) {
+/** Test and benchmark seams; production passes nothing. */
+export interface GatewayOptions {
+  /** Clock of the alarm engine (`for` timers, escalation). */
+  clock?: Clock;
+  alarmHooks?: AlarmSystemOptions['hooks'];
+  openModem?: AlarmSystemOptions['openModem'];
+}
+
+export async function startGateway(config: SiteConfig, log: Logger, opts: GatewayOptions = {}) {
   const startedAt = Date.now();
   const metrics = createMetrics();
   const root = topicRoot(config.site.id, config.gateway.id);
@@ -30,7 +41,13 @@ export async function startGateway(config: SiteConfig, log: Logger) {
   const deviceDriver = new Map<string, string>();
   for (const d of config.drivers) {
     for (const dev of d.devices) {
-      devices.set(dev.id, { id: dev.id, family: d.family, building: dev.building, zone: dev.zone, tags: dev.tags });
+      devices.set(dev.id, {
+        id: dev.id,
+        family: d.family,
+        building: dev.building,
+        zone: dev.zone,
+        tags: dev.tags,
+      });
       deviceDriver.set(dev.id, d.id);
     }
   }
@@ -50,7 +67,7 @@ export async function startGateway(config: SiteConfig, log: Logger) {
   try {
     broker = await startBroker(config.broker, {
       demo: config.demo,
-      log: log.child({ component: 'broker' }),
+      log,
       onDenied: (e) => metrics.brokerDenied.inc({ what: e.action }),
     });
   } catch (err) {
@@ -58,7 +75,9 @@ export async function startGateway(config: SiteConfig, log: Logger) {
     throw err;
   }
   const publish = (topic: string, payload: string, retain = false, qos: 0 | 1 = 1) =>
-    broker.publish(topic, payload, { retain, qos }).catch((err) => log.error({ err: errorMessage(err), topic }, 'local publish failed'));
+    broker
+      .publish(topic, payload, { retain, qos })
+      .catch((err) => log.error({ err: errorMessage(err), topic }, 'local publish failed'));
 
   const pipeline = new Pipeline({
     site: config.site.id,
@@ -67,6 +86,16 @@ export async function startGateway(config: SiteConfig, log: Logger) {
     devices,
     metrics,
     log: log.child({ component: 'pipeline' }),
+  });
+  // City uplink (BRIEF §5): its outbox rows commit in the journal transaction of their events.
+  const uplink = createGatewayUplink({
+    config,
+    root,
+    journal,
+    pipeline,
+    metrics,
+    log,
+    execute: (deviceId, name, args) => command(deviceId, name, args),
   });
   // Local bus: every committed event on its topic; the last telemetry and availability of each device retained.
   pipeline.onCommitted((env, json) => {
@@ -134,17 +163,48 @@ export async function startGateway(config: SiteConfig, log: Logger) {
         gateway: config.gateway.id,
         uptimeS: Math.round((Date.now() - startedAt) / 1000),
         journal: { lastSeq: pipeline.lastSeq, pending: pipeline.pendingCount },
-        drivers: supervisors.map((s) => ({ id: s.id, family: s.family, state: s.state, lastError: s.lastError })),
+        uplink: uplink && { link: uplink.state },
+        drivers: supervisors.map((s) => ({
+          id: s.id,
+          family: s.family,
+          state: s.state,
+          lastError: s.lastError,
+        })),
       }),
     });
   } catch (err) {
     await broker.close();
     journal.close();
-    throw new GatewayError('HTTP_LISTEN', `cannot listen on ${config.http.host}:${config.http.port}: ${errorMessage(err)}`, 'change http.port or stop what uses it', { cause: err });
+    throw new GatewayError(
+      'HTTP_LISTEN',
+      `cannot listen on ${config.http.host}:${config.http.port}: ${errorMessage(err)}`,
+      'change http.port or stop what uses it',
+      { cause: err },
+    );
   }
 
-  await publish(topics.status(root), JSON.stringify({ status: 'online', version: VERSION, since: new Date().toISOString() }), true);
+  // Local alarm rules, linkage and notification (BRIEF §4); independent of the uplink.
+  const alarms = startAlarmSystem({
+    config,
+    journal,
+    pipeline,
+    devices,
+    execute: (deviceId, name, args) => command(deviceId, name, args),
+    http,
+    log,
+    metrics,
+    clock: opts.clock,
+    hooks: opts.alarmHooks,
+    openModem: opts.openModem,
+  });
+
+  await publish(
+    topics.status(root),
+    JSON.stringify({ status: 'online', version: VERSION, since: new Date().toISOString() }),
+    true,
+  );
   for (const s of supervisors) s.start();
+  uplink?.start();
 
   async function close(): Promise<void> {
     if (closing) return;
@@ -152,7 +212,14 @@ export async function startGateway(config: SiteConfig, log: Logger) {
     clearInterval(pruneTimer);
     await Promise.all(supervisors.map((s) => s.stop()));
     pipeline.flush();
-    await publish(topics.status(root), JSON.stringify({ status: 'offline', since: new Date().toISOString() }), true);
+    await alarms.close();
+    pipeline.flush();
+    await uplink?.close();
+    await publish(
+      topics.status(root),
+      JSON.stringify({ status: 'offline', since: new Date().toISOString() }),
+      true,
+    );
     await http.close();
     await broker.close();
     journal.close();
@@ -161,7 +228,9 @@ export async function startGateway(config: SiteConfig, log: Logger) {
   const supervisorOf = new Map(supervisors.map((s) => [s.id, s]));
   const command = commandExecutor((deviceId) => {
     const sup = supervisorOf.get(deviceDriver.get(deviceId) ?? '');
-    return sup && { definition: driverFor(sup.family)!, run: (id, name, args) => sup.command(id, name, args) };
+    return (
+      sup && { definition: driverFor(sup.family)!, run: (id, name, args) => sup.command(id, name, args) }
+    );
   });
   // Operators' commands on the local bus (only admin accounts may publish there).
   const cmdPrefix = `${root}/cmd/`;
@@ -178,6 +247,20 @@ export async function startGateway(config: SiteConfig, log: Logger) {
     () => {},
   );
 
+  alarms.start();
   log.info({ ms: Date.now() - startedAt, http: http.url, broker: broker.listeners }, 'gateway ready');
-  return { config, root, journal, pipeline, broker, http, metrics, supervisors, command, close };
+  return {
+    config,
+    root,
+    journal,
+    pipeline,
+    broker,
+    http,
+    metrics,
+    supervisors,
+    command,
+    uplink,
+    alarms,
+    close,
+  };
 }

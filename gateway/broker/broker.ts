@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import {
@@ -83,6 +83,7 @@ export async function startBroker(config: BrokerConfig, opts: StartBrokerOptions
   const log = opts.log.child({ component: 'broker' });
   const credentials = loadAccounts(config.accounts);
   const principals = new WeakMap<Client, AclAccount>();
+  const stampDeliveryClass = deliveryClassStamper();
 
   const usernameOf = (client: Client | null): string | undefined => {
     const account = client ? principals.get(client) : undefined;
@@ -145,6 +146,7 @@ export async function startBroker(config: BrokerConfig, opts: StartBrokerOptions
         deny({ action: 'publish', clientId: client?.id ?? '', username, topic: packet.topic, reason: 'ACL' });
         return done(new GatewayError('BROKER_PUBLISH_DENIED', `publish to ${packet.topic} not allowed`));
       }
+      stampDeliveryClass(packet);
       const hook = opts.onDevicePublish;
       if (!hook) return done(null);
       const info: BrokerClientInfo = { id: client.id, username: usernameOf(client) };
@@ -266,10 +268,30 @@ export async function startBroker(config: BrokerConfig, opts: StartBrokerOptions
       retain: publishOpts?.retain ?? false,
       dup: false,
     };
+    stampDeliveryClass(packet);
     return new Promise((resolve, reject) => aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
   };
 
   return { aedes, listeners, publish, close };
+}
+
+/**
+ * aedes gives every message a broker-wide counter and a client drops any message whose
+ * counter is not above the last one it received (its duplicate check), but QoS 0/1 and
+ * retained/plain messages take different numbers of asynchronous steps through aedes, so a
+ * QoS 1 message published just before a QoS 0 one arrives second and is silently dropped.
+ * Counting per delivery class (QoS x retain), each with its own broker id, keeps the check
+ * working within a class, where aedes preserves order, and stops it dropping across classes.
+ */
+function deliveryClassStamper(): (packet: { qos: number; retain: boolean }) => void {
+  const prefix = randomUUID();
+  const counters = new Map<string, number>();
+  return (packet) => {
+    const cls = `${prefix}:q${packet.qos}${packet.retain ? 'r' : ''}`;
+    const n = (counters.get(cls) ?? 0) + 1;
+    counters.set(cls, n);
+    Object.assign(packet, { brokerId: cls, brokerCounter: n });
+  };
 }
 
 /** Parses every account's hash once, at start; refuses duplicate names and malformed filters. */
