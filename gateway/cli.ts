@@ -24,7 +24,8 @@ usage:
   gateway events --config <site.yaml> [--since 1h|2026-11-23T08:00Z] [--device ID] [--type gas.alarm] [--limit N] [--json]
                                          print stored events from the journal
   gateway hash-password [password]       print a hash for broker.accounts[].passwordHash (reads stdin if omitted)
-  gateway demo [--config <site.yaml>]    run the simulated demo compound and the gateway against it
+  gateway demo [--config <site.yaml>] [--sim-port 8090]
+                                         run the simulated demo compound and the gateway against it
   gateway version                        print the version
 `;
 
@@ -67,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
       type: { type: 'string' },
       limit: { type: 'string' },
       json: { type: 'boolean' },
+      'sim-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -85,14 +87,18 @@ async function main(argv: string[]): Promise<number> {
       const file = positionals[0] ?? values.config;
       const cfg = configOrExit(file);
       const devices = cfg.drivers.reduce((n, d) => n + d.devices.length, 0);
-      console.log(`${file}: ok (site ${cfg.site.id}, gateway ${cfg.gateway.id}, ${cfg.drivers.length} drivers, ${devices} devices)`);
+      console.log(
+        `${file}: ok (site ${cfg.site.id}, gateway ${cfg.gateway.id}, ${cfg.drivers.length} drivers, ${devices} devices)`,
+      );
       return 0;
     }
     case 'start': {
       const cfg = configOrExit(values.config ?? positionals[0]);
       const log = createLogger(cfg.log.level);
       const gw = await startGateway(cfg, log);
-      console.log(`gateway ready: ops ${gw.http.url}/healthz  local broker ${gw.broker.listeners.map((l) => `${l.type}://${l.host}:${l.port}`).join(' ')}`);
+      console.log(
+        `gateway ready: ops ${gw.http.url}/healthz  local broker ${gw.broker.listeners.map((l) => `${l.type}://${l.host}:${l.port}`).join(' ')}`,
+      );
       await runUntilSignal(gw, log);
       return 0;
     }
@@ -100,7 +106,11 @@ async function main(argv: string[]): Promise<number> {
       const cfg = configOrExit(values.config ?? DEMO_CONFIG);
       const log = createLogger(cfg.log.level);
       const { startCompoundSimulator } = await import('../simulators/compound/compound-simulator.js');
-      const sim = await startCompoundSimulator(cfg, log.child({ component: 'simulator' }));
+      const controlPort = values['sim-port'] === undefined ? 8090 : Number(values['sim-port']);
+      if (!Number.isInteger(controlPort) || controlPort < 0 || controlPort > 65535) {
+        throw new UsageError(`--sim-port must be a port number, got "${values['sim-port']}"`);
+      }
+      const sim = await startCompoundSimulator(cfg, log.child({ component: 'simulator' }), { controlPort });
       const gw = await startGateway(cfg, log);
       const tcp = gw.broker.listeners.find((l) => l.type === 'tcp');
       console.log(
@@ -123,7 +133,8 @@ async function main(argv: string[]): Promise<number> {
       const journal = new Journal(cfg.journal);
       try {
         const limit = values.limit ? Number(values.limit) : 100;
-        if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit must be a positive whole number, got "${values.limit}"`);
+        if (!Number.isInteger(limit) || limit <= 0)
+          throw new UsageError(`--limit must be a positive whole number, got "${values.limit}"`);
         const events = journal.query({
           since: values.since ? parseSince(values.since) : undefined,
           device: values.device,
@@ -132,7 +143,10 @@ async function main(argv: string[]): Promise<number> {
         });
         for (const e of events) {
           if (values.json) console.log(JSON.stringify(e));
-          else console.log(`${e.receivedAt}  #${e.seq}  ${e.severity.padEnd(8)} ${e.type.padEnd(22)} ${e.device.id.padEnd(20)} ${JSON.stringify(e.data)}`);
+          else
+            console.log(
+              `${e.receivedAt}  #${e.seq}  ${e.severity.padEnd(8)} ${e.type.padEnd(22)} ${e.device.id.padEnd(20)} ${JSON.stringify(e.data)}`,
+            );
         }
         if (!values.json) console.error(`${events.length} event${events.length === 1 ? '' : 's'}`);
       } finally {
