@@ -62,12 +62,16 @@ describe('site configuration', () => {
     const problems = (err as ConfigError).problems;
     const byPath = new Map(problems.map((p) => [p.path, p]));
     expect(byPath.get('site.id')?.message).toMatch(/lower-case/);
-    expect(byPath.get('journal.synchronous')?.message).toMatch(/expected one of "FULL", "NORMAL", got string "MAYBE"/);
+    expect(byPath.get('journal.synchronous')?.message).toMatch(
+      /expected one of "FULL", "NORMAL", got string "MAYBE"/,
+    );
     expect(byPath.get('broker.accounts[0].passwordHash')?.message).toMatch(/gateway hash-password/);
     expect(byPath.get('drivers[0].transport.port')?.message).toMatch(/expected number, got string "abc"/);
     expect(byPath.get('drivers[0].transport.port')?.line).toBe(11);
     expect(byPath.get('drivers[0].devices[1].unitId')?.message).toMatch(/247|too big|<=/i);
-    expect(byPath.get('drivers[1]')?.message).toMatch(/unknown family string "toaster"; known families: gas-detector/);
+    expect(byPath.get('drivers[1]')?.message).toMatch(
+      /unknown family string "toaster"; known families: gas-detector/,
+    );
     expect(byPath.get('drivers[2]')?.message).toMatch(/unknown key "colour"/);
     // the message names the file and every path
     expect((err as ConfigError).message).toContain('drivers[0].transport.port (line 11)');
@@ -87,7 +91,9 @@ drivers:
     transport: { type: tcp, port: 503 }
     devices: [{ id: gas-1, unitId: 1 }]
 `;
-    expect(() => loadConfig(writeTemp(text))).toThrow(/drivers\[1\]\.devices\[0\]\.id \(line 12\): device id "gas-1" is already used at drivers\[0\]\.devices\[0\]\.id/);
+    expect(() => loadConfig(writeTemp(text))).toThrow(
+      /drivers\[1\]\.devices\[0\]\.id \(line 12\): device id "gas-1" is already used at drivers\[0\]\.devices\[0\]\.id/,
+    );
   });
 
   it('reports YAML syntax errors with their line', () => {
@@ -102,7 +108,13 @@ drivers:
 
     const bad = cli('check-config', writeTemp(BROKEN));
     expect(bad.status).toBe(2);
-    for (const path of ['site.id', 'journal.synchronous', 'drivers[0].transport.port', 'drivers[1]', 'drivers[2]']) {
+    for (const path of [
+      'site.id',
+      'journal.synchronous',
+      'drivers[0].transport.port',
+      'drivers[1]',
+      'drivers[2]',
+    ]) {
       expect(bad.stderr).toContain(path);
     }
     expect(bad.stderr).toMatch(/hint:/);

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { DRIVERS } from '../drivers/index.js';
+import { checkAlarmConfig } from '../gateway/alarms/check-rules.js';
 import { GatewayError } from '../gateway/core/errors.js';
 import { SiteConfig } from './schema.js';
 
@@ -84,7 +85,8 @@ export function validateConfig(
     return { ok: false, problems };
   }
   const problems = crossChecks(result.data);
-  if (problems.length) return { ok: false, problems: problems.map((p) => ({ ...p, line: lineOf(p.rawPath) })) };
+  if (problems.length)
+    return { ok: false, problems: problems.map((p) => ({ ...p, line: lineOf(p.rawPath) })) };
   return { ok: true, config: deepFreeze(result.data) };
 }
 
@@ -97,16 +99,27 @@ function crossChecks(cfg: SiteConfig): (ConfigProblem & { rawPath: PropertyKey[]
     const prevDriver = driverIds.get(d.id);
     if (prevDriver) {
       const rawPath = ['drivers', i, 'id'];
-      problems.push({ rawPath, path: formatPath(rawPath), message: `driver id "${d.id}" is already used by ${prevDriver}; give each driver a unique id` });
+      problems.push({
+        rawPath,
+        path: formatPath(rawPath),
+        message: `driver id "${d.id}" is already used by ${prevDriver}; give each driver a unique id`,
+      });
     } else driverIds.set(d.id, `drivers[${i}]`);
     (d.devices as { id: string }[]).forEach((dev, j) => {
       const rawPath = ['drivers', i, 'devices', j, 'id'];
       const where = formatPath(rawPath);
       const prev = seen.get(dev.id);
-      if (prev) problems.push({ rawPath, path: where, message: `device id "${dev.id}" is already used at ${prev}; device ids must be unique on the site` });
+      if (prev)
+        problems.push({
+          rawPath,
+          path: where,
+          message: `device id "${dev.id}" is already used at ${prev}; device ids must be unique on the site`,
+        });
       else seen.set(dev.id, where);
     });
   });
+  // Alarm rules against the driver registry: families, event types, actions the family can perform.
+  for (const p of checkAlarmConfig(cfg, DRIVERS)) problems.push({ ...p, path: formatPath(p.rawPath) });
   return problems;
 }
 
@@ -116,14 +129,23 @@ export function loadConfig(file: string): SiteConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? err}); check the path` }]);
+    throw new ConfigError(file, [
+      {
+        path: '',
+        message: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? err}); check the path`,
+      },
+    ]);
   }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length) {
     throw new ConfigError(
       file,
-      doc.errors.map((e) => ({ path: '', line: e.linePos?.[0]?.line, message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+      doc.errors.map((e) => ({
+        path: '',
+        line: e.linePos?.[0]?.line,
+        message: `YAML syntax: ${e.message.split('\n')[0]}`,
+      })),
     );
   }
   const lineOf = (path: readonly PropertyKey[]): number | undefined => {

@@ -4,10 +4,15 @@
  */
 import { z } from 'zod';
 import { DRIVERS } from '../drivers/index.js';
+import { AlarmsConfig, Rule } from '../gateway/alarms/rule-schema.js';
 import { BrokerConfig } from '../gateway/broker/broker-config.js';
-import { type DeviceBase, DriverBase } from '../gateway/drivers/driver-api.js';
+import type { DeviceBase, DriverBase } from '../gateway/drivers/driver-api.js';
+import { NotifyConfig } from '../gateway/notify/notify-schema.js';
+import { UplinkConfig } from '../gateway/uplink/uplink-config.js';
 
-const Id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-" (it becomes an MQTT topic level)');
+const Id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-" (it becomes an MQTT topic level)');
 
 const driverSchemas = DRIVERS.map((d) => d.configSchema) as unknown as [z.ZodObject, ...z.ZodObject[]];
 
@@ -15,7 +20,9 @@ const driverSchemas = DRIVERS.map((d) => d.configSchema) as unknown as [z.ZodObj
 export type DriverConfig = z.infer<typeof DriverBase> & { family: string; devices: DeviceBase[] };
 
 /** One entry per driver instance, chosen by `family` from the driver registry. */
-const Drivers = z.array(z.discriminatedUnion('family', driverSchemas)) as unknown as z.ZodType<DriverConfig[]>;
+const Drivers = z.array(z.discriminatedUnion('family', driverSchemas)) as unknown as z.ZodType<
+  DriverConfig[]
+>;
 
 export const SiteConfig = z.strictObject({
   site: z.strictObject({
@@ -28,9 +35,11 @@ export const SiteConfig = z.strictObject({
   gateway: z.strictObject({ id: Id }),
   /** Demo mode: anonymous read-only access to the local broker. Never in production. */
   demo: z.boolean().default(false),
-  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).default({
-    level: 'info',
-  }),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+    .default({
+      level: 'info',
+    }),
   broker: BrokerConfig.default({ listeners: [{ type: 'tcp', host: '127.0.0.1', port: 1883 }], accounts: [] }),
   journal: z
     .strictObject({
@@ -44,7 +53,11 @@ export const SiteConfig = z.strictObject({
         })
         .default({ maxAgeDays: 30, maxSizeMB: 2048 }),
     })
-    .default({ path: 'data/gateway.db', synchronous: 'FULL', retention: { maxAgeDays: 30, maxSizeMB: 2048 } }),
+    .default({
+      path: 'data/gateway.db',
+      synchronous: 'FULL',
+      retention: { maxAgeDays: 30, maxSizeMB: 2048 },
+    }),
   http: z
     .strictObject({
       host: z.string().default('127.0.0.1'),
@@ -52,5 +65,16 @@ export const SiteConfig = z.strictObject({
     })
     .default({ host: '127.0.0.1', port: 8080 }),
   drivers: Drivers.default([]),
+  /** Local alarm engine (BRIEF §4): built-in life-safety rules on/off, maintenance windows. */
+  alarms: AlarmsConfig.default({ builtinRules: true, disable: [], maintenance: [] }),
+  /** Site alarm rules; a rule with a built-in rule's id replaces it. Checked against the driver registry. */
+  rules: z.array(Rule).default([]),
+  /** Alarm notification: SMS (GSM modem) and webhook channels, escalation tiers. The console feed always gets alarms. */
+  notify: NotifyConfig.default({
+    channels: [],
+    tiers: [{ name: 'duty', after: '0s', channels: [], minSeverity: 'info' }],
+  }),
+  /** Store-and-forward uplink to the city platform (BRIEF §5). Omit to run without one. */
+  uplink: UplinkConfig.optional(),
 });
 export type SiteConfig = z.infer<typeof SiteConfig>;

@@ -8,7 +8,8 @@ function findPackage(): { root: string; version: string } {
     const file = fileURLToPath(new URL(rel, import.meta.url));
     try {
       const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'compound-gateway' && pkg.version) return { root: dirname(file), version: pkg.version };
+      if (pkg.name === 'compound-gateway' && pkg.version)
+        return { root: dirname(file), version: pkg.version };
     } catch {
       // try the next location
     }

@@ -22,11 +22,17 @@ export function commandExecutor(targetOf: (deviceId: string) => CommandTarget | 
     const schema = target.definition.commands[name];
     if (!schema) {
       const known = Object.keys(target.definition.commands).join(', ') || 'none';
-      return { ok: false, error: `a ${target.definition.family} has no command "${name}" (commands: ${known})` };
+      return {
+        ok: false,
+        error: `a ${target.definition.family} has no command "${name}" (commands: ${known})`,
+      };
     }
     const parsed = schema.safeParse(args ?? {});
     if (!parsed.success) {
-      return { ok: false, error: `bad arguments for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}` };
+      return {
+        ok: false,
+        error: `bad arguments for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`,
+      };
     }
     try {
       return await target.run(deviceId, name, parsed.data);
@@ -49,17 +55,35 @@ export async function handleCommandRequest(
   try {
     json = JSON.parse(payload.toString());
   } catch {
-    return { ...base, id: '', status: 'error', error: 'payload is not JSON: send {"id": "...", "args": {...}}', at: now().toISOString() };
+    return {
+      ...base,
+      id: '',
+      status: 'error',
+      error: 'payload is not JSON: send {"id": "...", "args": {...}}',
+      at: now().toISOString(),
+    };
   }
   const req = CommandRequest.safeParse(json);
   if (!req.success) {
     const id = typeof (json as { id?: unknown })?.id === 'string' ? (json as { id: string }).id : '';
     const why = req.error.issues.map((i) => `${i.path.join('.') || 'payload'}: ${i.message}`).join('; ');
-    return { ...base, id, status: 'error', error: `invalid command request: ${why}`, at: now().toISOString() };
+    return {
+      ...base,
+      id,
+      status: 'error',
+      error: `invalid command request: ${why}`,
+      at: now().toISOString(),
+    };
   }
   const { id, args, expiresAt } = req.data;
   if (expiresAt && Date.parse(expiresAt) <= now().getTime()) {
-    return { ...base, id, status: 'expired', error: `expired at ${expiresAt}; not executed`, at: now().toISOString() };
+    return {
+      ...base,
+      id,
+      status: 'expired',
+      error: `expired at ${expiresAt}; not executed`,
+      at: now().toISOString(),
+    };
   }
   const result = await execute(deviceId, name, args);
   return result.ok

@@ -3,12 +3,15 @@
  * JSON Schemas in docs/schemas/ are generated from these by `npm run gen:schemas`.
  */
 import { z } from 'zod';
+import { DeviceRef, EventEnvelope } from './envelope.js';
 
 /** Retained on `<root>/status`. */
 export const GatewayStatus = z.object({
   status: z.enum(['online', 'offline']),
   version: z.string().optional(),
   since: z.iso.datetime(),
+  /** City uplink only: connection counter of this gateway, +1 on every successful connect. */
+  session: z.number().int().nonnegative().optional(),
 });
 export type GatewayStatus = z.infer<typeof GatewayStatus>;
 
@@ -19,6 +22,8 @@ export const CommandRequest = z.strictObject({
   args: z.record(z.string(), z.unknown()).default({}),
   /** The command is not executed after this time (ISO 8601); it is answered `expired`. */
   expiresAt: z.iso.datetime({ offset: true }).optional(),
+  /** City platform account sending the request (or MQTT 5 user property `account`); checked against the allow-list. */
+  account: z.string().min(1).max(128).optional(),
 });
 export type CommandRequest = z.infer<typeof CommandRequest>;
 
@@ -33,3 +38,29 @@ export const CommandResponse = z.object({
   at: z.iso.datetime(),
 });
 export type CommandResponse = z.infer<typeof CommandResponse>;
+
+/**
+ * An event as the uplink publishes it to the city broker: the envelope, plus `historical: true`
+ * when it is replayed from the outbox after an outage (published later than it was committed).
+ */
+export const UplinkEvent = EventEnvelope.extend({ historical: z.boolean().optional() });
+export type UplinkEvent = z.infer<typeof UplinkEvent>;
+
+/** Retained on `<root>/birth` at the city broker, republished after every (re)connect. */
+export const Birth = z.object({
+  v: z.literal(1),
+  site: z.string(),
+  gateway: z.string(),
+  version: z.string(),
+  session: z.number().int().nonnegative(),
+  at: z.iso.datetime(),
+  devices: z.array(
+    DeviceRef.extend({
+      /** Commands the device accepts (`<root>/cmd/<deviceId>/<command>`). */
+      commands: z.array(z.string()),
+      /** Event types the device's family emits. */
+      eventTypes: z.array(z.string()),
+    }),
+  ),
+});
+export type Birth = z.infer<typeof Birth>;

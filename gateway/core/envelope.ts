@@ -25,7 +25,9 @@ export const DeviceRef = z.object({
 export type DeviceRef = z.infer<typeof DeviceRef>;
 
 /** Dotted lower-case event type, e.g. `gas.alarm.high`, `device.availability`. */
-export const EventType = z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/, 'dotted lower-case, e.g. gas.alarm.high');
+export const EventType = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/, 'dotted lower-case, e.g. gas.alarm.high');
 
 export const EventEnvelope = z.object({
   v: z.literal(ENVELOPE_VERSION),

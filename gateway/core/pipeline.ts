@@ -3,11 +3,12 @@
  * transaction per tick) -> subscribers (local bus publish, later rules and uplink).
  * Nothing reaches a subscriber before it is committed.
  */
+
+import type { Journal, JournalRow } from '../journal/journal.js';
 import { type DeviceEvent, type DeviceRef, EventEnvelope, stampEvent } from './envelope.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import type { Journal, JournalRow } from '../journal/journal.js';
 
 export type CommittedListener = (env: EventEnvelope, json: string) => void;
 
@@ -51,7 +52,11 @@ export class Pipeline {
     const env = stampEvent(e, { site: this.o.site, gateway: this.o.gateway, seq: this.seq + 1, device });
     const check = EventEnvelope.safeParse(env);
     if (!check.success) {
-      this.reject(e, device.family, check.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      this.reject(
+        e,
+        device.family,
+        check.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
       return undefined;
     }
     this.seq += 1;

@@ -11,7 +11,10 @@ import type { Logger } from '../core/logger.js';
 export const DeviceBase = z.object({
   id: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'letters, digits, "-" and "_" only (it becomes an MQTT topic level)'),
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_-]*$/,
+      'letters, digits, "-" and "_" only (it becomes an MQTT topic level)',
+    ),
   name: z.string().optional(),
   building: z.string().optional(),
   zone: z.string().optional(),

@@ -53,7 +53,8 @@ export class DriverSupervisor {
   }
 
   async command(deviceId: string, name: string, args: unknown): Promise<CommandResult> {
-    if (!this.instance || this.state !== 'running') return { ok: false, error: `driver ${this.id} is ${this.state}` };
+    if (!this.instance || this.state !== 'running')
+      return { ok: false, error: `driver ${this.id} is not running (${this.state})` };
     try {
       return await this.instance.command(deviceId, name, args);
     } catch (err) {
@@ -85,10 +86,16 @@ export class DriverSupervisor {
     this.instance = undefined;
     this.failures += 1;
     this.lastError = errorMessage(err);
-    const base = Math.min(this.o.maxBackoffMs ?? 60_000, (this.o.initialBackoffMs ?? 1000) * 2 ** (this.failures - 1));
+    const base = Math.min(
+      this.o.maxBackoffMs ?? 60_000,
+      (this.o.initialBackoffMs ?? 1000) * 2 ** (this.failures - 1),
+    );
     const delay = Math.round(base * (0.8 + Math.random() * 0.4));
     this.state = 'backoff';
-    this.o.log.error({ err: this.lastError, retryInMs: delay, failures: this.failures }, 'driver failed; restarting');
+    this.o.log.error(
+      { err: this.lastError, retryInMs: delay, failures: this.failures },
+      'driver failed; restarting',
+    );
     if (inst) void safeStop(inst, this.o.log);
     this.timer = setTimeout(() => {
       this.o.onRestart?.();

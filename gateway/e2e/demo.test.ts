@@ -33,6 +33,7 @@ describe('npm run demo', () => {
 
     const broker = (await gw.waitFor(/local broker:\s+(mqtt:\/\/\S+)/))[1]!;
     const simUrl = (await gw.waitFor(/simulator:\s+(http:\/\/\S+)/))[1]!;
+    const opsUrl = (await gw.waitFor(/console \/ ops:\s+(http:\/\/\S+)\/healthz/))[1]!;
     const sub = await connectAsync(broker, { protocolVersion: 4, reconnectPeriod: 0 }); // anonymous read: demo mode
     const events: EventEnvelope[] = [];
     // events as they happen, and the retained last reading of every detector (published before we came)
@@ -76,6 +77,41 @@ describe('npm run demo', () => {
     const bad = await fetch(`${simUrl}/devices/gas-b1-102`, { method: 'POST', body: '{"lel":"lots"}' });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toMatch(/lel/);
+
+    // an operator (admin account) closes the boiler-room valve through the local bus
+    const ops = await connectAsync(broker, {
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      username: 'ops',
+      password: 'ops-demo',
+    });
+    const response = new Promise<Record<string, unknown>>((resolve) =>
+      ops.on('message', (_t, p) => resolve(JSON.parse(p.toString()))),
+    );
+    await ops.subscribeAsync('cg/v1/sunshine-garden/gw-01/cmd-response/gas-boiler-1', { qos: 1 });
+    await ops.publishAsync('cg/v1/sunshine-garden/gw-01/cmd/gas-boiler-1/valve.close', '{"id":"op-1"}', {
+      qos: 1,
+    });
+    expect(await response).toMatchObject({
+      id: 'op-1',
+      status: 'ok',
+      deviceId: 'gas-boiler-1',
+      command: 'valve.close',
+    });
+    const boiler = (await (await fetch(`${simUrl}/devices/gas-boiler-1`)).json()) as { valveClosed: boolean };
+    expect(boiler.valveClosed).toBe(true);
+    ops.end(true);
+
+    // operations endpoints
+    const health = (await (await fetch(`${opsUrl}/healthz`)).json()) as {
+      ok: boolean;
+      drivers: { state: string }[];
+    };
+    expect(health.ok).toBe(true);
+    expect(health.drivers.map((d) => d.state)).toEqual(['running', 'running']);
+    const metrics = await (await fetch(`${opsUrl}/metrics`)).text();
+    expect(metrics).toMatch(/gateway_events_in_total\{family="gas-detector",kind="alarm"\} [1-9]/);
+    expect(metrics).toMatch(/gateway_devices_online\{family="gas-detector"\} 7/);
     sub.end(true);
   });
 });

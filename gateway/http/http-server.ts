@@ -1,5 +1,5 @@
 /** Operations endpoints: `GET /healthz` (JSON, 200 when ready, 503 otherwise) and `GET /metrics` (Prometheus). */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -10,7 +10,18 @@ export interface HttpOptions {
   registry: Registry;
 }
 
-export async function startHttp(o: HttpOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+/** A GET route added by a component (e.g. the alarm console at /alarms). */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export async function startHttp(
+  o: HttpOptions,
+): Promise<{
+  server: Server;
+  url: string;
+  route(path: string, handler: RouteHandler): void;
+  close(): Promise<void>;
+}> {
+  const routes = new Map<string, RouteHandler>();
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
@@ -29,6 +40,11 @@ export async function startHttp(o: HttpOptions): Promise<{ server: Server; url: 
       );
       return;
     }
+    const handler = routes.get(path ?? '');
+    if (handler) {
+      handler(req, res);
+      return;
+    }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n');
   });
   await new Promise<void>((resolve, reject) => {
@@ -39,6 +55,7 @@ export async function startHttp(o: HttpOptions): Promise<{ server: Server; url: 
   return {
     server,
     url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
+    route: (path, handler) => void routes.set(path, handler),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -22,7 +22,10 @@ describe('journal', () => {
   it('stores batches and answers queries by device, type prefix and time', () => {
     const { journal } = open();
     const t0 = new Date('2026-11-23T08:00:00Z');
-    journal.append([row(1, 'a', 'gas.reading', t0), row(2, 'b', 'gas.alarm.high', new Date(t0.getTime() + 60_000))]);
+    journal.append([
+      row(1, 'a', 'gas.reading', t0),
+      row(2, 'b', 'gas.alarm.high', new Date(t0.getTime() + 60_000)),
+    ]);
     journal.append([row(3, 'a', 'gas.alarm.low', new Date(t0.getTime() + 120_000))]);
     expect(journal.query().map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(journal.query({ device: 'a' }).map((e) => e.seq)).toEqual([1, 3]);

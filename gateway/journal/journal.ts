@@ -43,7 +43,12 @@ export class Journal {
     try {
       this.db = new Database(opts.path);
     } catch (err) {
-      throw new GatewayError('JOURNAL_OPEN', `cannot open the journal ${opts.path}: ${err}`, 'check journal.path and its permissions', { cause: err });
+      throw new GatewayError(
+        'JOURNAL_OPEN',
+        `cannot open the journal ${opts.path}: ${err}`,
+        'check journal.path and its permissions',
+        { cause: err },
+      );
     }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.synchronous}`);
@@ -68,10 +73,22 @@ export class Journal {
     this.insert = this.db.prepare(
       'INSERT INTO events (seq, id, received_at, device_id, family, type, kind, severity, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.saveSeq = this.db.prepare("INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    this.saveSeq = this.db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    );
     this.appendTx = this.db.transaction((rows: readonly JournalRow[]) => {
       for (const { env, json } of rows) {
-        this.insert.run(env.seq, env.id, Date.parse(env.receivedAt), env.device.id, env.device.family, env.type, env.kind, env.severity, json);
+        this.insert.run(
+          env.seq,
+          env.id,
+          Date.parse(env.receivedAt),
+          env.device.id,
+          env.device.family,
+          env.type,
+          env.kind,
+          env.severity,
+          json,
+        );
       }
       const last = rows[rows.length - 1];
       if (last) this.saveSeq.run(last.env.seq);
@@ -81,7 +98,9 @@ export class Journal {
 
   /** The highest sequence number ever committed (0 for a new journal). Survives retention. */
   lastSeq(): number {
-    const meta = this.db.prepare("SELECT value FROM meta WHERE key = 'last_seq'").get() as { value: number } | undefined;
+    const meta = this.db.prepare("SELECT value FROM meta WHERE key = 'last_seq'").get() as
+      | { value: number }
+      | undefined;
     const max = this.db.prepare('SELECT MAX(seq) AS m FROM events').get() as { m: number | null };
     return Math.max(meta?.value ?? 0, max.m ?? 0);
   }
@@ -131,14 +150,18 @@ export class Journal {
   /** Deletes events older than maxAgeDays, then the oldest until the file fits maxSizeMB. */
   prune(now = Date.now()): number {
     const { maxAgeDays, maxSizeMB } = this.opts.retention;
-    let deleted = this.db.prepare('DELETE FROM events WHERE received_at < ?').run(now - maxAgeDays * 86_400_000).changes;
+    let deleted = this.db
+      .prepare('DELETE FROM events WHERE received_at < ?')
+      .run(now - maxAgeDays * 86_400_000).changes;
     const budget = maxSizeMB * 1024 * 1024;
     for (let size = this.sizeBytes(); size > budget; size = this.sizeBytes()) {
       const n = this.count();
       if (n === 0) break;
       // Delete the share of rows the file is over budget by (at least 1,000 or all), oldest first.
       const share = Math.min(n, Math.max(1000, Math.ceil((n * (size - budget)) / size)));
-      deleted += this.db.prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?)').run(share).changes;
+      deleted += this.db
+        .prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?)')
+        .run(share).changes;
     }
     return deleted;
   }

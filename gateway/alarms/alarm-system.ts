@@ -1,0 +1,143 @@
+/**
+ * Assembles the local alarm system of one gateway: the effective rule set, the engine (state
+ * in the journal's database), the notifier (SMS, webhook) and the console feed on the ops
+ * HTTP server. The engine sees every committed event; the feed every committed `alarm.*` event.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { DRIVERS } from '../../drivers/index.js';
+import type { Execute } from '../commands/commands.js';
+import type { DeviceRef } from '../core/envelope.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Pipeline } from '../core/pipeline.js';
+import { parseDuration } from '../core/time.js';
+import type { AnyDriverDefinition } from '../drivers/driver-api.js';
+import type { Journal } from '../journal/journal.js';
+import { AlarmFeed, type FeedAccount } from '../notify/alarm-feed.js';
+import type { ModemPort } from '../notify/at-modem.js';
+import { registerAlarmRoutes } from '../notify/console-routes.js';
+import { Notifier } from '../notify/notifier.js';
+import type { NotifyConfig } from '../notify/notify-schema.js';
+import { AlarmEngine, type AlarmEngineHooks } from './alarm-engine.js';
+import { AlarmStore } from './alarm-store.js';
+import { type Clock, systemClock } from './clock.js';
+import type { AlarmsConfig, Rule } from './rule-schema.js';
+import { effectiveRules, linkageFailedRule } from './rule-set.js';
+
+export interface AlarmSiteConfig {
+  site: { id: string };
+  gateway: { id: string };
+  demo: boolean;
+  broker: { accounts: readonly FeedAccount[] };
+  alarms: AlarmsConfig;
+  rules: readonly Rule[];
+  notify: NotifyConfig;
+}
+
+export interface AlarmSystemOptions {
+  config: AlarmSiteConfig;
+  journal: Journal;
+  pipeline: Pipeline;
+  devices: ReadonlyMap<string, DeviceRef>;
+  execute: Execute;
+  /** The ops HTTP server: feed at /alarms/feed, JSON at /alarms, console page at /alarms/console. */
+  http: {
+    server: Server;
+    route(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+  };
+  log: Logger;
+  metrics?: Metrics;
+  clock?: Clock;
+  registry?: readonly AnyDriverDefinition[];
+  openModem?: (path: string, baudRate: number) => Promise<ModemPort>;
+  /** Extra hooks (benchmark instrumentation). */
+  hooks?: AlarmEngineHooks;
+}
+
+export type AlarmSystem = ReturnType<typeof startAlarmSystem>;
+
+export function startAlarmSystem(o: AlarmSystemOptions) {
+  const { config, metrics } = o;
+  const log = o.log.child({ component: 'alarms' });
+  const store = new AlarmStore(o.journal.db);
+  const rules = effectiveRules(config.alarms, config.rules, o.registry ?? DRIVERS);
+  let engine: AlarmEngine | undefined;
+  const notifier = new Notifier({
+    config: config.notify,
+    site: config.site.id,
+    gateway: config.gateway.id,
+    log: o.log.child({ component: 'notify' }),
+    record: (id, outcome) => engine?.recordNotification(id, outcome),
+    openModem: o.openModem,
+    onSent: (channel, ok) => metrics?.notifications.inc({ channel, outcome: ok ? 'ok' : 'failed' }),
+  });
+  engine = new AlarmEngine({
+    rules,
+    linkageFailed: linkageFailedRule(config.rules),
+    store,
+    journal: o.journal,
+    ingest: (e) => o.pipeline.ingest(e),
+    devices: o.devices,
+    execute: o.execute,
+    tiers: config.notify.tiers.map((t) => ({ name: t.name, afterMs: parseDuration(t.after) })),
+    maintenance: config.alarms.maintenance,
+    clock: o.clock ?? systemClock,
+    log,
+    hooks: {
+      notify: (a, tier) => {
+        notifier.notify(a, tier);
+        o.hooks?.notify?.(a, tier);
+      },
+      actionSent: o.hooks?.actionSent,
+      actionDone: (x) => {
+        metrics?.alarmActions.inc({ command: x.command, outcome: x.outcome });
+        o.hooks?.actionDone?.(x);
+      },
+      transition: (type, a) => {
+        metrics?.alarmTransitions.inc({ type, rule: a.rule });
+        o.hooks?.transition?.(type, a);
+      },
+    },
+  });
+  const feed = new AlarmFeed({
+    server: o.http.server,
+    engine,
+    accounts: config.broker.accounts,
+    demo: config.demo,
+    log: o.log.child({ component: 'alarm-feed' }),
+  });
+  const eng = engine;
+  registerAlarmRoutes({
+    route: o.http.route,
+    activeAlarms: () => eng.activeAlarms(),
+    accounts: config.broker.accounts,
+    demo: config.demo,
+  });
+  o.pipeline.onCommitted((env, json) => {
+    eng.handle(env);
+    if (env.kind === 'alarm' && env.type.startsWith('alarm.')) {
+      feed.publish(env, json);
+      metrics?.alarmsActive.set(eng.activeAlarms().length);
+      metrics?.alarmFeedClients.set(feed.clientCount);
+    }
+  });
+
+  return {
+    engine: eng,
+    feed,
+    notifier,
+    store,
+    rules,
+    /** Loads the durable state and re-arms timers; call once the command path is ready. */
+    start(): void {
+      eng.start();
+      metrics?.alarmsActive.set(eng.activeAlarms().length);
+    },
+    /** Stops timers and closes the modem and the feed (after the pipeline's last flush). */
+    async close(): Promise<void> {
+      eng.stop();
+      await feed.close();
+      await notifier.close();
+    },
+  };
+}

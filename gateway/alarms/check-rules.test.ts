@@ -1,0 +1,140 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DRIVERS } from '../../drivers/index.js';
+import { BUILTIN_RULES } from './builtin-rules.js';
+import { Rule } from './rule-schema.js';
+import { effectiveRules } from './rule-set.js';
+
+const SITE = `
+site: { id: test-site }
+gateway: { id: gw-01 }
+drivers:
+  - family: gas-detector
+    id: gas-a
+    transport: { type: tcp, host: 127.0.0.1, port: 15020 }
+    devices:
+      - { id: gas-1, unitId: 1, building: B1, tags: [valve] }
+`;
+
+function writeTemp(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'rules-')), 'site.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+function checkConfig(file: string) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'gateway/cli.ts', 'check-config', file], {
+    encoding: 'utf8',
+  });
+}
+
+describe('gateway check-config on alarm rules', () => {
+  it('rejects an unknown family, a bad duration and an action the family cannot perform, each with its path', () => {
+    const file = writeTemp(`${SITE}
+rules:
+  - id: smoke-in-b1
+    severity: critical
+    match: { type: smoke.alarm, devices: { family: smoke-detektor } }
+  - id: slow-gas
+    severity: major
+    match: { type: gas.alarm.low, devices: { family: gas-detector } }
+    for: 30 seconds
+  - id: open-gates-on-gas
+    severity: critical
+    match: { type: gas.alarm.high, devices: { family: gas-detector } }
+    actions:
+      - command: door.hold-open
+notify:
+  tiers:
+    - { name: duty, channels: [duty-sms] }
+`);
+    const r = checkConfig(file);
+    expect(r.status).toBe(2);
+    // zod runs first: the duration is reported by itself, with path and line.
+    expect(r.stderr).toMatch(/rules\[1\]\.for \(line \d+\): not a duration/);
+  });
+
+  it('reports registry problems with their paths once the file parses', () => {
+    const file = writeTemp(`${SITE}
+rules:
+  - id: smoke-in-b1
+    severity: critical
+    match: { type: smoke.alarm, devices: { family: smoke-detektor } }
+  - id: open-gates-on-gas
+    severity: critical
+    match: { type: gas.alarm.high, devices: { family: gas-detector } }
+    actions:
+      - command: door.hold-open
+  - id: typo-type
+    severity: major
+    match: { type: gas.alarm.hihg, devices: { family: gas-detector } }
+  - id: valve-bad-args
+    severity: major
+    match: { type: gas.alarm.high, devices: { family: gas-detector } }
+    actions:
+      - { command: valve.close, args: { force: true } }
+alarms:
+  disable: [gas-hihg]
+notify:
+  tiers:
+    - { name: duty, channels: [duty-sms] }
+`);
+    const r = checkConfig(file);
+    expect(r.status).toBe(2);
+    const err = r.stderr;
+    expect(err).toMatch(
+      /rules\[0\]\.match\.devices\.family \(line 14\): unknown family "smoke-detektor"; known families: gas-detector/,
+    );
+    expect(err).toMatch(
+      /rules\[1\]\.actions\[0\]\.command \(line 19\): a gas-detector cannot perform "door\.hold-open" \(its commands: valve\.close, valve\.open\)/,
+    );
+    expect(err).not.toMatch(/never emits "smoke\.alarm"/); // its family is already reported
+    expect(err).toMatch(
+      /rules\[2\]\.match\.type \(line \d+\): a gas-detector never emits "gas\.alarm\.hihg"/,
+    );
+    expect(err).toMatch(/alarms\.disable\[0\] \(line \d+\): no built-in rule "gas-hihg"/);
+    expect(err).toMatch(/notify\.tiers\[0\]\.channels\[0\] \(line \d+\): no channel "duty-sms"/);
+  });
+
+  it('accepts the example compound (with its rules and notification settings)', () => {
+    const r = checkConfig('config/examples/demo-compound.yaml');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('built-in rule set', () => {
+  it('is valid and only uses commands and event types of registered families', () => {
+    const rules = effectiveRules({ builtinRules: true, disable: [], maintenance: [] }, [], DRIVERS);
+    expect(rules.map((r) => r.rule.id)).toEqual(['gas-high', 'gas-low', 'gas-fault', 'life-safety-offline']);
+    const gas = DRIVERS.find((d) => d.family === 'gas-detector')!;
+    for (const r of rules) {
+      for (const a of r.rule.actions) expect(Object.keys(gas.commands)).toContain(a.command);
+      for (const t of r.types) expect([...gas.eventTypes, 'device.availability']).toContain(t);
+    }
+  });
+
+  it('a site overrides a built-in by id and disables others', () => {
+    const mine = Rule.parse({
+      id: 'gas-low',
+      severity: 'critical',
+      match: { type: 'gas.alarm.low' },
+      escalate: false,
+    });
+    const rules = effectiveRules(
+      { builtinRules: true, disable: ['gas-fault'], maintenance: [] },
+      [mine],
+      DRIVERS,
+    );
+    expect(rules.map((r) => [r.rule.id, r.builtin])).toEqual([
+      ['gas-high', true],
+      ['life-safety-offline', true],
+      ['gas-low', false],
+    ]);
+    expect(effectiveRules({ builtinRules: false, disable: [], maintenance: [] }, [], DRIVERS)).toEqual([]);
+    expect(BUILTIN_RULES.every(({ families: _f, ...r }) => Rule.safeParse(r).success)).toBe(true);
+  });
+});

@@ -1,0 +1,159 @@
+/**
+ * Checks of the alarm and notification config against the driver registry, for
+ * `gateway check-config`: unknown families, event types a family never emits, actions the
+ * target family cannot perform (not in its `commands`) or with bad arguments, references to
+ * unknown rules, tiers and channels. Each problem carries its path in the site file.
+ */
+import type { AnyDriverDefinition } from '../drivers/driver-api.js';
+import type { NotifyConfig } from '../notify/notify-schema.js';
+import { BUILTIN_RULES, LINKAGE_FAILED_RULE } from './builtin-rules.js';
+import { selectorFamilies, typeMatches, typePatterns } from './match.js';
+import type { AlarmsConfig, Rule, Selector } from './rule-schema.js';
+
+export interface RuleProblem {
+  rawPath: (string | number)[];
+  message: string;
+}
+
+/** Event types every device has, whatever its family. */
+export const GENERIC_EVENT_TYPES = ['device.availability'];
+
+export function checkAlarmConfig(
+  cfg: { rules: readonly Rule[]; alarms: AlarmsConfig; notify: NotifyConfig },
+  registry: readonly AnyDriverDefinition[],
+): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  const byFamily = new Map(registry.map((d) => [d.family, d]));
+  const known = [...byFamily.keys()].join(', ') || 'none';
+
+  const familiesAt = (sel: Selector | undefined, path: (string | number)[]): string[] | undefined => {
+    const fams = selectorFamilies(sel);
+    if (!fams) return undefined;
+    const multi = Array.isArray(sel?.family);
+    fams.forEach((f, k) => {
+      if (!byFamily.has(f)) {
+        problems.push({
+          rawPath: [...path, 'family', ...(multi ? [k] : [])],
+          message: `unknown family "${f}"; known families: ${known}`,
+        });
+      }
+    });
+    return fams.filter((f) => byFamily.has(f));
+  };
+
+  const checkTypes = (
+    types: string | string[],
+    families: string[] | undefined,
+    path: (string | number)[],
+  ) => {
+    if (families && !families.length) return; // every named family is unknown: reported already
+    const emitted = [
+      ...GENERIC_EVENT_TYPES,
+      ...(families ?? [...byFamily.keys()]).flatMap((f) => byFamily.get(f)?.eventTypes ?? []),
+    ];
+    const patterns = typePatterns(types);
+    patterns.forEach((p, k) => {
+      if (!emitted.some((t) => typeMatches([p], t))) {
+        const who = families?.length ? `a ${families.join(' or ')}` : 'any configured family';
+        problems.push({
+          rawPath: [...path, ...(Array.isArray(types) ? [k] : [])],
+          message: `${who} never emits "${p}"; event types: ${[...new Set(emitted)].join(', ')}`,
+        });
+      }
+    });
+  };
+
+  const seen = new Map<string, number>();
+  cfg.rules.forEach((r, i) => {
+    const at = (...p: (string | number)[]) => ['rules', i, ...p];
+    const prev = seen.get(r.id);
+    if (prev !== undefined)
+      problems.push({ rawPath: at('id'), message: `rule id "${r.id}" is already used by rules[${prev}]` });
+    else seen.set(r.id, i);
+    if (r.id === LINKAGE_FAILED_RULE.id) return; // only its severity, message and escalation are used
+    const families = familiesAt(r.match.devices, at('match', 'devices'));
+    checkTypes(r.match.type, families, at('match', 'type'));
+    if (typeof r.clear === 'object') checkTypes(r.clear.type, families, at('clear', 'type'));
+    r.actions.forEach((a, k) => {
+      const targetFams = familiesAt(a.target.devices, at('actions', k, 'target', 'devices'));
+      const fams = targetFams ?? (a.target.scope === 'trigger' ? families : undefined);
+      if (!fams) {
+        problems.push({
+          rawPath: at('actions', k, 'target'),
+          message: `say which family performs "${a.command}": set target.devices.family (or match.devices.family for scope trigger)`,
+        });
+        return;
+      }
+      for (const f of fams) {
+        const def = byFamily.get(f);
+        if (!def) continue;
+        const schema = def.commands[a.command];
+        if (!schema) {
+          const cmds = Object.keys(def.commands).join(', ') || 'none';
+          problems.push({
+            rawPath: at('actions', k, 'command'),
+            message: `a ${f} cannot perform "${a.command}" (its commands: ${cmds})`,
+          });
+          continue;
+        }
+        const parsed = schema.safeParse(a.args);
+        if (!parsed.success) {
+          const why = parsed.error.issues
+            .map((x) => `${x.path.join('.') || 'args'}: ${x.message}`)
+            .join('; ');
+          problems.push({
+            rawPath: at('actions', k, 'args'),
+            message: `bad arguments for ${f} ${a.command}: ${why}`,
+          });
+        }
+      }
+    });
+  });
+
+  const builtinIds = new Set(BUILTIN_RULES.map((r) => r.id));
+  cfg.alarms.disable.forEach((id, i) => {
+    if (!builtinIds.has(id)) {
+      problems.push({
+        rawPath: ['alarms', 'disable', i],
+        message: `no built-in rule "${id}"; built-in rules: ${[...builtinIds].join(', ')}`,
+      });
+    }
+  });
+  cfg.alarms.maintenance.forEach((m, i) => {
+    familiesAt(m.devices, ['alarms', 'maintenance', i, 'devices']);
+    if (Date.parse(m.until) <= Date.parse(m.from)) {
+      problems.push({
+        rawPath: ['alarms', 'maintenance', i, 'until'],
+        message: '`until` must be after `from`',
+      });
+    }
+  });
+
+  const channels = new Map<string, number>();
+  cfg.notify.channels.forEach((c, i) => {
+    if (channels.has(c.id))
+      problems.push({
+        rawPath: ['notify', 'channels', i, 'id'],
+        message: `channel id "${c.id}" is already used`,
+      });
+    else channels.set(c.id, i);
+  });
+  const tiers = new Set<string>();
+  cfg.notify.tiers.forEach((t, i) => {
+    if (tiers.has(t.name))
+      problems.push({
+        rawPath: ['notify', 'tiers', i, 'name'],
+        message: `tier "${t.name}" is already defined`,
+      });
+    tiers.add(t.name);
+    t.channels.forEach((c, k) => {
+      if (!channels.has(c)) {
+        problems.push({
+          rawPath: ['notify', 'tiers', i, 'channels', k],
+          message: `no channel "${c}" in notify.channels (defined: ${[...channels.keys()].join(', ') || 'none'}); the console is always notified`,
+        });
+      }
+    });
+  });
+  return problems;
+}

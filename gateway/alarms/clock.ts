@@ -1,0 +1,74 @@
+/**
+ * Time source of the alarm engine. Production uses the system clock; tests inject a
+ * manual clock so `for` durations and escalations are checked without waiting.
+ */
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Clock {
+  now(): number;
+  /** Runs `fn` once `ms` have passed on this clock. */
+  after(ms: number, fn: () => void): TimerHandle;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  after(ms, fn) {
+    // setTimeout caps at 2^31-1 ms (~24.8 days): re-arm for longer waits.
+    const MAX = 2_147_483_647;
+    let t: NodeJS.Timeout;
+    const due = Date.now() + ms;
+    const arm = (left: number) => {
+      t = setTimeout(
+        () => {
+          const rest = due - Date.now();
+          if (rest > 0) arm(rest);
+          else fn();
+        },
+        Math.min(Math.max(0, left), MAX),
+      );
+      t.unref();
+    };
+    arm(ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+/** A clock that only moves when told to (tests). Timers fire in due order during `advance`. */
+export class ManualClock implements Clock {
+  private t: number;
+  private timers: { due: number; seq: number; fn: () => void }[] = [];
+  private seq = 0;
+
+  constructor(start = Date.now()) {
+    this.t = start;
+  }
+
+  now(): number {
+    return this.t;
+  }
+
+  after(ms: number, fn: () => void): TimerHandle {
+    const timer = { due: this.t + Math.max(0, ms), seq: this.seq++, fn };
+    this.timers.push(timer);
+    return { cancel: () => void (this.timers = this.timers.filter((x) => x !== timer)) };
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due on the way, in order. */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      const next = this.timers.filter((x) => x.due <= end).sort((a, b) => a.due - b.due || a.seq - b.seq)[0];
+      if (!next) break;
+      this.timers = this.timers.filter((x) => x !== next);
+      this.t = Math.max(this.t, next.due);
+      next.fn();
+    }
+    this.t = end;
+  }
+
+  get pendingTimers(): number {
+    return this.timers.length;
+  }
+}

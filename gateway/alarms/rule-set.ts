@@ -1,0 +1,63 @@
+/**
+ * The effective rule set of a site: the built-in life-safety rules (for the families in the
+ * driver registry, minus `alarms.disable`, each replaced by a site rule of the same id),
+ * then the site's own rules. Parsed once, compiled for fast matching.
+ */
+
+import { parseDuration } from '../core/time.js';
+import type { AnyDriverDefinition } from '../drivers/driver-api.js';
+import { BUILTIN_RULES, LINKAGE_FAILED_RULE } from './builtin-rules.js';
+import { typePatterns } from './match.js';
+import { type AlarmsConfig, Rule } from './rule-schema.js';
+
+export interface CompiledRule {
+  rule: Rule;
+  builtin: boolean;
+  types: string[];
+  clearTypes: string[];
+  forMs?: number;
+  windowMs?: number;
+  actionTimeoutMs: number[];
+}
+
+export function effectiveRules(
+  alarms: AlarmsConfig,
+  siteRules: readonly Rule[],
+  registry: readonly AnyDriverDefinition[],
+): CompiledRule[] {
+  const families = new Set(registry.map((d) => d.family));
+  const siteIds = new Set(siteRules.map((r) => r.id));
+  const out: CompiledRule[] = [];
+  if (alarms.builtinRules) {
+    for (const { families: needs, ...input } of BUILTIN_RULES) {
+      if (alarms.disable.includes(input.id) || siteIds.has(input.id)) continue;
+      if (!needs.every((f) => families.has(f))) continue;
+      out.push(compile(Rule.parse(input), true));
+    }
+  }
+  for (const r of siteRules) if (r.enabled && r.id !== LINKAGE_FAILED_RULE.id) out.push(compile(r, false));
+  return out;
+}
+
+/** The rule used for failed linkage actions: the site's override of `linkage-failed`, or the built-in. */
+export function linkageFailedRule(siteRules: readonly Rule[]): CompiledRule {
+  const site = siteRules.find((r) => r.id === LINKAGE_FAILED_RULE.id);
+  return compile(site ?? Rule.parse(LINKAGE_FAILED_RULE), !site);
+}
+
+export function compile(rule: Rule, builtin: boolean): CompiledRule {
+  return {
+    rule,
+    builtin,
+    types: typePatterns(rule.match.type),
+    clearTypes:
+      typeof rule.clear === 'object'
+        ? typePatterns(rule.clear.type)
+        : rule.clear === 'condition'
+          ? typePatterns(rule.match.type)
+          : [],
+    forMs: rule.for ? parseDuration(rule.for) : undefined,
+    windowMs: rule.count ? parseDuration(rule.count.within) : undefined,
+    actionTimeoutMs: rule.actions.map((a) => parseDuration(a.timeout)),
+  };
+}

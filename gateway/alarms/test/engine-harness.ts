@@ -1,0 +1,136 @@
+/** Test harness: a real journal and pipeline with the alarm engine on a manual clock, without drivers. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gasDetectorDriver } from '../../../drivers/gas-detector/index.js';
+import type { DeviceEvent, DeviceRef, EventEnvelope } from '../../core/envelope.js';
+import { createLogger } from '../../core/logger.js';
+import { createMetrics } from '../../core/metrics.js';
+import { Pipeline } from '../../core/pipeline.js';
+import type { CommandResult } from '../../drivers/driver-api.js';
+import { Journal } from '../../journal/journal.js';
+import { AlarmEngine } from '../alarm-engine.js';
+import { AlarmStore } from '../alarm-store.js';
+import type { Alarm } from '../alarm-types.js';
+import { ManualClock } from '../clock.js';
+import { type AlarmsConfig, Rule, type RuleInput } from '../rule-schema.js';
+import { compile, effectiveRules, linkageFailedRule } from '../rule-set.js';
+
+export const log = createLogger('silent');
+
+export const DEVICES: DeviceRef[] = [
+  { id: 'gw-01', family: 'gateway', tags: [] },
+  { id: 'gas-b1-101', family: 'gas-detector', building: 'B1', zone: 'kitchen-101', tags: ['kitchen'] },
+  { id: 'gas-b1-102', family: 'gas-detector', building: 'B1', zone: 'kitchen-102', tags: ['kitchen'] },
+  { id: 'gas-b2-101', family: 'gas-detector', building: 'B2', zone: 'kitchen-101', tags: ['kitchen'] },
+  {
+    id: 'gas-boiler-1',
+    family: 'gas-detector',
+    building: 'plant',
+    zone: 'boiler-room',
+    tags: ['boiler', 'valve'],
+  },
+];
+
+export interface HarnessOptions {
+  rules?: RuleInput[];
+  alarms?: Partial<AlarmsConfig>;
+  builtin?: boolean;
+  tiers?: { name: string; afterMs: number }[];
+  clock?: ManualClock;
+  journalPath?: string;
+  execute?: (deviceId: string, name: string, args: unknown) => Promise<CommandResult>;
+}
+
+export function startHarness(o: HarnessOptions = {}) {
+  const clock = o.clock ?? new ManualClock(Date.parse('2026-11-23T09:30:00Z'));
+  const journal = new Journal({
+    path: o.journalPath ?? ':memory:',
+    synchronous: 'NORMAL',
+    retention: { maxAgeDays: 30, maxSizeMB: 100 },
+  });
+  const devices = new Map(DEVICES.map((d) => [d.id, d]));
+  const pipeline = new Pipeline({
+    site: 's',
+    gateway: 'gw-01',
+    journal,
+    devices,
+    metrics: createMetrics(),
+    log,
+  });
+  const siteRules = (o.rules ?? []).map((r) => Rule.parse(r));
+  const rules = o.builtin
+    ? effectiveRules({ builtinRules: true, disable: [], maintenance: [], ...o.alarms }, siteRules, [
+        gasDetectorDriver,
+      ])
+    : siteRules.map((r) => compile(r, false));
+  const commands: { deviceId: string; name: string; args: unknown }[] = [];
+  const notified: { alarm: string; tier: number }[] = [];
+  const execute =
+    o.execute ??
+    (async (deviceId: string, name: string, args: unknown): Promise<CommandResult> => {
+      commands.push({ deviceId, name, args });
+      return { ok: true };
+    });
+  const engine = new AlarmEngine({
+    rules,
+    linkageFailed: linkageFailedRule(siteRules),
+    store: new AlarmStore(journal.db),
+    journal,
+    ingest: (e) => pipeline.ingest(e),
+    devices,
+    execute: async (d, n, a) => {
+      if (o.execute) commands.push({ deviceId: d, name: n, args: a });
+      return execute(d, n, a);
+    },
+    tiers: o.tiers ?? [{ name: 'duty', afterMs: 0 }],
+    maintenance: o.alarms?.maintenance ?? [],
+    clock,
+    log,
+    hooks: { notify: (a, tier) => notified.push({ alarm: a.id, tier }) },
+  });
+  const events: EventEnvelope[] = [];
+  pipeline.onCommitted((env) => {
+    events.push(env);
+    engine.handle(env);
+  });
+  engine.start();
+
+  /** Lets every commit (and the alarm events it causes) and pending promise settle. */
+  async function settle(): Promise<void> {
+    for (let i = 0; i < 20; i++) {
+      await pipeline.committed();
+      await sleep(1);
+      if (!pipeline.pendingCount) return;
+    }
+  }
+  async function emit(e: Omit<DeviceEvent, 'kind' | 'severity'> & Partial<DeviceEvent>): Promise<void> {
+    pipeline.ingest({ kind: 'event', severity: 'info', ...e });
+    await settle();
+  }
+  const alarmEvents = (type?: string) =>
+    events.filter((e) => e.type.startsWith('alarm.') && (!type || e.type === type));
+  const alarmOf = (env: EventEnvelope) => (env.data as { alarm: Alarm }).alarm;
+
+  return {
+    clock,
+    journal,
+    pipeline,
+    engine,
+    events,
+    commands,
+    notified,
+    emit,
+    settle,
+    alarmEvents,
+    alarmOf,
+    async advance(ms: number) {
+      clock.advance(ms);
+      await settle();
+    },
+    async close() {
+      await settle();
+      engine.stop();
+      pipeline.flush();
+      journal.close();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Journal } from '../journal/journal.js';
+import type { DeviceRef, EventEnvelope } from './envelope.js';
+import { createLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { Pipeline } from './pipeline.js';
+
+const devices = new Map<string, DeviceRef>([
+  ['gas-1', { id: 'gas-1', family: 'gas-detector', building: 'B1', tags: [] }],
+]);
+
+function setup(path = join(mkdtempSync(join(tmpdir(), 'pipe-')), 'j.db')) {
+  const journal = new Journal({ path, synchronous: 'NORMAL', retention: { maxAgeDays: 1, maxSizeMB: 10 } });
+  const metrics = createMetrics();
+  const pipeline = new Pipeline({
+    site: 's',
+    gateway: 'g',
+    journal,
+    devices,
+    metrics,
+    log: createLogger('silent'),
+    retryMs: 10,
+  });
+  const committed: EventEnvelope[] = [];
+  pipeline.onCommitted((env) => committed.push(env));
+  return { path, journal, metrics, pipeline, committed };
+}
+
+const reading = {
+  deviceId: 'gas-1',
+  type: 'gas.reading',
+  kind: 'telemetry',
+  severity: 'info',
+  data: { lel: 1 },
+} as const;
+
+describe('pipeline', () => {
+  it('stamps, commits in one batch per tick, then hands events on in sequence order', async () => {
+    const { journal, pipeline, committed } = setup();
+    const envs = [pipeline.ingest(reading), pipeline.ingest({ ...reading, data: { lel: 2 } })];
+    expect(committed).toHaveLength(0); // nothing is handed on before the commit
+    await pipeline.committed();
+    expect(committed.map((e) => e.seq)).toEqual([1, 2]);
+    expect(committed[0]).toMatchObject({
+      v: 1,
+      site: 's',
+      gateway: 'g',
+      device: { id: 'gas-1', building: 'B1' },
+      kind: 'telemetry',
+    });
+    expect(envs.map((e) => e?.id)).toEqual(committed.map((e) => e.id));
+    expect(journal.count()).toBe(2);
+  });
+
+  it('continues the sequence after a restart', async () => {
+    const first = setup();
+    first.pipeline.ingest(reading);
+    await first.pipeline.committed();
+    first.journal.close();
+    const again = setup(first.path);
+    again.pipeline.ingest(reading);
+    await again.pipeline.committed();
+    expect(again.committed[0]?.seq).toBe(2);
+  });
+
+  it('rejects events of unknown devices and invalid envelopes: counted, never stored', async () => {
+    const { journal, pipeline, metrics } = setup();
+    expect(pipeline.ingest({ ...reading, deviceId: 'ghost' })).toBeUndefined();
+    expect(pipeline.ingest({ ...reading, type: 'Not A Type' })).toBeUndefined();
+    expect(pipeline.ingest(reading)?.seq).toBe(1); // no sequence number was used up by the rejects
+    await pipeline.committed();
+    expect(journal.count()).toBe(1);
+    const invalid = await metrics.invalidInputs.get();
+    expect(invalid.values.reduce((n, v) => n + v.value, 0)).toBe(2);
+  });
+
+  it('keeps events queued and retries when a commit fails', async () => {
+    const { journal, pipeline, committed } = setup();
+    let failures = 1;
+    journal.addTxHook(() => {
+      if (failures-- > 0) throw new Error('disk I/O error');
+    });
+    pipeline.ingest(reading);
+    await pipeline.committed();
+    expect(committed.map((e) => e.seq)).toEqual([1]);
+    expect(journal.count()).toBe(1);
+  });
+});
