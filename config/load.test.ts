@@ -69,7 +69,7 @@ describe('site configuration', () => {
     expect(byPath.get('drivers[0].transport.port')?.message).toMatch(/expected number, got string "abc"/);
     expect(byPath.get('drivers[0].transport.port')?.line).toBe(11);
     expect(byPath.get('drivers[0].devices[1].unitId')?.message).toMatch(/247|too big|<=/i);
-    expect(byPath.get('drivers[1]')?.message).toMatch(
+    expect(byPath.get('drivers[1].family')?.message).toMatch(
       /unknown family string "toaster"; known families: gas-detector/,
     );
     expect(byPath.get('drivers[2]')?.message).toMatch(/unknown key "colour"/);
@@ -112,7 +112,7 @@ drivers:
       'site.id',
       'journal.synchronous',
       'drivers[0].transport.port',
-      'drivers[1]',
+      'drivers[1].family',
       'drivers[2]',
     ]) {
       expect(bad.stderr).toContain(path);

@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { SiteConfig } from '../config/schema.js';
+import { alarmsReport, rulesReport } from './alarms/alarm-cli.js';
 import { hashPassword } from './broker/password.js';
 import { errorMessage, GatewayError } from './core/errors.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { parseSince } from './core/time.js';
 import { type Gateway, startGateway } from './gateway.js';
 import { Journal } from './journal/journal.js';
+import { formatOutboxReport, outboxReport } from './uplink/outbox-report.js';
 import { PACKAGE_ROOT, VERSION } from './version.js';
 
 const USAGE = `gateway ${VERSION}: smart-compound IoT edge gateway
@@ -23,6 +25,13 @@ usage:
   gateway check-config <site.yaml>       validate a site file; exit 2 and list every problem if it is bad
   gateway events --config <site.yaml> [--since 1h|2026-11-23T08:00Z] [--device ID] [--type gas.alarm] [--limit N] [--json]
                                          print stored events from the journal
+  gateway outbox --config <site.yaml> [--audit N] [--json]
+                                         uplink link state, backlog per lane, oldest pending age, drain rate,
+                                         evictions (and the last N platform commands) from the database
+  gateway alarms --config <site.yaml> [--limit N] [--json]
+                                         active alarms, pending \`for\` timers (and the last N ended alarms)
+  gateway rules --config <site.yaml> [--json]
+                                         the alarm rules this site runs (built-in and its own)
   gateway hash-password [password]       print a hash for broker.accounts[].passwordHash (reads stdin if omitted)
   gateway demo [--config <site.yaml>] [--sim-port 8090]
                                          run the simulated demo compound and the gateway against it
@@ -68,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
       type: { type: 'string' },
       limit: { type: 'string' },
       json: { type: 'boolean' },
+      audit: { type: 'string' },
       'sim-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -154,6 +164,26 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'outbox': {
+      const cfg = configOrExit(values.config ?? positionals[0]);
+      const audit = values.audit ? Number(values.audit) : 0;
+      if (!Number.isInteger(audit) || audit < 0)
+        throw new UsageError(`--audit must be a whole number, got "${values.audit}"`);
+      const report = await outboxReport(cfg.journal.path, { sampleMs: 1000, audit });
+      console.log(values.json ? JSON.stringify(report, null, 2) : formatOutboxReport(report));
+      return 0;
+    }
+    case 'alarms': {
+      const cfg = configOrExit(values.config ?? positionals[0]);
+      const recent = values.limit ? Number(values.limit) : 0;
+      if (!Number.isInteger(recent) || recent < 0)
+        throw new UsageError(`--limit must be a whole number, got "${values.limit}"`);
+      console.log(alarmsReport(cfg.journal, recent, !!values.json));
+      return 0;
+    }
+    case 'rules':
+      console.log(rulesReport(configOrExit(values.config ?? positionals[0]), !!values.json));
+      return 0;
     case 'hash-password': {
       const plain = positionals[0] ?? readFileSync(0, 'utf8').replace(/\r?\n$/, '');
       if (!plain) throw new UsageError('empty password');

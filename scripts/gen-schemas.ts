@@ -7,16 +7,54 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SiteConfig } from '../config/schema.js';
-import { CommandRequest, CommandResponse, GatewayStatus } from '../gateway/core/contract-payloads.js';
+import { AlarmEventData } from '../gateway/alarms/alarm-contract.js';
+import {
+  Birth,
+  CommandRequest,
+  CommandResponse,
+  GatewayStatus,
+  UplinkEvent,
+} from '../gateway/core/contract-payloads.js';
 import { EventEnvelope } from '../gateway/core/envelope.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../docs/schemas/', import.meta.url));
 
 const SCHEMAS: Record<string, { schema: z.ZodType; title: string; io: 'input' | 'output' }> = {
-  'event-envelope.schema.json': { schema: EventEnvelope, title: 'Event envelope (contract v1)', io: 'output' },
-  'gateway-status.schema.json': { schema: GatewayStatus, title: 'Gateway status (contract v1)', io: 'output' },
-  'command-request.schema.json': { schema: CommandRequest, title: 'Command request (contract v1)', io: 'input' },
-  'command-response.schema.json': { schema: CommandResponse, title: 'Command response (contract v1)', io: 'output' },
+  'event-envelope.schema.json': {
+    schema: EventEnvelope,
+    title: 'Event envelope (contract v1)',
+    io: 'output',
+  },
+  'gateway-status.schema.json': {
+    schema: GatewayStatus,
+    title: 'Gateway status (contract v1)',
+    io: 'output',
+  },
+  'command-request.schema.json': {
+    schema: CommandRequest,
+    title: 'Command request (contract v1)',
+    io: 'input',
+  },
+  'command-response.schema.json': {
+    schema: CommandResponse,
+    title: 'Command response (contract v1)',
+    io: 'output',
+  },
+  'alarm-event-data.schema.json': {
+    schema: AlarmEventData,
+    title: 'Data of alarm.* events (v1)',
+    io: 'output',
+  },
+  'uplink-event.schema.json': {
+    schema: UplinkEvent,
+    title: 'Event as published to the city broker (contract v1)',
+    io: 'output',
+  },
+  'birth.schema.json': {
+    schema: Birth,
+    title: 'Gateway birth: inventory and capabilities (contract v1)',
+    io: 'output',
+  },
   'config.schema.json': { schema: SiteConfig, title: 'Site configuration', io: 'input' },
 };
 

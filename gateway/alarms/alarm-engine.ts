@@ -162,9 +162,17 @@ export class AlarmEngine {
 
   // ---- events -------------------------------------------------------------------------------
 
-  /** Called with every committed event, in sequence order. */
+  /** Called with every committed event: its state write (if any) is done. */
+  committed(env: EventEnvelope): void {
+    if (this.writes.size) this.writes.delete(env.id);
+  }
+
+  /**
+   * Evaluates one event against the rules. Called with every event in sequence order, either as
+   * it enters the pipeline (the gateway: the alarm event then joins its trigger's group commit
+   * and linkage starts without waiting for a disk flush) or once it is committed.
+   */
   handle(env: EventEnvelope): void {
-    this.writes.delete(env.id);
     if (this.stopped || env.type.startsWith('alarm.')) return;
     if (!this.started) {
       if (this.early.length < 100_000) this.early.push(env);
@@ -438,7 +446,7 @@ export class AlarmEngine {
   private escalate(id: string): void {
     this.escalations.delete(id);
     const a = this.byId.get(id);
-    if (!a || a.state !== 'raised' || this.stopped) return;
+    if (a?.state !== 'raised' || this.stopped) return;
     const tiers = this.o.tiers;
     const next = a.tier + 1;
     const tier = tiers[next];

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import { type RunningGsmModem, startGsmModemSimulator } from '../../simulators/gsm-modem/index.js';
+import { alarmsReport } from './alarm-cli.js';
 import type { Alarm } from './alarm-types.js';
 import { ManualClock } from './clock.js';
 import {
@@ -135,6 +136,9 @@ describe('alarms in the running gateway (gas simulator over Modbus TCP)', () => 
       await gw2.close();
       sim.sim.setLel(2, 0);
     }
+    // `gateway alarms` reads the same state from the database.
+    const report = alarmsReport(config.journal, 5, false);
+    expect(report).toMatch(/^1 active alarm\n.*major\s+raised\s+x\d+\s+gas-low-30s\s+gas-b1-101/);
   });
 
   describe('escalation, SMS and acknowledgement', () => {

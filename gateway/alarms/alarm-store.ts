@@ -131,8 +131,8 @@ export class AlarmStore {
   loadWindows(): Map<string, WindowEntry[]> {
     const out = new Map<string, WindowEntry[]>();
     for (const r of this.st.windows.all() as { key: string; deviceId: string; at: number }[]) {
-      let l = out.get(r.key);
-      if (!l) out.set(r.key, (l = []));
+      const l = out.get(r.key) ?? [];
+      out.set(r.key, l);
       l.push({ deviceId: r.deviceId, at: r.at });
     }
     return out;

@@ -61,6 +61,10 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
   const log = o.log.child({ component: 'alarms' });
   const store = new AlarmStore(o.journal.db);
   const rules = effectiveRules(config.alarms, config.rules, o.registry ?? DRIVERS);
+  // Rules see each event as it enters the pipeline, in sequence order: the alarm event then joins
+  // the group commit of its trigger (one disk flush, not two) and linkage commands go out at once.
+  // Alarm state still commits with its alarm event (journal tx hook), so restarts stay exact.
+  const ingest = o.pipeline.ingest.bind(o.pipeline);
   let engine: AlarmEngine | undefined;
   const notifier = new Notifier({
     config: config.notify,
@@ -76,7 +80,7 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
     linkageFailed: linkageFailedRule(config.rules),
     store,
     journal: o.journal,
-    ingest: (e) => o.pipeline.ingest(e),
+    ingest,
     devices: o.devices,
     execute: o.execute,
     tiers: config.notify.tiers.map((t) => ({ name: t.name, afterMs: parseDuration(t.after) })),
@@ -113,8 +117,13 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
     accounts: config.broker.accounts,
     demo: config.demo,
   });
+  o.pipeline.ingest = (e) => {
+    const env = ingest(e);
+    if (env) eng.handle(env);
+    return env;
+  };
   o.pipeline.onCommitted((env, json) => {
-    eng.handle(env);
+    eng.committed(env);
     if (env.kind === 'alarm' && env.type.startsWith('alarm.')) {
       feed.publish(env, json);
       metrics?.alarmsActive.set(eng.activeAlarms().length);

@@ -52,7 +52,11 @@ export class ManualClock implements Clock {
   after(ms: number, fn: () => void): TimerHandle {
     const timer = { due: this.t + Math.max(0, ms), seq: this.seq++, fn };
     this.timers.push(timer);
-    return { cancel: () => void (this.timers = this.timers.filter((x) => x !== timer)) };
+    return {
+      cancel: () => {
+        this.timers = this.timers.filter((x) => x !== timer);
+      },
+    };
   }
 
   /** Moves time forward by `ms`, firing every timer that falls due on the way, in order. */

@@ -13,9 +13,7 @@ export interface HttpOptions {
 /** A GET route added by a component (e.g. the alarm console at /alarms). */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export async function startHttp(
-  o: HttpOptions,
-): Promise<{
+export async function startHttp(o: HttpOptions): Promise<{
   server: Server;
   url: string;
   route(path: string, handler: RouteHandler): void;

@@ -64,6 +64,32 @@ describe('commands from the city platform', () => {
       () => gw.uplink?.state === 'connected' && gw.supervisors[0]?.state === 'running',
     );
 
+    // retained on the city broker: per-device availability (through the outbox) and the birth inventory
+    const retained = await recorder(city.url, `${ROOT}/+/gas-1`);
+    cleanups.push(() => retained.close());
+    await waitFor('retained availability of gas-1', () =>
+      retained.messages.some((m) => m.retain && m.topic === `${ROOT}/availability/gas-1`),
+    );
+    expect(retained.messages.find((m) => m.topic === `${ROOT}/availability/gas-1`)?.json).toMatchObject({
+      type: 'device.availability',
+      data: { online: true },
+    });
+    const birthSub = await recorder(city.url, `${ROOT}/birth`);
+    cleanups.push(() => birthSub.close());
+    await waitFor('retained birth', () => birthSub.messages.some((m) => m.retain));
+    const birthDevices = birthSub.messages[0]!.json.devices as {
+      id: string;
+      family: string;
+      commands: string[];
+      eventTypes: string[];
+    }[];
+    expect(birthDevices.map((d) => d.id)).toEqual([GATEWAY, 'gas-1', 'gas-2', 'gas-3']);
+    expect(birthDevices[1]).toMatchObject({
+      family: 'gas-detector',
+      commands: ['valve.close', 'valve.open'],
+    });
+    expect(birthDevices[1]!.eventTypes).toContain('gas.alarm.high');
+
     const responses = await recorder(city.url, `${ROOT}/cmd-response/#`);
     cleanups.push(() => responses.close());
     const replies = await recorder(city.url, 'platform/replies/#');

@@ -65,6 +65,10 @@ describe('uplink across kill -9', () => {
     first.child.kill('SIGKILL');
     await first.exited;
     expect(first.child.signalCode).toBe('SIGKILL');
+    // the Last Will: mosquitto publishes the retained `offline` status of the dead session
+    const statusOf = () => broker.messages.filter((m) => m.topic.endsWith('/status')).map((m) => m.json);
+    await waitFor('Last Will offline', () => statusOf().at(-1)?.status === 'offline');
+    expect(statusOf().at(-1)).toMatchObject({ status: 'offline', session: 1 });
 
     const { ids, outboxPending } = journalIds(dbPath);
     const received = () => new Set(broker.events().map((m) => m.json.id as string));
@@ -76,8 +80,11 @@ describe('uplink across kill -9', () => {
       const got = received();
       return [...ids.keys()].every((id) => got.has(id));
     });
+    expect(statusOf().at(-1)).toMatchObject({ status: 'online', session: 2 });
     second.child.kill('SIGTERM');
     await second.exited;
+    // a clean stop publishes `offline` itself
+    await waitFor('offline on a clean stop', () => statusOf().at(-1)?.status === 'offline');
 
     for (const m of broker.events()) expect(m.json.seq).toBe(ids.get(m.json.id as string));
     // what was replayed by the restarted gateway is flagged historical

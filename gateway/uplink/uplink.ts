@@ -23,14 +23,12 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { topics } from '../core/topics.js';
 import { backoffDelay, type ConnectFailure, classifyConnectError } from './connect-errors.js';
-import { ALARM, LANES, type LaneStats, laneOf, Outbox, type OutboxRow, TELEMETRY } from './outbox.js';
+import { LANES, type LaneStats, laneOf, Outbox, type OutboxRow, TELEMETRY } from './outbox.js';
 import { type CommandResult, PlatformCommands } from './platform-commands.js';
 import type { UplinkConfig } from './uplink-config.js';
 
 const ACK_BATCH = 2000;
 const ACK_DELAY_MS = 20;
-/** Non-alarm lanes are read when at least this much of the window is free. */
-const REFILL_CHUNK = 64;
 
 export type LinkState = 'stopped' | 'connecting' | 'connected' | 'backoff';
 
@@ -140,6 +138,7 @@ export class Uplink {
   stats(): {
     link: LinkState;
     inflight: number;
+    window: number;
     drainRate: number;
     lanes: LaneStats[];
     lastFailure?: ConnectFailure;
@@ -147,6 +146,7 @@ export class Uplink {
     return {
       link: this.link,
       inflight: this.inflight.size,
+      window: this.window,
       drainRate: this.drainRate(),
       lanes: this.outbox.stats(),
       lastFailure: this.lastFailure,
@@ -200,13 +200,21 @@ export class Uplink {
       this.onClosed(gen, undefined, false, classifyConnectError(err, this.protocol));
       return;
     }
-    const client = connect(this.o.config.url, opts);
+    let client: MqttClient;
+    try {
+      client = connect(this.o.config.url, opts);
+    } catch (err) {
+      this.onClosed(gen, undefined, false, classifyConnectError(err, this.protocol));
+      return;
+    }
     this.client = client;
     let connacked = false;
     let failure: ConnectFailure | undefined;
     client.on('connect', (connack) => {
       if (gen !== this.gen) return;
       connacked = true;
+      // No Nagle: a PUBLISH is small and the window waits for its PUBACK (delayed-ACK stalls otherwise).
+      (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       this.onConnected(gen, client, connack.properties?.receiveMaximum);
     });
     client.on('error', (err) => {
@@ -275,7 +283,13 @@ export class Uplink {
     this.setLink('connected', { session: this.session });
     const backlog = this.outbox.totalPending();
     this.o.log.info(
-      { url: c.url, protocol: this.connectedProtocol, session: this.session, window: this.window, backlog },
+      {
+        url: this.safeUrl,
+        protocol: this.connectedProtocol,
+        session: this.session,
+        window: this.window,
+        backlog,
+      },
       'uplink connected to the city broker',
     );
     const root = this.o.root;
@@ -331,17 +345,18 @@ export class Uplink {
             hint: 'reconnecting with backoff; the outbox keeps everything',
           }
         : {
-            reason: 'protocol',
+            reason: 'unreachable',
             code: 'UPLINK_NO_CONNACK',
-            detail: 'the city broker closed the connection before CONNACK',
-            hint: 'check uplink.url and uplink.protocol',
+            detail: 'no CONNACK from the city broker (closed or timed out)',
+            hint: 'check uplink.url, uplink.protocol and uplink.connectTimeoutMs',
           };
     }
+    const silent = !failure && !connacked;
     this.lastFailure = f;
     this.o.metrics.uplinkConnectFailures.inc({ reason: f.reason });
     let fallback = false;
-    if (c.protocol === 'auto' && !connacked && f.reason === 'protocol') {
-      // MQTT 5 refused: fall back to 3.1.1 (and back to 5 if 3.1.1 is refused too).
+    if (c.protocol === 'auto' && !connacked && (f.reason === 'protocol' || silent)) {
+      // MQTT 5 refused (or no answer to it): try 3.1.1 next (and 5 again if 3.1.1 fails the same way).
       this.protocol = this.protocol === 5 ? 4 : 5;
       fallback = true;
     }
@@ -351,8 +366,8 @@ export class Uplink {
     const delay =
       f.reason === 'auth'
         ? Math.round(c.backoff.authFailureMs * (0.8 + 0.4 * rnd()))
-        : fallback
-          ? Math.min(c.backoff.initialMs, 1000)
+        : fallback && f.reason === 'protocol' && this.protocol === 4
+          ? Math.min(c.backoff.initialMs, 1000) // an explicit "not MQTT 5": retry 3.1.1 at once
           : backoffDelay(this.failures, c.backoff.initialMs, c.backoff.maxMs, rnd);
     const fields = {
       code: f.code,
@@ -360,7 +375,7 @@ export class Uplink {
       hint: f.hint,
       attempt: this.failures,
       retryInMs: delay,
-      url: c.url,
+      url: this.safeUrl,
     };
     if (fallback)
       this.o.log.warn(
@@ -372,6 +387,11 @@ export class Uplink {
     else this.o.log.warn(fields, connacked ? 'uplink connection lost' : 'uplink connection failed');
     this.setLink('backoff', { last_error: `${f.code}: ${f.detail}` });
     this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  /** The broker URL without user info (never log a password given in the URL). */
+  private get safeUrl(): string {
+    return this.o.config.url.replace(/\/\/[^@/]*@/, '//');
   }
 
   private setLink(state: LinkState, extra: Record<string, string | number> = {}): void {
@@ -446,8 +466,6 @@ export class Uplink {
         let rows: OutboxRow[] = [];
         for (let lane = 0; lane < LANES.length && !rows.length; lane++) {
           if (!this.maybeMore[lane]) continue;
-          // Alarms go at once; the other lanes refill in chunks (fewer, larger reads while draining).
-          if (lane !== ALARM && room < Math.min(REFILL_CHUNK, this.window) && this.inflight.size > 0) return;
           rows = this.outbox.fetch(lane, this.cursors[lane]!, room);
           if (rows.length < room) this.maybeMore[lane] = false;
         }
@@ -497,6 +515,11 @@ export class Uplink {
             id: row.eventId,
           },
           'city broker refused a message; kept for the next connection',
+        );
+      } else if (this.link === 'connected') {
+        this.o.log.warn(
+          { code: 'UPLINK_PUBLISH_FAILED', err: err.message, topic: row.topic, id: row.eventId },
+          'publish failed; kept for the next connection',
         );
       }
       return;

@@ -7,6 +7,7 @@ import { createMetrics } from '../../core/metrics.js';
 import { Pipeline } from '../../core/pipeline.js';
 import type { CommandResult } from '../../drivers/driver-api.js';
 import { Journal } from '../../journal/journal.js';
+import { AlarmEventData } from '../alarm-contract.js';
 import { AlarmEngine } from '../alarm-engine.js';
 import { AlarmStore } from '../alarm-store.js';
 import type { Alarm } from '../alarm-types.js';
@@ -90,6 +91,7 @@ export function startHarness(o: HarnessOptions = {}) {
   const events: EventEnvelope[] = [];
   pipeline.onCommitted((env) => {
     events.push(env);
+    engine.committed(env);
     engine.handle(env);
   });
   engine.start();
@@ -128,6 +130,12 @@ export function startHarness(o: HarnessOptions = {}) {
     },
     async close() {
       await settle();
+      // Every alarm event this test produced matches the documented contract (docs/schemas/alarm-event-data.schema.json).
+      for (const e of alarmEvents()) {
+        if (e.type === 'alarm.suppressed') continue;
+        const r = AlarmEventData.safeParse(e.data);
+        if (!r.success) throw new Error(`${e.type} does not match AlarmEventData: ${r.error.message}`);
+      }
       engine.stop();
       pipeline.flush();
       journal.close();

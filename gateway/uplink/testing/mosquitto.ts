@@ -203,6 +203,7 @@ export interface Received {
   retain: boolean;
   userProperties: Record<string, string | string[]>;
   correlationData?: Buffer;
+  messageExpiryInterval?: number;
 }
 
 /**
@@ -240,6 +241,7 @@ export async function recorder(
       retain: packet.retain,
       userProperties: packet.properties?.userProperties ?? {},
       correlationData: packet.properties?.correlationData,
+      messageExpiryInterval: packet.properties?.messageExpiryInterval,
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,316 @@
+/**
+ * A Modbus master on ONE physical bus — a Modbus TCP connection or one RS-485 line on a serial
+ * port — shared by every unit on it, family-agnostic (gas detectors, charging piles, lamps).
+ *
+ * - One queue per bus: strictly one request in flight. On a serial line there is a single
+ *   master and one transaction at a time (Modbus over Serial Line V1.02 §2.1, §2.4); on RTU a
+ *   second request would corrupt the first, since frames carry no transaction id.
+ * - Per-request timeout (the library's response timeout), plus a guard in case the port never
+ *   calls back at all.
+ * - The connection is opened in the background and re-opened with exponential backoff and
+ *   jitter whenever it is lost (ECONNRESET, "Port Not Open", port closed, serial error).
+ *   Requests made while it is down fail at once with MODBUS_NOT_CONNECTED; nothing throws out.
+ */
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import modbusSerial from 'modbus-serial';
+import { errorMessage } from '../../gateway/core/errors.js';
+import type { Logger } from '../../gateway/core/logger.js';
+import { Backoff } from './backoff.js';
+import { ModbusError, toModbusError } from './modbus-errors.js';
+import { describeTransport, type ModbusTransport } from './modbus-transport.js';
+import { type Priority, SerialQueue } from './serial-queue.js';
+
+// modbus-serial is CommonJS with `module.exports.default = module.exports`; under NodeNext the
+// default import is the module object, whose `default` is the ModbusRTU client class.
+const ModbusRTU = modbusSerial.default;
+type Client = InstanceType<typeof ModbusRTU>;
+
+export interface ModbusBusOptions {
+  transport: ModbusTransport;
+  /** Response timeout of one request, ms. */
+  timeoutMs: number;
+  /** Reconnect backoff. */
+  backoff: { initialMs: number; maxMs: number };
+  /** Bound on opening the connection, ms; default max(2000, 4 × timeoutMs). */
+  connectTimeoutMs?: number;
+  /**
+   * TCP: this many timeouts in a row, with no answer from any unit in between, mean the connection
+   * is dead without having been reset (half-open): reconnect. Default 5. Serial lines have no such state.
+   */
+  reconnectAfterTimeouts?: number;
+  log?: Logger;
+}
+
+export interface ModbusBusEvents {
+  connected: [];
+  disconnected: [reason: string];
+}
+
+type State = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
+
+/** Extra time past the response timeout after which a request that got no callback at all counts as a wedged port. */
+const GUARD_MS = 1000;
+
+export class ModbusBus extends EventEmitter<ModbusBusEvents> {
+  readonly name: string;
+  private state: State = 'idle';
+  private client?: Client;
+  private retryTimer?: NodeJS.Timeout;
+  private readonly queue = new SerialQueue();
+  private readonly backoff: Backoff;
+  /** RTU: silent interval between frames, ms (0 on TCP). */
+  private readonly gapMs: number;
+  private lastFrameEnd = 0;
+  private timeoutsInARow = 0;
+  /** Fails the request in flight; set while one is (destroying a TCP client cancels its own timeouts). */
+  private abortInFlight?: (err: ModbusError) => void;
+
+  constructor(private readonly o: ModbusBusOptions) {
+    super();
+    this.name = describeTransport(o.transport);
+    this.backoff = new Backoff(o.backoff);
+    this.gapMs = o.transport.type === 'rtu' ? silentIntervalMs(o.transport.baudRate) : 0;
+  }
+
+  get connected(): boolean {
+    return this.state === 'connected';
+  }
+
+  /** Starts connecting in the background. Never waits for the device, never throws. */
+  start(): void {
+    if (this.state === 'idle') void this.connect();
+  }
+
+  /** FC3 Read Holding Registers (Modbus Application Protocol V1.1b3 §6.3). */
+  async readHolding(unitId: number, address: number, length: number, priority?: Priority): Promise<number[]> {
+    const r = await this.request(unitId, `read holding ${address}+${length}`, priority, (c) =>
+      c.readHoldingRegisters(address, length),
+    );
+    return r.data;
+  }
+
+  /** FC4 Read Input Registers (§6.4). */
+  async readInput(unitId: number, address: number, length: number, priority?: Priority): Promise<number[]> {
+    const r = await this.request(unitId, `read input ${address}+${length}`, priority, (c) =>
+      c.readInputRegisters(address, length),
+    );
+    return r.data;
+  }
+
+  /** FC1 Read Coils (§6.1). */
+  async readCoils(unitId: number, address: number, length: number, priority?: Priority): Promise<boolean[]> {
+    const r = await this.request(unitId, `read coils ${address}+${length}`, priority, (c) =>
+      c.readCoils(address, length),
+    );
+    return r.data.slice(0, length);
+  }
+
+  /** FC2 Read Discrete Inputs (§6.2). */
+  async readDiscreteInputs(
+    unitId: number,
+    address: number,
+    length: number,
+    priority?: Priority,
+  ): Promise<boolean[]> {
+    const r = await this.request(unitId, `read discrete inputs ${address}+${length}`, priority, (c) =>
+      c.readDiscreteInputs(address, length),
+    );
+    return r.data.slice(0, length);
+  }
+
+  /** FC5 Write Single Coil (§6.5): true = ON (0xFF00). */
+  async writeCoil(unitId: number, address: number, value: boolean, priority?: Priority): Promise<void> {
+    await this.request(unitId, `write coil ${address}`, priority, (c) => c.writeCoil(address, value));
+  }
+
+  /** FC6 Write Single Register (§6.6). */
+  async writeRegister(unitId: number, address: number, value: number, priority?: Priority): Promise<void> {
+    await this.request(unitId, `write register ${address}`, priority, (c) => c.writeRegister(address, value));
+  }
+
+  /** FC16 Write Multiple Registers (§6.12). */
+  async writeRegisters(
+    unitId: number,
+    address: number,
+    values: number[],
+    priority?: Priority,
+  ): Promise<void> {
+    await this.request(unitId, `write registers ${address}+${values.length}`, priority, (c) =>
+      c.writeRegisters(address, values),
+    );
+  }
+
+  /** Stops reconnecting, fails waiting requests with MODBUS_CLOSED and closes the port. Never throws. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.retryTimer);
+    const closed = new ModbusError('MODBUS_CLOSED', `${this.name}: bus closed`);
+    this.queue.close(closed);
+    this.abortInFlight?.(closed);
+    const client = this.client;
+    this.client = undefined;
+    if (client) await this.dispose(client);
+  }
+
+  private request<T>(
+    unitId: number,
+    what: string,
+    priority: Priority | undefined,
+    op: (c: Client) => Promise<T>,
+  ): Promise<T> {
+    const label = `${this.name} unit ${unitId} ${what}`;
+    return this.queue.run(async () => {
+      const client = this.client;
+      if (this.state !== 'connected' || !client?.isOpen) {
+        if (client) this.lost(client, 'port not open');
+        throw new ModbusError('MODBUS_NOT_CONNECTED', `${label}: bus not connected`);
+      }
+      if (this.gapMs) await this.silentInterval();
+      client.setID(unitId);
+      let guard: NodeJS.Timeout | undefined;
+      const watchdog = new Promise<never>((_, reject) => {
+        this.abortInFlight = reject;
+        const wedged = new ModbusError(
+          'MODBUS_CONNECTION_LOST',
+          `${label}: the port gave no answer nor timeout`,
+        );
+        guard = setTimeout(() => reject(wedged), this.o.timeoutMs + GUARD_MS);
+      });
+      try {
+        const result = await Promise.race([op(client), watchdog]);
+        this.timeoutsInARow = 0;
+        return result;
+      } catch (err) {
+        let failure = toModbusError(err, label);
+        // After ECONNRESET the TCP port only flips isOpen (no close event) and the request times out.
+        if (!client.isOpen && failure.code !== 'MODBUS_EXCEPTION') {
+          failure = new ModbusError(
+            'MODBUS_CONNECTION_LOST',
+            `connection lost: ${failure.message}`,
+            undefined,
+            {
+              cause: err,
+            },
+          );
+        }
+        this.judgeConnection(client, failure);
+        throw failure;
+      } finally {
+        clearTimeout(guard);
+        this.abortInFlight = undefined;
+        this.lastFrameEnd = performance.now();
+      }
+    }, priority);
+  }
+
+  /** What a failed request says about the connection: lost, alive (the line answered), or maybe half-open. */
+  private judgeConnection(client: Client, e: ModbusError): void {
+    if (e.code === 'MODBUS_CONNECTION_LOST' || e.code === 'MODBUS_NOT_CONNECTED') {
+      this.lost(client, e.message);
+    } else if (e.code !== 'MODBUS_TIMEOUT') {
+      this.timeoutsInARow = 0; // an exception or a malformed frame: something answered
+    } else {
+      this.timeoutsInARow += 1;
+      const limit = this.o.reconnectAfterTimeouts ?? 5;
+      if (this.o.transport.type === 'tcp' && this.timeoutsInARow >= limit) {
+        this.lost(client, `${this.timeoutsInARow} requests in a row timed out`);
+      }
+    }
+  }
+
+  /** Modbus over Serial Line V1.02 §2.5.1.1: frames are separated by a silent interval of at least 3.5 characters. */
+  private async silentInterval(): Promise<void> {
+    const wait = this.lastFrameEnd + this.gapMs - performance.now();
+    if (wait > 0) await sleep(wait);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'connecting';
+    const client = new ModbusRTU();
+    // The client re-emits serial port errors; without a listener an 'error' event would crash the process.
+    client.on('error', (err: unknown) => this.lost(client, `port error: ${errorMessage(err)}`));
+    client.on('close', () => this.lost(client, 'port closed'));
+    let deadline: NodeJS.Timeout | undefined;
+    try {
+      const limit = this.o.connectTimeoutMs ?? Math.max(2000, 4 * this.o.timeoutMs);
+      await Promise.race([
+        this.open(client),
+        new Promise<never>((_, reject) => {
+          deadline = setTimeout(() => reject(new Error(`no connection within ${limit} ms`)), limit);
+        }),
+      ]);
+    } catch (err) {
+      void this.dispose(client);
+      this.retryLater(`connect failed: ${errorMessage(err)}`);
+      return;
+    } finally {
+      clearTimeout(deadline);
+    }
+    if ((this.state as State) !== 'connecting') {
+      void this.dispose(client);
+      return;
+    }
+    client.setTimeout(this.o.timeoutMs);
+    this.client = client;
+    this.timeoutsInARow = 0;
+    this.state = 'connected';
+    this.backoff.reset();
+    this.o.log?.info({ bus: this.name }, 'modbus bus connected');
+    this.emit('connected');
+  }
+
+  private open(client: Client): Promise<void> {
+    const t = this.o.transport;
+    if (t.type === 'tcp') return client.connectTCP(t.host, { port: t.port });
+    return client.connectRTUBuffered(t.path, {
+      baudRate: t.baudRate,
+      parity: t.parity,
+      dataBits: t.dataBits,
+      stopBits: t.stopBits,
+    });
+  }
+
+  /** The connection of `client` is gone: drop it and reconnect later (once per connection). */
+  private lost(client: Client, reason: string): void {
+    if (client !== this.client || this.state !== 'connected') return;
+    this.client = undefined;
+    this.abortInFlight?.(new ModbusError('MODBUS_CONNECTION_LOST', `${this.name}: ${reason}`));
+    void this.dispose(client);
+    this.o.log?.warn({ bus: this.name, reason }, 'modbus bus connection lost');
+    this.emit('disconnected', reason);
+    this.retryLater(reason);
+  }
+
+  private retryLater(reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'waiting';
+    const delay = this.backoff.next();
+    this.o.log?.debug({ bus: this.name, reason, retryInMs: delay }, 'modbus bus reconnect scheduled');
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  /** Closes a client's port; bounded, never throws (TCP ports may never call back after an error). */
+  private dispose(client: Client): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = setTimeout(resolve, 1000);
+      const finish = () => {
+        clearTimeout(done);
+        resolve();
+      };
+      try {
+        if (this.o.transport.type === 'tcp') client.destroy(finish);
+        else client.close(finish);
+      } catch {
+        finish();
+      }
+    });
+  }
+}
+
+/** 3.5 character times at `baudRate` (11 bits per character), or 1.75 ms above 19200 baud (§2.5.1.1). */
+export function silentIntervalMs(baudRate: number): number {
+  return baudRate > 19_200 ? 1.75 : (3.5 * 11 * 1000) / baudRate;
+}

@@ -1,0 +1,121 @@
+/**
+ * Contract test against an independent Modbus slave: pymodbus 3.0 (Debian python3-pymodbus)
+ * serving the generic-lel register map on loopback. Not our simulator, not our Modbus code.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DriverInstance } from '../../gateway/drivers/driver-api.js';
+import { freePort } from '../common/free-port.js';
+import type { RecordingContext } from '../common/test/fake-context.js';
+import { waitFor } from '../common/test/wait-for.js';
+import { gasConfig, startDriver } from './test/harness.js';
+
+const SCRIPT = fileURLToPath(new URL('./test/pymodbus-slave.py', import.meta.url));
+
+interface Slave {
+  port: number;
+  /** Writes holding registers of a unit; resolves when pymodbus has them. */
+  set(unit: number, address: number, ...values: number[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function startSlave(units: Record<number, number[]>): Promise<Slave> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const proc = spawn('/usr/bin/python3', [SCRIPT, String(port), JSON.stringify(units)], { stdio: 'pipe' });
+    const lines: string[] = [];
+    let stderr = '';
+    proc.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => lines.push(...d.split('\n').filter(Boolean)));
+    const ready = await Promise.race([
+      waitFor('pymodbus READY', () => lines.includes(`READY ${port}`), { timeoutMs: 15_000 }).then(
+        () => true,
+      ),
+      once(proc, 'exit').then(() => false),
+    ]);
+    if (ready) return slave(proc, port, lines);
+    if (attempt >= 3) throw new Error(`pymodbus slave did not start: ${stderr}`);
+  }
+}
+
+function slave(proc: ChildProcessWithoutNullStreams, port: number, lines: string[]): Slave {
+  return {
+    port,
+    async set(unit, address, ...values) {
+      const oks = lines.filter((l) => l === 'ok').length;
+      proc.stdin.write(`set ${unit} ${address} ${values.join(' ')}\n`);
+      await waitFor('pymodbus ok', () => lines.filter((l) => l === 'ok').length > oks);
+    },
+    async close() {
+      if (proc.exitCode !== null || proc.signalCode !== null || !proc.pid) return;
+      const exited = once(proc, 'exit');
+      proc.stdin.end(); // the script exits when stdin closes
+      const kill = setTimeout(() => proc.pid && process.kill(proc.pid, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(kill);
+    },
+  };
+}
+
+let pymodbus: Slave;
+let driver: DriverInstance;
+let ctx: RecordingContext;
+
+beforeAll(async () => {
+  pymodbus = await startSlave({
+    1: [123, 0, 200, 500, 0], // 12.3 %LEL, normal
+    2: [600, 2, 200, 500, 0], // 60 %LEL, high alarm
+    3: [0, 3, 200, 500, 9], // fault 9
+  });
+  const cfg = gasConfig({ type: 'tcp', port: pymodbus.port }, [
+    { id: 'gas-1', unitId: 1 },
+    { id: 'gas-2', unitId: 2 },
+    { id: 'gas-3', unitId: 3 },
+    { id: 'gas-4', unitId: 4 }, // not served: pymodbus stays silent
+  ]);
+  ({ driver, ctx } = await startDriver(cfg));
+});
+
+afterAll(async () => {
+  await driver?.stop();
+  await pymodbus?.close();
+});
+
+describe('gas-detector driver against pymodbus 3.0', () => {
+  it('reads the levels and raises the alarms and faults the slave holds', async () => {
+    const r1 = await waitFor('gas-1 reading', () => ctx.eventsOf('gas-1', 'gas.reading')[0]);
+    expect(r1.data).toEqual({ lel: 12.3, lowThreshold: 20, highThreshold: 50, status: 'normal' });
+    const high = await waitFor('gas-2 high alarm', () => ctx.eventsOf('gas-2', 'gas.alarm.high')[0]);
+    expect(high).toMatchObject({ kind: 'alarm', severity: 'critical', data: { lel: 60, status: 'high' } });
+    const fault = await waitFor('gas-3 fault', () => ctx.eventsOf('gas-3', 'gas.fault')[0]);
+    expect(fault.data).toMatchObject({ faultCode: 9, status: 'fault' });
+    await waitFor('gas-4 offline', () => ctx.online('gas-4') === false);
+    expect(ctx.online('gas-1')).toBe(true);
+    expect(ctx.invalids).toEqual([]);
+  });
+
+  it('follows changes made in the slave', async () => {
+    await pymodbus.set(1, 0, 300, 1); // 30 %LEL, low alarm
+    const low = await waitFor('gas-1 low alarm', () => ctx.eventsOf('gas-1', 'gas.alarm.low')[0]);
+    expect(low.data).toMatchObject({ lel: 30, status: 'low' });
+    await pymodbus.set(3, 1, 0, 200, 500, 0); // fault cleared
+    await waitFor('gas-3 fault cleared', () => ctx.eventsOf('gas-3', 'gas.fault.cleared')[0]);
+    await pymodbus.set(2, 0, 40, 0); // 4 %LEL, normal
+    await waitFor('gas-2 normal', () => ctx.eventsOf('gas-2', 'gas.normal')[0]);
+  });
+
+  it('closes the valve: the coil pymodbus holds reads back ON', async () => {
+    expect(await driver.command('gas-2', 'valve.close', {})).toEqual({
+      ok: true,
+      data: { valveClosed: true },
+    });
+    expect(await driver.command('gas-2', 'valve.open', {})).toEqual({
+      ok: true,
+      data: { valveClosed: false },
+    });
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * Pure normalisation of one poll of a gas detector: raw register words -> validated reading ->
+ * new state and the events it causes. No I/O, no clock: `now` is passed in.
+ *
+ * Events (the contract; rules and the city platform match on these names):
+ * - `gas.reading`  telemetry/info: on the first reading, when the level moved more than the
+ *   deadband since the last report, on a status or threshold change, and every reportIntervalMs;
+ * - `gas.alarm.low` alarm/major, `gas.alarm.high` alarm/critical: on entering that status;
+ * - `gas.normal` event/info: back to normal from low or high alarm;
+ * - `gas.fault` alarm/major {faultCode}: on entering fault, or a new fault code while in fault;
+ * - `gas.fault.cleared` event/info: on leaving fault.
+ */
+import { z } from 'zod';
+import type { DeviceEvent, EventKind, Severity } from '../../gateway/core/envelope.js';
+import type { GasRegisterMap } from './models.js';
+
+export const GAS_EVENT_TYPES = [
+  'gas.reading',
+  'gas.alarm.low',
+  'gas.alarm.high',
+  'gas.normal',
+  'gas.fault',
+  'gas.fault.cleared',
+] as const;
+
+export const GAS_STATUSES = ['normal', 'low', 'high', 'fault'] as const;
+export type GasStatus = (typeof GAS_STATUSES)[number];
+
+export interface GasState {
+  /** %LEL; null only while in fault with an out-of-range level (a broken sensor). */
+  lel: number | null;
+  status: GasStatus;
+  lowThreshold: number;
+  highThreshold: number;
+  faultCode: number;
+  /** Level and time (epoch ms) of the last `gas.reading` sent. */
+  reportedLel: number | null;
+  reportedAt: number;
+}
+
+export interface ReportPolicy {
+  deviceId: string;
+  /** %LEL change since the last report that is reported at once. */
+  lelDeadband: number;
+  reportIntervalMs: number;
+}
+
+export type NormaliseResult =
+  | { ok: true; state: GasState; events: DeviceEvent[] }
+  | { ok: false; reason: string };
+
+const Words = z.array(z.number().int().min(0).max(0xffff));
+
+const Reading = z
+  .object({
+    status: z.enum(GAS_STATUSES, {
+      error: (iss) => `status register value ${String(iss.input)} is not a known state`,
+    }),
+    lel: z.number().min(0, 'level below 0 %LEL').max(100, 'level above 100 %LEL').nullable(),
+    lowThreshold: z.number().gt(0, 'low alarm threshold must be above 0 %LEL').max(100, 'above 100 %LEL'),
+    highThreshold: z.number().gt(0, 'high alarm threshold must be above 0 %LEL').max(100, 'above 100 %LEL'),
+    faultCode: z.number().int(),
+  })
+  .refine((r) => r.lowThreshold < r.highThreshold, {
+    message: 'low alarm threshold must be below the high alarm threshold',
+    path: ['lowThreshold'],
+  });
+type Reading = z.infer<typeof Reading>;
+
+/** Rounds away binary noise of scaling (0.1 × 123 = 12.3, not 12.300000000000001). */
+const round = (v: number) => Math.round(v * 1e6) / 1e6;
+
+/** Raw words -> typed values per the map; range checks are the schema's job. */
+function decode(words: number[], map: GasRegisterMap): Record<keyof Reading, unknown> {
+  const f = map.fields;
+  const word = (offset: number) => words[offset] ?? 0;
+  const rawStatus = word(f.status.offset);
+  const status = (Object.keys(map.statusValues) as GasStatus[]).find(
+    (s) => map.statusValues[s] === rawStatus,
+  );
+  let lel: number | null = round(word(f.lel.offset) * f.lel.scale);
+  // A detector in fault may report garbage as its level (e.g. 0xFFFF): keep the fault, drop the level.
+  if (status === 'fault' && (lel < 0 || lel > 100)) lel = null;
+  return {
+    status: status ?? rawStatus,
+    lel,
+    lowThreshold: round(word(f.lowThreshold.offset) * f.lowThreshold.scale),
+    highThreshold: round(word(f.highThreshold.offset) * f.highThreshold.scale),
+    faultCode: word(f.faultCode.offset),
+  };
+}
+
+export function normalise(
+  prev: GasState | undefined,
+  words: readonly number[],
+  map: GasRegisterMap,
+  now: Date,
+  policy: ReportPolicy,
+): NormaliseResult {
+  const w = Words.safeParse(words);
+  if (!w.success) return { ok: false, reason: 'register words must be integers 0..65535' };
+  if (w.data.length < map.length) {
+    return { ok: false, reason: `expected ${map.length} registers, got ${w.data.length}` };
+  }
+  const parsed = Reading.safeParse(decode(w.data, map));
+  if (!parsed.success) {
+    return {
+      ok: false,
+      reason: parsed.error.issues.map((i) => `${i.path.join('.') || 'reading'}: ${i.message}`).join('; '),
+    };
+  }
+  const r = parsed.data;
+  const data = { lel: r.lel, lowThreshold: r.lowThreshold, highThreshold: r.highThreshold, status: r.status };
+  const event = (
+    type: string,
+    kind: EventKind,
+    severity: Severity,
+    extra: Record<string, unknown> = {},
+  ): DeviceEvent => ({
+    deviceId: policy.deviceId,
+    type,
+    kind,
+    severity,
+    deviceTime: null,
+    receivedAt: now,
+    data: { ...data, ...extra },
+  });
+
+  const events: DeviceEvent[] = [];
+  const statusChanged = prev?.status !== r.status;
+  if (statusChanged) {
+    if (prev?.status === 'fault') events.push(event('gas.fault.cleared', 'event', 'info'));
+    if (r.status === 'low') events.push(event('gas.alarm.low', 'alarm', 'major'));
+    else if (r.status === 'high') events.push(event('gas.alarm.high', 'alarm', 'critical'));
+    else if (r.status === 'fault')
+      events.push(event('gas.fault', 'alarm', 'major', { faultCode: r.faultCode }));
+    else if (prev?.status === 'low' || prev?.status === 'high')
+      events.push(event('gas.normal', 'event', 'info'));
+  } else if (r.status === 'fault' && r.faultCode !== prev?.faultCode) {
+    events.push(event('gas.fault', 'alarm', 'major', { faultCode: r.faultCode }));
+  }
+
+  const t = now.getTime();
+  const reportDue =
+    !prev ||
+    statusChanged ||
+    r.lowThreshold !== prev.lowThreshold ||
+    r.highThreshold !== prev.highThreshold ||
+    levelMoved(prev.reportedLel, r.lel, policy.lelDeadband) ||
+    t - prev.reportedAt >= policy.reportIntervalMs;
+  if (reportDue) events.push(event('gas.reading', 'telemetry', 'info'));
+
+  const state: GasState = {
+    ...r,
+    reportedLel: reportDue ? r.lel : (prev?.reportedLel ?? null),
+    reportedAt: reportDue ? t : (prev?.reportedAt ?? t),
+  };
+  return { ok: true, state, events };
+}
+
+function levelMoved(reported: number | null, lel: number | null, deadband: number): boolean {
+  if (reported === null || lel === null) return reported !== lel;
+  return Math.abs(lel - reported) > deadband;
+}

@@ -1,0 +1,79 @@
+/**
+ * Simulated gas detectors for the bench: each "device message" is the block of register words a
+ * Modbus poll of a `generic-lel` detector returns, handed to the driver's real, pure normalise().
+ * Each detector walks a level cycle that always crosses the deadband, and once per cycle enters
+ * the low alarm and comes back, so every message yields at least one event:
+ * per 10 messages, 10 `gas.reading` (telemetry) + 1 `gas.alarm.low` (alarm) + 1 `gas.normal` (event).
+ */
+
+import { MODELS } from '../../drivers/gas-detector/models.js';
+import {
+  type GasState,
+  type NormaliseResult,
+  normalise,
+  type ReportPolicy,
+} from '../../drivers/gas-detector/normalise.js';
+import type { DeviceRef } from '../../gateway/core/envelope.js';
+
+const MAP = MODELS['generic-lel'];
+const LOW = 20; // %LEL
+const HIGH = 50;
+/** %LEL per poll; 25 is above the low threshold (status low), 12 is back to normal. */
+const LEVELS = [2, 5, 8, 11, 14, 25, 12, 9, 6, 3] as const;
+const STATUS = MAP.statusValues;
+
+/** Register words for one level, laid out by the model's map (scale 0.1 for levels). */
+function words(lel: number): number[] {
+  const w = new Array<number>(MAP.length).fill(0);
+  const f = MAP.fields;
+  w[f.lel.offset] = Math.round(lel / f.lel.scale);
+  w[f.status.offset] = lel >= HIGH ? STATUS.high : lel >= LOW ? STATUS.low : STATUS.normal;
+  w[f.lowThreshold.offset] = Math.round(LOW / f.lowThreshold.scale);
+  w[f.highThreshold.offset] = Math.round(HIGH / f.highThreshold.scale);
+  w[f.faultCode.offset] = 0;
+  return w;
+}
+const WORDS = LEVELS.map(words);
+
+interface Detector {
+  policy: ReportPolicy;
+  state?: GasState;
+  step: number;
+}
+
+export class GasFleet {
+  readonly devices = new Map<string, DeviceRef>();
+  private readonly detectors: Detector[] = [];
+  private next = 0;
+  /** Events per device message, on average, once every detector has been read once. */
+  static readonly EVENTS_PER_MESSAGE = 1.2;
+
+  constructor(count: number) {
+    for (let i = 0; i < count; i++) {
+      const id = `gas-${String(i + 1).padStart(5, '0')}`;
+      this.devices.set(id, {
+        id,
+        family: 'gas-detector',
+        building: `b${String((i % 400) + 1).padStart(3, '0')}`,
+        zone: `kitchen-${(i % 10) + 1}`,
+        tags: ['kitchen'],
+      });
+      // The driver's defaults: 1 %LEL deadband, a reading at least every 60 s.
+      this.detectors.push({
+        policy: { deviceId: id, lelDeadband: 1, reportIntervalMs: 60_000 },
+        step: i % LEVELS.length,
+      });
+    }
+  }
+
+  /** The next detector's poll answer, normalised as the driver does it (state kept per detector). */
+  poll(receivedAt: Date): NormaliseResult {
+    const d = this.detectors[this.next]!;
+    this.next = (this.next + 1) % this.detectors.length;
+    const w = WORDS[d.step]!;
+    d.step = (d.step + 1) % WORDS.length;
+    const r = normalise(d.state, w, MAP, receivedAt, d.policy);
+    if (r.ok) d.state = r.state;
+    return r;
+  }
+}

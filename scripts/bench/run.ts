@@ -1,0 +1,211 @@
+/**
+ * `npm run bench`: runs the bench sections in order, each in its own Node process, prints the
+ * figures and (re)writes docs/BENCHMARKS.md, whose last block holds the raw results as JSON: the
+ * sections not run this time keep their last results.
+ *
+ *   npm run bench [-- --only pipeline,bare-relay] [--quick] [--out docs/BENCHMARKS.md] [--inproc]
+ *
+ * Adding a section = one import and one entry in SECTIONS (see types.ts for the contract).
+ */
+import { fork } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchAlarmLatency } from './alarm-latency.js';
+import { benchBareRelay } from './bare-relay.js';
+import { benchPipeline } from './pipeline.js';
+import {
+  machine,
+  printSection,
+  readStoredResults,
+  renderMarkdown,
+  type StoredResults,
+  type StoredSection,
+} from './report.js';
+import { type BenchOptions, type Section, type SectionResult, toSectionResult } from './types.js';
+import { benchUplinkDrain } from './uplink-drain.js';
+
+export const SECTIONS: Section[] = [
+  { id: 'pipeline', title: 'Gateway pipeline: normalise + journal + local publish', run: benchPipeline },
+  {
+    id: 'bare-relay',
+    title: 'Floor: bare MQTT relay (aedes + MQTT.js subscribe and republish)',
+    run: benchBareRelay,
+  },
+  {
+    id: 'alarm-latency',
+    title: 'Alarm latency: device message to bus, feed and linkage command',
+    run: benchAlarmLatency,
+  },
+  {
+    id: 'uplink-drain',
+    title: 'Uplink: backlog built while the city broker is down, drained into mosquitto',
+    run: (o) => benchUplinkDrain({ events: o.quick ? 100_000 : undefined, verbose: true }),
+  },
+];
+
+const HERE = fileURLToPath(import.meta.url);
+const REPO = resolve(dirname(HERE), '../..');
+
+interface Args {
+  only?: string[];
+  quick: boolean;
+  out?: string;
+  inproc: boolean;
+  child?: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, inproc: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) usage(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--only')
+      a.only = next()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    else if (arg === '--quick') a.quick = true;
+    else if (arg === '--out') a.out = next();
+    else if (arg === '--inproc') a.inproc = true;
+    else if (arg === '--child') a.child = next();
+    else if (arg === '--help' || arg === '-h') usage();
+    else usage(`unknown argument ${arg}`);
+  }
+  for (const id of a.only ?? []) if (!SECTIONS.some((s) => s.id === id)) usage(`unknown section "${id}"`);
+  return a;
+}
+
+function usage(error?: string): never {
+  const text = [
+    'usage: npm run bench -- [--only <section,...>] [--quick] [--out <file.md>] [--inproc]',
+    `  sections, in order: ${SECTIONS.map((s) => s.id).join(', ')}`,
+    '  --quick   smoke run with small counts (writes no results unless --out is given)',
+    '  --out     results file to (re)write (default docs/BENCHMARKS.md; raw results kept in its last block)',
+    '  --inproc  run sections in this process (debugging; RSS figures then include the harness)',
+  ].join('\n');
+  if (error) {
+    console.error(`bench: ${error}\n${text}`);
+    process.exit(2);
+  }
+  console.log(text);
+  process.exit(0);
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Runs one section in a fresh process (this file with --child) and returns its result. */
+function runInChild(section: Section, quick: boolean): Promise<SectionResult> {
+  return new Promise((resolvePromise, reject) => {
+    const proc = fork(HERE, ['--child', section.id, ...(quick ? ['--quick'] : [])], {
+      execArgv: ['--import', 'tsx'],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let result: SectionResult | undefined;
+    let error: string | undefined;
+    proc.on('message', (m: { result?: SectionResult; error?: string }) => {
+      result = m.result ?? result;
+      error = m.error ?? error;
+    });
+    proc.once('error', reject);
+    proc.once('exit', (code) => {
+      if (result) resolvePromise(result);
+      else reject(new Error(error ?? `section process exited with ${code} and no result`));
+    });
+  });
+}
+
+async function childMain(id: string, quick: boolean): Promise<void> {
+  const section = SECTIONS.find((s) => s.id === id)!;
+  const opts: BenchOptions = { quick, log };
+  try {
+    const result = toSectionResult(await section.run(opts));
+    process.send?.({ result });
+  } catch (err) {
+    process.send?.({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  }
+  process.disconnect?.();
+  // Sections close what they open; this only guards against a forgotten handle.
+  setTimeout(() => process.exit(0), 200).unref();
+}
+
+function commandLine(argv: string[]): string {
+  const args = argv.join(' ');
+  return process.env.npm_lifecycle_event === 'bench'
+    ? `npm run bench${args ? ` -- ${args}` : ''}`
+    : `npx tsx scripts/bench/run.ts${args ? ` ${args}` : ''}`;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const args = parseArgs(argv);
+  if (args.child) return childMain(args.child, args.quick);
+
+  const selected = SECTIONS.filter((s) => !args.only || args.only.includes(s.id));
+  const write = !args.quick || args.out !== undefined;
+  const outMd = resolve(REPO, args.out ?? 'docs/BENCHMARKS.md');
+  const m = machine();
+  const command = commandLine(argv);
+  log(
+    `bench: ${selected.map((s) => s.id).join(', ')}${args.quick ? ' (quick)' : ''} on ${m.cpu}, ${m.cores} cores, Node ${m.node}`,
+  );
+
+  const fresh: StoredSection[] = [];
+  let failed = 0;
+  for (const section of selected) {
+    log(`\n[${section.id}] ${section.title}`);
+    const started = Date.now();
+    const sectionMachine = machine();
+    try {
+      const result = args.inproc
+        ? toSectionResult(await section.run({ quick: args.quick, log }))
+        : await runInChild(section, args.quick);
+      const stored: StoredSection = {
+        id: section.id,
+        title: section.title,
+        command,
+        date: new Date(started).toISOString(),
+        durationS: Math.round((Date.now() - started) / 1000),
+        quick: args.quick,
+        machine: { ...m, loadAvg: sectionMachine.loadAvg },
+        result,
+      };
+      fresh.push(stored);
+      printSection(stored, (s) => process.stdout.write(s));
+    } catch (err) {
+      failed++;
+      log(`[${section.id}] FAILED: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  if (write && fresh.length) {
+    let stored: StoredResults = { format: 1, sections: {} };
+    if (existsSync(outMd)) {
+      try {
+        stored = readStoredResults(readFileSync(outMd, 'utf8')) ?? stored;
+      } catch (err) {
+        log(`bench: the results block of ${outMd} is unreadable (${err}); starting afresh`);
+      }
+    }
+    for (const s of fresh) stored.sections[s.id] = s;
+    mkdirSync(dirname(outMd), { recursive: true });
+    writeFileSync(
+      outMd,
+      renderMarkdown(
+        stored,
+        SECTIONS.map((s) => s.id),
+      ),
+    );
+    log(`\nbench: wrote ${outMd}`);
+  } else if (!write) {
+    log('\nbench: --quick run, nothing written (add --out <file> to write)');
+  }
+  if (failed) process.exitCode = 1;
+}
+
+await main();
