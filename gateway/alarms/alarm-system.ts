@@ -65,17 +65,16 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
   // the group commit of its trigger (one disk flush, not two) and linkage commands go out at once.
   // Alarm state still commits with its alarm event (journal tx hook), so restarts stay exact.
   const ingest = o.pipeline.ingest.bind(o.pipeline);
-  let engine: AlarmEngine | undefined;
   const notifier = new Notifier({
     config: config.notify,
     site: config.site.id,
     gateway: config.gateway.id,
     log: o.log.child({ component: 'notify' }),
-    record: (id, outcome) => engine?.recordNotification(id, outcome),
+    record: (id, outcome) => engine.recordNotification(id, outcome),
     openModem: o.openModem,
     onSent: (channel, ok) => metrics?.notifications.inc({ channel, outcome: ok ? 'ok' : 'failed' }),
   });
-  engine = new AlarmEngine({
+  const engine: AlarmEngine = new AlarmEngine({
     rules,
     linkageFailed: linkageFailedRule(config.rules),
     store,

@@ -70,5 +70,5 @@ export interface DriverDefinition<C extends z.infer<typeof DriverBase> & { devic
   create(config: C, ctx: DriverContext): DriverInstance;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the registry holds definitions of every config type
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds definitions of every config type
 export type AnyDriverDefinition = DriverDefinition<any>;

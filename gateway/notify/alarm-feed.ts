@@ -132,7 +132,7 @@ export class AlarmFeed {
 
   private async login(c: Client, username: string, password: string, req?: unknown): Promise<void> {
     const acct = this.o.accounts.find((a) => a.username === username);
-    let ok = false;
+    let ok: boolean;
     try {
       ok = !!acct && (await verifyPasswordAsync(password, acct.passwordHash));
     } catch {

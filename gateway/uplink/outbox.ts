@@ -188,7 +188,7 @@ export class Outbox {
 
   /** Deletes the oldest telemetry until the outbox is back under 98 % of its budget. Inside the caller's transaction. */
   private evictIfOverBudget(): void {
-    let total = (this.totalBytes.get() as { b: number | null }).b ?? 0;
+    const total = (this.totalBytes.get() as { b: number | null }).b ?? 0;
     if (total <= this.o.maxBytes) return;
     const target = this.o.maxBytes * 0.98;
     let count = 0;
@@ -210,7 +210,6 @@ export class Outbox {
       freed += batchBytes;
     }
     if (!count) return;
-    total -= freed;
     this.bump.run(-count, -freed, 0, 0, count, TELEMETRY);
     this.evictedUnreported += count;
     if (!this.evictScheduled) {
