@@ -6,7 +6,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { DRIVERS } from '../../drivers/index.js';
 import type { Execute } from '../commands/commands.js';
-import type { DeviceRef } from '../core/envelope.js';
+import type { DeviceEvent, DeviceRef } from '../core/envelope.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Pipeline } from '../core/pipeline.js';
@@ -64,7 +64,7 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
   // Rules see each event as it enters the pipeline, in sequence order: the alarm event then joins
   // the group commit of its trigger (one disk flush, not two) and linkage commands go out at once.
   // Alarm state still commits with its alarm event (journal tx hook), so restarts stay exact.
-  const ingest = o.pipeline.ingest.bind(o.pipeline);
+  const ingest = (e: DeviceEvent) => o.pipeline.ingest(e);
   const notifier = new Notifier({
     config: config.notify,
     site: config.site.id,
@@ -116,11 +116,10 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
     accounts: config.broker.accounts,
     demo: config.demo,
   });
-  o.pipeline.ingest = (e) => {
-    const env = ingest(e);
-    if (env) eng.handle(env);
-    return env;
-  };
+  // The engine's own `alarm.*` transitions are not fed back into the rules.
+  o.pipeline.onIngested((env) => {
+    if (!env.type.startsWith('alarm.')) eng.handle(env);
+  });
   o.pipeline.onCommitted((env, json) => {
     eng.committed(env);
     if (env.kind === 'alarm' && env.type.startsWith('alarm.')) {

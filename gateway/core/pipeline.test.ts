@@ -55,6 +55,22 @@ describe('pipeline', () => {
     expect(journal.count()).toBe(2);
   });
 
+  it('onIngested listeners see each event before its commit and may ingest into the same batch', async () => {
+    const { pipeline, committed } = setup();
+    const seenAtIngest: number[] = [];
+    pipeline.onIngested((env) => {
+      seenAtIngest.push(committed.length);
+      if (env.type === 'gas.reading') pipeline.ingest({ ...reading, type: 'gas.derived', kind: 'alarm', severity: 'critical' });
+    });
+    pipeline.ingest(reading);
+    expect(seenAtIngest).toEqual([0, 0]); // trigger and derived event, both before any commit
+    await pipeline.committed();
+    expect(committed.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'gas.reading'],
+      [2, 'gas.derived'],
+    ]);
+  });
+
   it('continues the sequence after a restart', async () => {
     const first = setup();
     first.pipeline.ingest(reading);

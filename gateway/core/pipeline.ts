@@ -29,6 +29,7 @@ export class Pipeline {
   private scheduled = false;
   private batch = deferred();
   private readonly listeners: CommittedListener[] = [];
+  private readonly ingestListeners: ((env: EventEnvelope) => void)[] = [];
 
   constructor(private readonly o: PipelineOptions) {
     this.seq = o.journal.lastSeq();
@@ -37,6 +38,14 @@ export class Pipeline {
   /** Called with every committed event, in sequence order. */
   onCommitted(listener: CommittedListener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Called synchronously with every accepted event, before it is committed (the alarm engine
+   * uses it so that an alarm joins the group commit of its trigger). A listener may ingest.
+   */
+  onIngested(listener: (env: EventEnvelope) => void): void {
+    this.ingestListeners.push(listener);
   }
 
   /**
@@ -63,6 +72,13 @@ export class Pipeline {
     this.pending.push({ env, json: JSON.stringify(env) });
     this.o.metrics.eventsIn.inc({ family: device.family, kind: env.kind });
     this.schedule();
+    for (const l of this.ingestListeners) {
+      try {
+        l(env);
+      } catch (err) {
+        this.o.log.error({ err: errorMessage(err), event: env.id }, 'ingest listener failed');
+      }
+    }
     return env;
   }
 
