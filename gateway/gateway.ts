@@ -163,7 +163,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
         gateway: config.gateway.id,
         uptimeS: Math.round((Date.now() - startedAt) / 1000),
         journal: { lastSeq: pipeline.lastSeq, pending: pipeline.pendingCount },
-        uplink: uplink && { link: uplink.state },
+        uplink: uplink && { link: uplink.state, commandsReady: uplink.commandsReady },
         drivers: supervisors.map((s) => ({
           id: s.id,
           family: s.family,

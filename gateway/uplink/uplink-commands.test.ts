@@ -60,8 +60,8 @@ describe('commands from the city platform', () => {
     const gw = await startGateway(parsed.config, createLogger('warn'));
     cleanups.push(() => gw.close());
     await waitFor(
-      'uplink connected and driver running',
-      () => gw.uplink?.state === 'connected' && gw.supervisors[0]?.state === 'running',
+      'uplink connected, command subscription granted, driver running',
+      () => gw.uplink?.commandsReady === true && gw.supervisors[0]?.state === 'running',
     );
 
     // retained on the city broker: per-device availability (through the outbox) and the birth inventory

@@ -64,6 +64,7 @@ export class Uplink {
   private client?: MqttClient;
   private gen = 0;
   private link: LinkState = 'stopped';
+  private commandsSubscribed = false;
   private protocol: 4 | 5;
   private failures = 0;
   private timer?: NodeJS.Timeout;
@@ -121,6 +122,11 @@ export class Uplink {
 
   get state(): LinkState {
     return this.link;
+  }
+
+  /** True once the city broker granted the command subscription on the current connection. */
+  get commandsReady(): boolean {
+    return this.commandsSubscribed;
   }
 
   get connectedProtocol(): '5' | '3.1.1' {
@@ -307,6 +313,7 @@ export class Uplink {
       client.subscribe(this.commands.filter, { qos: 1 }, (err, granted) => {
         if (gen !== this.gen) return;
         const refused = granted?.some((g) => g.qos === 128);
+        this.commandsSubscribed = !err && !refused;
         if (err || refused)
           this.o.log.error(
             { err: err ? errorMessage(err) : 'SUBACK refused', filter: this.commands?.filter },
@@ -331,6 +338,7 @@ export class Uplink {
       client.end(true);
     }
     if (gen === this.gen) this.client = undefined;
+    this.commandsSubscribed = false;
     this.flushAcks();
     this.inflight.clear();
     if (this.closing) return;

@@ -109,7 +109,7 @@ function canConnect(port: number): Promise<boolean> {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` every 20 ms up to `tries` times; throws with `what` when it never holds. */
-export async function waitFor(what: string, check: () => boolean, tries = 1500): Promise<void> {
+export async function waitFor(what: string, check: () => boolean, tries = 1000): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (check()) return;
     await sleep(20);
