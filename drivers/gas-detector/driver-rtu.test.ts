@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DriverInstance } from '../../gateway/drivers/driver-api.js';
 import { type RunningGasSimulatorRtu, startGasSimulatorRtu } from '../../simulators/gas-detector/index.js';
 import type { RecordingContext } from '../common/test/fake-context.js';
-import { openPtyPair, type PtyPair } from '../common/test/pty-pair.js';
+import { openPtyPair, type PtyPair } from '../../simulators/common/pty-pair.js';
 import { waitFor } from '../common/test/wait-for.js';
 import { gasConfig, startDriver } from './test/harness.js';
 

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPtyPair, type PtyPair } from '../../drivers/common/test/pty-pair.js';
+import { openPtyPair, type PtyPair } from '../common/pty-pair.js';
 import {
   type RunningGasSimulatorRtu,
   type RunningGasSimulatorTcp,

@@ -5,9 +5,8 @@
  * Failure injection: `failNext(n, 500)` answers the next n sends with `+CMS ERROR: 500`,
  * `setSilent(true)` stops answering (the gateway sees timeouts).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { SerialPort } from 'serialport';
+import { openPtyPair } from '../common/pty-pair.js';
 
 export interface SimulatedSms {
   to: string;
@@ -135,29 +134,19 @@ function fromUcs2(hex: string): string {
 
 /** Starts socat and the simulator on one end of the pair; the gateway opens `path`. */
 export async function startGsmModemSimulator(timeoutMs = 5000): Promise<RunningGsmModem> {
-  const proc = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const kill = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null || !proc.pid) return;
-    const exited = once(proc, 'exit');
-    process.kill(proc.pid, 'SIGTERM');
-    await exited;
-  };
-  let paths: [string, string];
+  const pair = await openPtyPair(timeoutMs);
+  const port = new SerialPort({ path: pair.a, baudRate: 115200, autoOpen: false });
   try {
-    paths = await ptyPaths(proc, timeoutMs);
+    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
   } catch (err) {
-    await kill();
+    await pair.close();
     throw err;
   }
-  const port = new SerialPort({ path: paths[0], baudRate: 115200, autoOpen: false });
-  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
   port.on('error', () => {});
   const sim = new GsmModemSimulator((s) => void port.write(Buffer.from(s, 'latin1')));
   port.on('data', (chunk: Buffer) => sim.receive(chunk));
   return {
-    path: paths[1],
+    path: pair.b,
     sms: sim.sms,
     commands: sim.commands,
     failNext: (n, code) => sim.failNext(n, code),
@@ -166,31 +155,7 @@ export async function startGsmModemSimulator(timeoutMs = 5000): Promise<RunningG
     },
     async close() {
       await new Promise<void>((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve()));
-      await kill();
+      await pair.close();
     },
   };
-}
-
-function ptyPaths(proc: ChildProcess, timeoutMs: number): Promise<[string, string]> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(
-      () => reject(new Error(`socat: no pty pair within ${timeoutMs} ms: ${text.trim()}`)),
-      timeoutMs,
-    );
-    proc.once('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`socat: ${err.message} (install socat)`));
-    });
-    proc.stderr?.setEncoding('utf8');
-    proc.stderr?.on('data', (chunk: string) => {
-      text += chunk;
-      // "... N PTY is /dev/pts/3" twice, then "... N starting data transfer loop ..."
-      const p = [...text.matchAll(/PTY is (\S+)/g)].map((m) => m[1] as string);
-      if (p.length === 2 && text.includes('starting data transfer loop')) {
-        clearTimeout(timer);
-        resolve([p[0]!, p[1]!]);
-      }
-    });
-  });
 }

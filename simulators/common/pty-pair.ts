@@ -1,6 +1,7 @@
 /**
  * A connected pair of pseudo-terminals from `socat -d -d pty,raw,echo=0 pty,raw,echo=0`, i.e. a
- * virtual null-modem cable for Modbus RTU tests. socat is killed by its pid on close.
+ * virtual null-modem cable for serial simulators (Modbus RTU, GSM modem). socat is killed by
+ * its pid on close.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
