@@ -229,6 +229,8 @@ export async function startBroker(config: BrokerConfig, opts: StartBrokerOptions
     for (const l of config.listeners) {
       if (l.type === 'tcp') {
         const server = createNetServer((socket) => {
+          // Alarms must not wait for Nagle's algorithm to fill a segment (RFC 896) on a local bus.
+          socket.setNoDelay(true);
           track(socket);
           aedes.handle(socket);
         });
