@@ -149,6 +149,15 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
     supervisors.push(sup);
   }
 
+  // The one command path, for operators, linkage and the city platform.
+  const supervisorOf = new Map(supervisors.map((s) => [s.id, s]));
+  const command = commandExecutor((deviceId) => {
+    const sup = supervisorOf.get(deviceDriver.get(deviceId) ?? '');
+    return (
+      sup && { definition: driverFor(sup.family)!, run: (id, name, args) => sup.command(id, name, args) }
+    );
+  });
+
   let http: Awaited<ReturnType<typeof startHttp>>;
   try {
     http = await startHttp({
@@ -225,13 +234,6 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
     journal.close();
   }
 
-  const supervisorOf = new Map(supervisors.map((s) => [s.id, s]));
-  const command = commandExecutor((deviceId) => {
-    const sup = supervisorOf.get(deviceDriver.get(deviceId) ?? '');
-    return (
-      sup && { definition: driverFor(sup.family)!, run: (id, name, args) => sup.command(id, name, args) }
-    );
-  });
   // Operators' commands on the local bus (only admin accounts may publish there).
   const cmdPrefix = `${root}/cmd/`;
   broker.aedes.subscribe(

@@ -43,6 +43,7 @@ export async function benchBareRelay(opts: BenchOptions): Promise<SectionResult>
   const aedes = await Aedes.createBroker();
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
+    socket.setNoDelay(true); // as the gateway's broker does
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     aedes.handle(socket);
