@@ -7,27 +7,10 @@ import type { Alarm } from '../alarms/alarm-types.js';
 import { hashPassword } from '../broker/password.js';
 import { createLogger } from '../core/logger.js';
 import { AlarmFeed } from './alarm-feed.js';
+import { sampleAlarm } from './test/sample-alarm.js';
 import { registerAlarmRoutes } from './console-routes.js';
 
-const ALARM = {
-  id: '019ab3a1-8e2c-7c4e-9a51-2f4d2b8e6c10',
-  rule: 'gas-high',
-  subject: 'gas-b1-101',
-  severity: 'critical',
-  message: 'Gas HIGH',
-  state: 'raised',
-  active: true,
-  count: 1,
-  latch: false,
-  device: { id: 'gas-b1-101', family: 'gas-detector', tags: [] },
-  devices: ['gas-b1-101'],
-  trigger: { eventId: 'e1', type: 'gas.alarm.high', receivedAt: '2026-11-23T09:30:12.345Z', data: {} },
-  raisedAt: '2026-11-23T09:30:12.400Z',
-  updatedAt: '2026-11-23T09:30:12.400Z',
-  tier: 0,
-  tierName: 'duty',
-  history: [],
-} satisfies Alarm;
+const ALARM = sampleAlarm();
 
 const accounts = [
   { username: 'duty1', role: 'reader', passwordHash: hashPassword('pw') },

@@ -1,35 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGsmModem, startGsmModemSimulator } from '../../simulators/gsm-modem/index.js';
-import type { Alarm } from '../alarms/alarm-types.js';
 import { createLogger } from '../core/logger.js';
 import { AtModem, ModemError, openSerialModem } from './at-modem.js';
 import { type NotificationOutcome, Notifier } from './notifier.js';
 import { NotifyConfig } from './notify-schema.js';
+import { sampleAlarm as alarm } from './test/sample-alarm.js';
 
 const log = createLogger('silent');
-
-function alarm(over: Partial<Alarm> = {}): Alarm {
-  return {
-    id: '019ab3a1-8e2c-7c4e-9a51-2f4d2b8e6c10',
-    rule: 'gas-high',
-    subject: 'gas-b1-101',
-    severity: 'critical',
-    message: 'Gas HIGH at gas-b1-101 (B1 kitchen-101): 60 %LEL',
-    state: 'raised',
-    active: true,
-    count: 1,
-    latch: false,
-    device: { id: 'gas-b1-101', family: 'gas-detector', building: 'B1', zone: 'kitchen-101', tags: [] },
-    devices: ['gas-b1-101'],
-    trigger: { eventId: 'e1', type: 'gas.alarm.high', receivedAt: '2026-11-23T09:30:12.345Z', data: {} },
-    raisedAt: '2026-11-23T09:30:12.400Z',
-    updatedAt: '2026-11-23T09:30:12.400Z',
-    tier: 0,
-    tierName: 'duty',
-    history: [],
-    ...over,
-  };
-}
 
 describe('SMS through the GSM modem simulator (socat pty)', () => {
   let modem: RunningGsmModem;

@@ -1,30 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import type { Alarm } from '../alarms/alarm-types.js';
 import { createLogger } from '../core/logger.js';
 import { type NotificationOutcome, Notifier } from './notifier.js';
 import { NotifyConfig } from './notify-schema.js';
+import { sampleAlarm } from './test/sample-alarm.js';
 
-const alarm = {
-  id: '019ab3a1-8e2c-7c4e-9a51-2f4d2b8e6c10',
-  rule: 'gas-high',
-  subject: 'gas-b1-101',
-  severity: 'critical',
-  message: 'Gas HIGH',
-  state: 'raised',
-  active: true,
-  count: 1,
-  latch: false,
-  device: { id: 'gas-b1-101', family: 'gas-detector', tags: [] },
-  devices: ['gas-b1-101'],
-  trigger: { eventId: 'e1', type: 'gas.alarm.high', receivedAt: '2026-11-23T09:30:12.345Z', data: {} },
-  raisedAt: '2026-11-23T09:30:12.400Z',
-  updatedAt: '2026-11-23T09:30:12.400Z',
-  tier: 0,
-  tierName: 'duty',
-  history: [],
-} satisfies Alarm;
+const alarm = sampleAlarm();
 
 describe('local webhook channel', () => {
   it('POSTs the alarm as JSON, retries a failure, skips tiers above the severity, reports the outcome', async () => {
