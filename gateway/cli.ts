@@ -127,7 +127,8 @@ async function main(argv: string[]): Promise<number> {
         [
           '',
           `  Demo compound "${cfg.site.name ?? cfg.site.id}" is running.`,
-          `  console / ops:   ${gw.http.url}/healthz   metrics: ${gw.http.url}/metrics`,
+          `  duty console:    ${gw.http.url}/alarms/console (alarms with sound; log in with a reader or admin account)`,
+          `  ops:             ${gw.http.url}/healthz   metrics: ${gw.http.url}/metrics`,
           `  local broker:    mqtt://${tcp?.host}:${tcp?.port} (anonymous read-only in demo mode)`,
           `  watch events:    mosquitto_sub -h ${tcp?.host} -p ${tcp?.port} -t '${gw.root}/#' -v`,
           `  simulator:       ${sim.url}  (e.g. curl -X POST ${sim.url}/devices/${sim.exampleDevice} -d '{"lel":60}')`,

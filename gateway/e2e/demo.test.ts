@@ -33,7 +33,7 @@ describe('npm run demo', () => {
 
     const broker = (await gw.waitFor(/local broker:\s+(mqtt:\/\/\S+)/))[1]!;
     const simUrl = (await gw.waitFor(/simulator:\s+(http:\/\/\S+)/))[1]!;
-    const opsUrl = (await gw.waitFor(/console \/ ops:\s+(http:\/\/\S+)\/healthz/))[1]!;
+    const opsUrl = (await gw.waitFor(/ops:\s+(http:\/\/\S+)\/healthz/))[1]!;
     const sub = await connectAsync(broker, { protocolVersion: 4, reconnectPeriod: 0 }); // anonymous read: demo mode
     const events: EventEnvelope[] = [];
     // events as they happen, and the retained last reading of every detector (published before we came)
