@@ -1,51 +1,171 @@
 #!/usr/bin/env bash
-# Installs the system programs the test suite uses as independent peers (BRIEF §8).
-# Idempotent and quick when everything is already there. Needs root (or sudo) for apt-get.
+# Installs the system programs the test suite uses as independent peers (BRIEF §8):
+#
+#   mosquitto         /usr/sbin/mosquitto and mosquitto_passwd: the city broker of the uplink tests
+#   mbpoll            an independent Modbus master polling the gas-detector simulator
+#   socat             serial pty pairs (Modbus RTU, GSM modem)
+#   openssl           certificates for the TLS / mutual-TLS uplink tests
+#   python3-pymodbus  an independent Modbus slave for the gas-detector driver, run by /usr/bin/python3;
+#   python3-serial, python3-serial-asyncio
+#                     needed by `from pymodbus.server import ...` (only recommended by python3-pymodbus)
+#
+# Every check exercises what the tests really use (the same binary, the same imports), so a peer
+# that is present but unusable counts as missing.
+#
+#   bash scripts/install-test-deps.sh           install whatever is missing (apt-get; root or sudo)
+#   bash scripts/install-test-deps.sh --check   no install: name each missing peer and its Debian
+#                                               package on stderr, exit 1; silent exit 0 when all present
+#
+# Overrides (for testing this script): CG_TEST_PYTHON (default /usr/bin/python3, the interpreter the
+# pymodbus test spawns), CG_TEST_MOSQUITTO (default /usr/sbin/mosquitto, the broker the tests spawn).
+# The other programs are looked up on PATH, as the tests do. The checks use only shell builtins
+# besides the probed programs themselves, so they also work with a reduced PATH.
 set -euo pipefail
 
-# program-to-check  debian-package
-wanted=(
-  "mosquitto:mosquitto"
-  "mosquitto_sub:mosquitto-clients"
-  "mbpoll:mbpoll"
-  "socat:socat"
-  "pymodbus:python3-pymodbus"
-  "openssl:openssl"
-)
+PY=${CG_TEST_PYTHON:-/usr/bin/python3}
+MOSQUITTO=${CG_TEST_MOSQUITTO:-/usr/sbin/mosquitto}
 
-have() {
+# What drivers/gas-detector/test/pymodbus-slave.py imports from pymodbus.
+PYMODBUS_IMPORTS='from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
+from pymodbus.server import StartAsyncTcpServer'
+
+PEERS=(mosquitto mosquitto_passwd mbpoll socat openssl pymodbus)
+
+last_line() { # last non-empty line of $1
+  local s=${1%$'\n'}
+  printf '%s' "${s##*$'\n'}"
+}
+
+# probe PEER: returns 0 when the peer works as the tests use it; otherwise sets WHY and PKG.
+probe() {
+  local out path
+  WHY=""
+  PKG=""
   case "$1" in
-    pymodbus) /usr/bin/python3 -c 'import pymodbus' >/dev/null 2>&1 ;;
-    mosquitto) command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] ;;
-    *) command -v "$1" >/dev/null 2>&1 ;;
+    mosquitto)
+      PKG=mosquitto
+      if [ ! -x "$MOSQUITTO" ]; then WHY="$MOSQUITTO not found"; return 1; fi
+      # `mosquitto -h` prints its usage and exits 3: judge by the output.
+      out=$("$MOSQUITTO" -h 2>&1) || true
+      case "$out" in *"mosquitto version"*) return 0 ;; esac
+      WHY="'$MOSQUITTO -h' did not run: $(last_line "$out")"
+      return 1
+      ;;
+    mosquitto_passwd)
+      PKG=mosquitto
+      path=$(command -v mosquitto_passwd) || { WHY="mosquitto_passwd not on PATH"; return 1; }
+      out=$("$path" 2>&1) || true # usage, exits 1
+      case "$out" in *mosquitto_passwd*) return 0 ;; esac
+      WHY="'$path' did not run: $(last_line "$out")"
+      return 1
+      ;;
+    mbpoll)
+      PKG=mbpoll
+      path=$(command -v mbpoll) || { WHY="mbpoll not on PATH"; return 1; }
+      if out=$("$path" -h 2>&1); then
+        case "$out" in *"usage : mbpoll"*) return 0 ;; esac
+      fi
+      WHY="'$path -h' did not run: $(last_line "$out")"
+      return 1
+      ;;
+    socat)
+      PKG=socat
+      path=$(command -v socat) || { WHY="socat not on PATH"; return 1; }
+      out=$("$path" -V 2>&1) && return 0
+      WHY="'$path -V' failed: $(last_line "$out")"
+      return 1
+      ;;
+    openssl)
+      PKG=openssl
+      path=$(command -v openssl) || { WHY="openssl not on PATH"; return 1; }
+      out=$("$path" version 2>&1) && return 0
+      WHY="'$path version' failed: $(last_line "$out")"
+      return 1
+      ;;
+    pymodbus)
+      PKG=python3-pymodbus
+      if [ ! -x "$PY" ]; then PKG=python3; WHY="$PY not found"; return 1; fi
+      out=$("$PY" -c "$PYMODBUS_IMPORTS" 2>&1) && return 0
+      WHY="$PY cannot import what pymodbus-slave.py imports: $(last_line "$out")"
+      # Name the Debian package that provides the module the import stopped at.
+      if [[ "$out" =~ No\ module\ named\ \'([A-Za-z0-9_]+) ]]; then
+        case "${BASH_REMATCH[1]}" in
+          pymodbus) PKG=python3-pymodbus ;;
+          serial) PKG=python3-serial ;;
+          serial_asyncio) PKG=python3-serial-asyncio ;;
+          *) PKG="python3-${BASH_REMATCH[1]//_/-}" ;;
+        esac
+      fi
+      return 1
+      ;;
+    *)
+      echo "install-test-deps: unknown peer $1" >&2
+      exit 2
+      ;;
   esac
 }
 
-missing=()
-for pair in "${wanted[@]}"; do
-  prog=${pair%%:*}
-  pkg=${pair##*:}
-  have "$prog" || missing+=("$pkg")
-done
+MISSING=() # "peer|package|why"
+check_all() {
+  MISSING=()
+  local peer
+  for peer in "${PEERS[@]}"; do
+    probe "$peer" || MISSING+=("$peer|$PKG|$WHY")
+  done
+}
 
-if [ ${#missing[@]} -eq 0 ]; then
+report_missing() { # on stderr, one line per missing peer
+  local m peer pkg why
+  for m in "${MISSING[@]}"; do
+    peer=${m%%|*}
+    m=${m#*|}
+    pkg=${m%%|*}
+    why=${m#*|}
+    echo "install-test-deps: missing test peer $peer: install Debian package $pkg ($why)" >&2
+  done
+}
+
+check_all
+
+if [ ${#MISSING[@]} -eq 0 ]; then
   [ "${1:-}" = "--check" ] || echo "test dependencies: all present"
   exit 0
 fi
 if [ "${1:-}" = "--check" ]; then
-  echo "missing: ${missing[*]}"
+  report_missing
+  echo "install-test-deps: run 'bash scripts/install-test-deps.sh' (apt-get, as root or with sudo) to install them" >&2
   exit 1
 fi
 
-echo "installing test dependencies: ${missing[*]}"
+# Packages of the missing peers; pymodbus always comes with python3-serial and
+# python3-serial-asyncio, because --no-install-recommends would otherwise leave
+# pymodbus.server unimportable.
+packages=()
+for m in "${MISSING[@]}"; do
+  peer=${m%%|*}
+  m=${m#*|}
+  pkg=${m%%|*}
+  case " ${packages[*]:-} " in *" $pkg "*) ;; *) packages+=("$pkg") ;; esac
+  if [ "$peer" = pymodbus ]; then
+    for p in python3 python3-pymodbus python3-serial python3-serial-asyncio; do
+      case " ${packages[*]} " in *" $p "*) ;; *) packages+=("$p") ;; esac
+    done
+  fi
+done
+
+report_missing
+echo "installing test dependencies: ${packages[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 # The Debian mosquitto package may start a system broker on :1883; tests start their own on other ports.
-for pair in "${wanted[@]}"; do
-  prog=${pair%%:*}
-  have "$prog" || { echo "install-test-deps: $prog still missing after installing ${pair##*:}" >&2; exit 1; }
-done
+
+check_all
+if [ ${#MISSING[@]} -ne 0 ]; then
+  echo "install-test-deps: still missing after installing ${packages[*]}:" >&2
+  report_missing
+  exit 1
+fi
 echo "test dependencies installed"
