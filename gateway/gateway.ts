@@ -12,6 +12,7 @@ import type { DeviceRef } from './core/envelope.js';
 import { errorMessage, GatewayError } from './core/errors.js';
 import type { Logger } from './core/logger.js';
 import { createMetrics } from './core/metrics.js';
+import { bridgePipelineToBus, LocalBus } from './core/local-bus.js';
 import { Pipeline } from './core/pipeline.js';
 import { topicRoot, topics } from './core/topics.js';
 import type { DriverContext } from './drivers/driver-api.js';
@@ -74,10 +75,10 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
     journal.close();
     throw err;
   }
-  const publish = (topic: string, payload: string, retain = false, qos: 0 | 1 = 1) =>
-    broker
-      .publish(topic, payload, { retain, qos })
-      .catch((err) => log.error({ err: errorMessage(err), topic }, 'local publish failed'));
+  // Everything the gateway publishes locally goes through one bounded window, alarms first.
+  const bus = new LocalBus({ publish: broker.publish, log: log.child({ component: 'local-bus' }), metrics });
+  const publish = (topic: string, payload: string, retain = false) =>
+    bus.publish(topic, payload, { qos: 1, retain, urgent: true });
 
   const pipeline = new Pipeline({
     site: config.site.id,
@@ -97,13 +98,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
     log,
     execute: (deviceId, name, args) => command(deviceId, name, args),
   });
-  // Local bus: every committed event on its topic; the last telemetry and availability of each device retained.
-  pipeline.onCommitted((env, json) => {
-    const { family, id } = env.device;
-    void publish(topics.event(root, family, id, env.type), json, false, env.kind === 'telemetry' ? 0 : 1);
-    if (env.kind === 'telemetry') void publish(topics.state(root, family, id), json, true, 0);
-    if (env.type === 'device.availability') void publish(topics.availability(root, id), json, true);
-  });
+  bridgePipelineToBus(pipeline, bus, root);
 
   let closing = false;
   const online = new Map<string, boolean>();
@@ -134,6 +129,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
         metrics.invalidInputs.inc({ family: d.family });
         dlog.warn({ device: deviceId, reason, raw }, 'invalid device data');
       },
+      busy: () => pipeline.pressure === 'behind',
       pollError(deviceId, reason) {
         metrics.pollErrors.inc({ driver: d.id });
         dlog.debug({ device: deviceId, reason }, 'poll failed');
@@ -166,7 +162,13 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
       registry: metrics.registry,
       health: () => ({
         ok: !closing,
-        status: closing ? 'stopping' : 'ok',
+        // degraded: behind (telemetry coalesced, polls slowed) or the disk refuses commits.
+        status: closing ? 'stopping' : pipeline.pressure === 'ok' ? 'ok' : 'degraded',
+        pressure: {
+          state: pipeline.pressure,
+          queues: { ...pipeline.depths, localBus: bus.depth },
+          telemetryShed: pipeline.shedCount,
+        },
         version: VERSION,
         site: config.site.id,
         gateway: config.gateway.id,

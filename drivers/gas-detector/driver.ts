@@ -131,8 +131,9 @@ export class GasDetectorDriver implements DriverInstance {
       }
     } finally {
       this.cycling = false;
-      if (this.running && !this.timer)
-        this.schedule(Math.max(0, this.cfg.pollIntervalMs - (Date.now() - started)));
+      // While the gateway is behind, poll half as often: alarms still come, telemetry waits less.
+      const interval = this.cfg.pollIntervalMs * (this.ctx.busy() ? 2 : 1);
+      if (this.running && !this.timer) this.schedule(Math.max(0, interval - (Date.now() - started)));
     }
   }
 

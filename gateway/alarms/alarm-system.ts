@@ -120,8 +120,9 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
   o.pipeline.onIngested((env) => {
     if (!env.type.startsWith('alarm.')) eng.handle(env);
   });
-  o.pipeline.onCommitted((env, json) => {
-    eng.committed(env);
+  o.pipeline.onCommitted((env) => eng.committed(env));
+  // The console gets alarms as soon as they may go out: with the disk full, before their commit.
+  o.pipeline.onDelivered((env, json) => {
     if (env.kind === 'alarm' && env.type.startsWith('alarm.')) {
       feed.publish(env, json);
       metrics?.alarmsActive.set(eng.activeAlarms().length);

@@ -47,6 +47,24 @@ export function createMetrics() {
       help: 'Events waiting for the next group commit (journal lag, in events)',
       registers: [registry],
     }),
+    telemetryShed: new Counter({
+      name: 'gateway_telemetry_shed_total',
+      help: 'Telemetry readings dropped while the gateway was behind (a newer reading of the same device and quantity was kept, or the queue was full), per family',
+      labelNames: ['family'] as const,
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'gateway_queue_depth',
+      help: 'Messages waiting in each bounded stage (commit-urgent: alarms and events awaiting commit; commit-telemetry: telemetry awaiting commit; local-bus: publishes awaiting the local broker)',
+      labelNames: ['stage'] as const,
+      registers: [registry],
+    }),
+    degraded: new Gauge({
+      name: 'gateway_degraded',
+      help: '1 while the gateway is behind (coalescing telemetry, slowing polls) or cannot commit to disk, per reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     journalLastSeq: new Gauge({
       name: 'gateway_journal_last_seq',
       help: 'Sequence number of the last committed event',

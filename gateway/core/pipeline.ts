@@ -1,7 +1,13 @@
 /**
  * The event pipeline: driver event -> envelope (seq, id) -> journal (group commit, one
- * transaction per tick) -> subscribers (local bus publish, later rules and uplink).
- * Nothing reaches a subscriber before it is committed.
+ * transaction per tick) -> subscribers (local bus publish, rules, uplink outbox).
+ *
+ * Overload (more offered than the disk and the local bus take): every queue is bounded, and
+ * alarms and events (state changes) always go first and are never shed. Telemetry beyond one
+ * batch per tick waits in a queue; while the gateway is behind, a newer reading of the same
+ * device and quantity replaces the waiting one (coalescing), and when the queue is full the
+ * oldest reading is dropped. Each dropped reading is counted as shed, per family. Telemetry is
+ * stamped (seq) only when it enters a batch, so `seq` stays contiguous whatever is shed.
  */
 
 import type { Journal, JournalRow } from '../journal/journal.js';
@@ -12,6 +18,18 @@ import type { Metrics } from './metrics.js';
 
 export type CommittedListener = (env: EventEnvelope, json: string) => void;
 
+export interface PipelineLimits {
+  /** Events committed in one group commit at most; alarms and events always join it, telemetry fills it up. */
+  maxBatch: number;
+  /** Telemetry readings waiting for a commit at most; beyond it the oldest reading is shed. */
+  maxQueuedTelemetry: number;
+}
+
+export const DEFAULT_PIPELINE_LIMITS: Readonly<PipelineLimits> = Object.freeze({
+  maxBatch: 2_000,
+  maxQueuedTelemetry: 20_000,
+});
+
 export interface PipelineOptions {
   site: string;
   gateway: string;
@@ -21,36 +39,76 @@ export interface PipelineOptions {
   log: Logger;
   /** Retry delay after a failed commit (disk full, I/O error); events stay queued meanwhile. */
   retryMs?: number;
+  limits?: Partial<PipelineLimits>;
+}
+
+/** Why the pipeline is behind, if it is. */
+export type Pressure = 'ok' | 'behind' | 'disk';
+
+interface Row extends JournalRow {
+  /** Already handed to the delivery listeners (before its commit, because the disk failed). */
+  delivered?: boolean;
+}
+
+interface Parked {
+  e: DeviceEvent;
+  device: DeviceRef;
 }
 
 export class Pipeline {
   private seq: number;
-  private pending: JournalRow[] = [];
+  /** Stamped rows of the next group commit, in seq order. */
+  private rows: Row[] = [];
+  /** Telemetry waiting for room in a batch, oldest first, one per device and type. */
+  private readonly parked = new Map<string, Parked>();
   private scheduled = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private commitFailing = false;
+  private shed = 0;
   private batch = deferred();
-  private readonly listeners: CommittedListener[] = [];
+  private readonly limits: PipelineLimits;
+  private readonly committedListeners: CommittedListener[] = [];
+  private readonly deliveryListeners: CommittedListener[] = [];
   private readonly ingestListeners: ((env: EventEnvelope) => void)[] = [];
+  private downstreamFull: () => boolean = () => false;
 
   constructor(private readonly o: PipelineOptions) {
     this.seq = o.journal.lastSeq();
+    this.limits = { ...DEFAULT_PIPELINE_LIMITS, ...o.limits };
   }
 
   /** Called with every committed event, in sequence order. */
   onCommitted(listener: CommittedListener): void {
-    this.listeners.push(listener);
+    this.committedListeners.push(listener);
   }
 
   /**
-   * Called synchronously with every accepted event, before it is committed (the alarm engine
-   * uses it so that an alarm joins the group commit of its trigger). A listener may ingest.
+   * Called once with every event, in sequence order, as soon as it may go out: when it is
+   * committed, or, for alarms and events while the disk refuses commits, at once (local alarms
+   * must reach the bus and the console with the disk full). For the local bus and the console.
+   */
+  onDelivered(listener: CommittedListener): void {
+    this.deliveryListeners.push(listener);
+  }
+
+  /**
+   * Called synchronously with every event as it is stamped, before it is committed (the alarm
+   * engine uses it so that an alarm joins the group commit of its trigger). A listener may ingest.
+   * Alarms and events are stamped as they are ingested; telemetry when it enters a batch.
    */
   onIngested(listener: (env: EventEnvelope) => void): void {
     this.ingestListeners.push(listener);
   }
 
+  /** Tells the pipeline when the stage after it is full: telemetry then waits (and coalesces). */
+  setDownstream(isFull: () => boolean): void {
+    this.downstreamFull = isFull;
+  }
+
   /**
-   * Accepts one driver event. Returns the envelope, or undefined when the event was
-   * rejected (unknown device, invalid envelope: logged and counted, never stored).
+   * Accepts one driver event. Returns the envelope; undefined when the event was rejected
+   * (unknown device, invalid envelope: logged and counted, never stored) or is telemetry
+   * waiting for room in a batch.
    */
   ingest(e: DeviceEvent): EventEnvelope | undefined {
     const device = this.o.devices.get(e.deviceId);
@@ -58,6 +116,136 @@ export class Pipeline {
       this.reject(e, 'unknown', `device "${e.deviceId}" is not in the configuration`);
       return undefined;
     }
+    this.o.metrics.eventsIn.inc({ family: device.family, kind: e.kind });
+    this.schedule();
+    if (e.kind !== 'telemetry' || (this.parked.size === 0 && !this.isBehind())) return this.stamp(e, device);
+    this.park(e, device);
+    return undefined;
+  }
+
+  /** Resolves when everything ingested so far is committed (and handed to the listeners). */
+  committed(): Promise<void> {
+    return this.rows.length || this.parked.size ? this.batch.promise : Promise.resolve();
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Events accepted and not yet committed (alarms and events, and telemetry). */
+  get pendingCount(): number {
+    return this.rows.length + this.parked.size;
+  }
+
+  /** `behind`: telemetry is waiting (and coalescing); `disk`: commits fail (alarms still go out). */
+  get pressure(): Pressure {
+    if (this.commitFailing) return 'disk';
+    return this.isBehind() ? 'behind' : 'ok';
+  }
+
+  /** Telemetry readings shed since start (coalesced or dropped from a full queue). */
+  get shedCount(): number {
+    return this.shed;
+  }
+
+  /** Queue depths, for /healthz and /metrics. */
+  get depths(): { urgent: number; telemetry: number } {
+    let telemetry = this.parked.size;
+    for (const r of this.rows) if (r.env.kind === 'telemetry') telemetry++;
+    return { urgent: this.rows.length + this.parked.size - telemetry, telemetry };
+  }
+
+  /** Commits whatever is pending now, synchronously (also at shutdown, where all telemetry goes). */
+  flush(all = false): void {
+    this.scheduled = false;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.fill(all);
+    if (!this.rows.length) return this.settle();
+    const rows = this.rows;
+    const m = this.o.metrics;
+    const end = m.journalCommitSeconds.startTimer();
+    try {
+      this.o.journal.append(rows);
+    } catch (err) {
+      this.commitFailed(rows, err);
+      return;
+    }
+    end();
+    if (this.commitFailing) {
+      this.commitFailing = false;
+      m.degraded.set({ reason: 'disk' }, 0);
+      this.o.log.warn({ lastSeq: rows[rows.length - 1]!.env.seq }, 'journal commits again');
+    }
+    this.rows = [];
+    const now = Date.now();
+    m.journalLastSeq.set(rows[rows.length - 1]!.env.seq);
+    for (const row of rows) {
+      const { env, json } = row;
+      m.journalLagSeconds.observe((now - Date.parse(env.receivedAt)) / 1000);
+      m.eventsPublished.inc({ kind: env.kind });
+      if (!row.delivered) this.call(this.deliveryListeners, env, json);
+      this.call(this.committedListeners, env, json);
+    }
+    this.settle();
+  }
+
+  private isBehind(): boolean {
+    return this.commitFailing || this.rows.length >= this.limits.maxBatch || this.downstreamFull();
+  }
+
+  /** Moves waiting telemetry, oldest first, into the batch while it has room and downstream takes it. */
+  private fill(all: boolean): void {
+    if (this.commitFailing && !all) return;
+    while (this.parked.size && (all || (this.rows.length < this.limits.maxBatch && !this.downstreamFull()))) {
+      const [key, p] = this.parked.entries().next().value as [string, Parked];
+      this.parked.delete(key);
+      this.stamp(p.e, p.device);
+    }
+  }
+
+  /** After a flush: reports depths, resolves `committed()` when empty, schedules what waits. */
+  private settle(): void {
+    const m = this.o.metrics;
+    const d = this.depths;
+    m.journalPending.set(this.pendingCount);
+    m.queueDepth.set({ stage: 'commit-urgent' }, d.urgent);
+    m.queueDepth.set({ stage: 'commit-telemetry' }, d.telemetry);
+    m.degraded.set({ reason: 'behind' }, this.parked.size ? 1 : 0);
+    if (!this.rows.length && !this.parked.size) {
+      const done = this.batch;
+      this.batch = deferred();
+      done.resolve();
+    } else if (this.rows.length && !this.commitFailing) {
+      this.schedule();
+    } else if (this.parked.size && !this.retryTimer && !this.commitFailing) {
+      // Downstream is full: look again shortly rather than spinning the event loop.
+      this.retryTimer = setTimeout(() => this.flush(), 5);
+    }
+  }
+
+  private commitFailed(rows: Row[], err: unknown): void {
+    // Keep the events and retry: a full disk or an I/O error must not lose what drivers reported.
+    // Alarms and events go out meanwhile: life safety does not wait for the disk.
+    if (!this.commitFailing) {
+      this.commitFailing = true;
+      this.o.metrics.degraded.set({ reason: 'disk' }, 1);
+      this.o.log.error(
+        { err: errorMessage(err), pending: rows.length },
+        'journal commit failed (disk full or I/O error?): alarms and events still go out, telemetry waits; retrying',
+      );
+    }
+    for (const row of rows) {
+      if (row.delivered || row.env.kind === 'telemetry') continue;
+      row.delivered = true;
+      this.call(this.deliveryListeners, row.env, row.json);
+    }
+    this.settle();
+    this.retryTimer = setTimeout(() => this.flush(), this.o.retryMs ?? 1000);
+    this.retryTimer.unref();
+  }
+
+  private stamp(e: DeviceEvent, device: DeviceRef): EventEnvelope | undefined {
     const env = stampEvent(e, { site: this.o.site, gateway: this.o.gateway, seq: this.seq + 1, device });
     const check = EventEnvelope.safeParse(env);
     if (!check.success) {
@@ -69,9 +257,7 @@ export class Pipeline {
       return undefined;
     }
     this.seq += 1;
-    this.pending.push({ env, json: JSON.stringify(env) });
-    this.o.metrics.eventsIn.inc({ family: device.family, kind: env.kind });
-    this.schedule();
+    this.rows.push({ env, json: JSON.stringify(env) });
     for (const l of this.ingestListeners) {
       try {
         l(env);
@@ -82,59 +268,36 @@ export class Pipeline {
     return env;
   }
 
-  /** Resolves when everything ingested so far is committed (and handed to the listeners). */
-  committed(): Promise<void> {
-    return this.pending.length ? this.batch.promise : Promise.resolve();
-  }
-
-  get lastSeq(): number {
-    return this.seq;
-  }
-
-  get pendingCount(): number {
-    return this.pending.length;
-  }
-
-  /** Commits whatever is pending now, synchronously (used at shutdown). */
-  flush(): void {
-    this.scheduled = false;
-    if (!this.pending.length) return;
-    const rows = this.pending;
-    const done = this.batch;
-    const m = this.o.metrics;
-    const end = m.journalCommitSeconds.startTimer();
-    try {
-      this.o.journal.append(rows);
-    } catch (err) {
-      // Keep the events and retry: a full disk or an I/O error must not lose what drivers reported.
-      this.o.log.error({ err: errorMessage(err), pending: rows.length }, 'journal commit failed; retrying');
-      setTimeout(() => this.schedule(), this.o.retryMs ?? 1000).unref();
-      return;
+  private park(e: DeviceEvent, device: DeviceRef): void {
+    // Waiting telemetry coalesces: the latest reading of a device and quantity replaces the waiting
+    // one and keeps its place in the queue, so a chatty device cannot starve the others.
+    const key = `${e.deviceId}\u0000${e.type}`;
+    const shed = (family: string) => {
+      this.shed++;
+      this.o.metrics.telemetryShed.inc({ family });
+    };
+    if (this.parked.has(key)) shed(device.family);
+    else if (this.parked.size >= this.limits.maxQueuedTelemetry) {
+      const [oldest, p] = this.parked.entries().next().value as [string, Parked];
+      this.parked.delete(oldest);
+      shed(p.device.family);
     }
-    end();
-    this.pending = [];
-    this.batch = deferred();
-    const now = Date.now();
-    m.journalPending.set(0);
-    m.journalLastSeq.set(rows[rows.length - 1]!.env.seq);
-    for (const { env, json } of rows) {
-      m.journalLagSeconds.observe((now - Date.parse(env.receivedAt)) / 1000);
-      m.eventsPublished.inc({ kind: env.kind });
-      for (const l of this.listeners) {
-        try {
-          l(env, json);
-        } catch (err) {
-          this.o.log.error({ err: errorMessage(err), event: env.id }, 'event listener failed');
-        }
+    this.parked.set(key, { e: e.receivedAt ? e : { ...e, receivedAt: new Date() }, device });
+  }
+
+  private call(listeners: CommittedListener[], env: EventEnvelope, json: string): void {
+    for (const l of listeners) {
+      try {
+        l(env, json);
+      } catch (err) {
+        this.o.log.error({ err: errorMessage(err), event: env.id }, 'event listener failed');
       }
     }
-    done.resolve();
   }
 
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    this.o.metrics.journalPending.set(this.pending.length);
     setImmediate(() => this.flush());
   }
 

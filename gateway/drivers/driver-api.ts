@@ -42,6 +42,11 @@ export interface DriverContext {
   invalid(deviceId: string, reason: string, raw?: unknown): void;
   /** Count a failed poll of a device (for `/metrics`). */
   pollError(deviceId: string, reason: string): void;
+  /**
+   * True while the gateway is behind (telemetry waiting and coalescing): a polling driver stretches
+   * its cycle, a push driver answers "busy" where its protocol has a way to say it.
+   */
+  busy(): boolean;
 }
 
 export interface DriverInstance {

@@ -5,7 +5,14 @@ import type { AnyDriverDefinition, DriverContext, DriverInstance } from './drive
 import { DriverSupervisor } from './supervisor.js';
 
 const log = createLogger('silent');
-const ctx: DriverContext = { log, emit() {}, availability() {}, invalid() {}, pollError() {} };
+const ctx: DriverContext = {
+  log,
+  emit() {},
+  availability() {},
+  invalid() {},
+  pollError() {},
+  busy: () => false,
+};
 
 /** A driver whose behaviour each test scripts: how many starts fail, and a handle to report a fatal fault. */
 function scriptedDriver(failStarts: number) {

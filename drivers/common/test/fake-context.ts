@@ -36,6 +36,7 @@ export function fakeContext(onEmit?: (e: DeviceEvent) => void): RecordingContext
     availability: (deviceId, online, reason) => availabilityLog.push({ deviceId, online, reason }),
     invalid: (deviceId, reason, raw) => invalids.push({ deviceId, reason, raw }),
     pollError: (deviceId, reason) => pollErrors.push({ deviceId, reason }),
+    busy: () => false,
     eventsOf: (deviceId, type) => events.filter((e) => e.deviceId === deviceId && (!type || e.type === type)),
     online: (deviceId) => availabilityLog.filter((a) => a.deviceId === deviceId).at(-1)?.online,
   };

@@ -1,0 +1,154 @@
+/**
+ * What the gateway publishes on its local bus (the embedded broker), through a bounded window:
+ * at most `maxInFlight` publishes are inside the broker at once, the rest wait in two lanes,
+ * alarms and events ahead of telemetry. Publishing into aedes faster than it delivers queues
+ * messages in its emitter without bound until the process dies, so nothing else may call the
+ * broker's publish in a loop. The pipeline asks `full` before it adds telemetry to a batch.
+ */
+import type { EventEnvelope } from './envelope.js';
+import { errorMessage } from './errors.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { Pipeline } from './pipeline.js';
+import { topics } from './topics.js';
+
+export interface BusPublishOptions {
+  qos: 0 | 1;
+  retain: boolean;
+  /** Alarms, events, status and command responses: ahead of telemetry, never refused. */
+  urgent: boolean;
+}
+
+export type BrokerPublish = (
+  topic: string,
+  payload: string | Buffer,
+  o: { qos: 0 | 1; retain: boolean },
+) => Promise<void>;
+
+export interface LocalBusOptions {
+  publish: BrokerPublish;
+  log: Logger;
+  metrics?: Metrics;
+  /** Publishes handed to the broker and not yet called back, at most. */
+  maxInFlight?: number;
+  /** Waiting telemetry publishes at which the bus reports itself full. */
+  highWater?: number;
+}
+
+interface Job {
+  topic: string;
+  payload: string | Buffer;
+  qos: 0 | 1;
+  retain: boolean;
+  done: () => void;
+}
+
+/** A FIFO with O(1) push and shift. */
+class Fifo<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}
+
+export class LocalBus {
+  private readonly urgent = new Fifo<Job>();
+  private readonly normal = new Fifo<Job>();
+  private inFlight = 0;
+  private readonly maxInFlight: number;
+  private readonly highWater: number;
+  private failures = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly o: LocalBusOptions) {
+    this.maxInFlight = o.maxInFlight ?? 256;
+    this.highWater = o.highWater ?? 4_000;
+  }
+
+  /** Resolves once the broker took the message (never rejects: a failure is logged and counted). */
+  publish(topic: string, payload: string | Buffer, opts: BusPublishOptions): Promise<void> {
+    return new Promise((done) => {
+      (opts.urgent ? this.urgent : this.normal).push({ topic, payload, qos: opts.qos, retain: opts.retain, done });
+      this.pump();
+    });
+  }
+
+  /** True while telemetry waits beyond the high-water mark: the pipeline then holds telemetry back. */
+  get full(): boolean {
+    return this.normal.length >= this.highWater;
+  }
+
+  get depth(): number {
+    return this.urgent.length + this.normal.length + this.inFlight;
+  }
+
+  /** Resolves when nothing waits and nothing is in flight. */
+  idle(): Promise<void> {
+    if (this.depth === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight) {
+      const job = this.urgent.shift() ?? this.normal.shift();
+      if (!job) break;
+      this.inFlight++;
+      this.o.publish(job.topic, job.payload, { qos: job.qos, retain: job.retain }).then(
+        () => this.finish(job),
+        (err: unknown) => {
+          // One line per burst of failures (e.g. while the broker closes), not one per message.
+          if (this.failures++ === 0) this.o.log.error({ err: errorMessage(err), topic: job.topic }, 'local publish failed');
+          this.finish(job);
+        },
+      );
+    }
+    this.o.metrics?.queueDepth.set({ stage: 'local-bus' }, this.depth);
+  }
+
+  private finish(job: Job): void {
+    this.inFlight--;
+    job.done();
+    this.pump();
+    if (this.depth === 0) {
+      this.failures = 0;
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
+
+/**
+ * Puts every event of the pipeline on the local bus as the contract says: each event on its
+ * topic (telemetry QoS 0, the rest QoS 1), the last telemetry of each device retained as its
+ * state, the availability of each device retained.
+ */
+export function bridgePipelineToBus(pipeline: Pipeline, bus: LocalBus, root: string): void {
+  pipeline.setDownstream(() => bus.full);
+  pipeline.onDelivered((env: EventEnvelope, json: string) => {
+    const { family, id } = env.device;
+    const telemetry = env.kind === 'telemetry';
+    void bus.publish(topics.event(root, family, id, env.type), json, {
+      qos: telemetry ? 0 : 1,
+      retain: false,
+      urgent: !telemetry,
+    });
+    if (telemetry) void bus.publish(topics.state(root, family, id), json, { qos: 0, retain: true, urgent: false });
+    if (env.type === 'device.availability')
+      void bus.publish(topics.availability(root, id), json, { qos: 1, retain: true, urgent: true });
+  });
+}
