@@ -5,7 +5,9 @@ import { GatewayError } from '../core/errors.js';
  * Password hashes for broker accounts: `scrypt$<N>$<r>$<p>$<salt b64>$<hash b64>`.
  * Only hashes are kept in config; plain passwords are never stored or logged.
  */
-const COST = { N: 16384, r: 8, p: 1 } as const;
+/** The cost of new hashes; also the cost of the stand-in hash checked for unknown user names. */
+export const DEFAULT_COST = { N: 16384, r: 8, p: 1 } as const;
+const COST = DEFAULT_COST;
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 /** Upper bound on N so a crafted config cannot make every login allocate gigabytes. */
@@ -57,6 +59,14 @@ export function parsePasswordHash(stored: string): ParsedHash {
     );
   }
   return { N, r: R, p: P, salt: saltBytes, hash: hashBytes };
+}
+
+/**
+ * A hash of no password at the default cost, checked for unknown user names so that a refusal
+ * costs the same scrypt work (and time) whether or not the name exists.
+ */
+export function decoyHash(): ParsedHash {
+  return { ...DEFAULT_COST, salt: randomBytes(SALT_BYTES), hash: randomBytes(KEY_BYTES) };
 }
 
 /** Synchronous check (CLI, tests). Blocks the event loop for the scrypt time: the broker uses the async one. */
