@@ -101,6 +101,18 @@ describe('role defaults', () => {
     expect(canPublish(device, 'cg/v1/site/gw/status')).toBe(false);
   });
 
+  it('device: cannot publish commands to itself, even with its own filters', () => {
+    expect(canPublish(device, 'dev/bin-7/cmd/open')).toBe(false);
+    expect(canPublish(device, 'dev/bin-7/cmd')).toBe(false);
+    expect(canPublish(device, 'dev/bin-7/cmdx')).toBe(true);
+    expect(canPublish(device, 'dev/bin-7/status/cmd')).toBe(true);
+    const custom: AclAccount = { username: 'bin-7', role: 'device', publish: ['dev/bin-7/#', 'dev/+/cmd/#'] };
+    expect(canPublish(custom, 'dev/bin-7/cmd/open')).toBe(false);
+    expect(canPublish(custom, 'dev/bin-8/cmd/open')).toBe(false);
+    const reader: AclAccount = { username: 'tool', role: 'reader', publish: ['#'] };
+    expect(canPublish(reader, 'dev/bin-7/cmd/open')).toBe(false);
+  });
+
   it('device: subscribes only to its own commands', () => {
     expect(canSubscribe(device, 'dev/bin-7/cmd/#')).toBe(true);
     expect(canSubscribe(device, 'dev/bin-7/cmd/open')).toBe(true);

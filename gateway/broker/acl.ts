@@ -100,9 +100,17 @@ export function effectiveFilters(account: AclAccount): EffectiveFilters {
   return filters;
 }
 
+/**
+ * Topics only the gateway (which publishes without the ACL) and `admin` accounts may publish to,
+ * whatever filters another account is given: commands to a device (`dev/<name>/cmd/...`). Otherwise a
+ * device could forge commands to itself (its default filter `dev/{username}/#` covers them).
+ */
+export const COMMAND_TOPICS: readonly string[] = Object.freeze(['dev/+/cmd/#']);
+
 /** May the account publish to this topic name? Topics starting with "$" are reserved to the server (§4.7.2). */
 export function canPublish(account: AclAccount, topic: string): boolean {
   if (topic.length === 0 || topic.startsWith('$') || /[+#]/.test(topic)) return false;
+  if (account.role !== 'admin' && COMMAND_TOPICS.some((f) => topicMatches(f, topic))) return false;
   return effectiveFilters(account).publish.some((f) => topicMatches(f, topic));
 }
 
