@@ -23,11 +23,17 @@ export interface PipelineLimits {
   maxBatch: number;
   /** Telemetry readings waiting for a commit at most; beyond it the oldest reading is shed. */
   maxQueuedTelemetry: number;
+  /**
+   * Time one tick may spend moving waiting telemetry into a batch (stamping, rules), in ms: it
+   * bounds how long an alarm arriving meanwhile waits for the event loop.
+   */
+  fillBudgetMs: number;
 }
 
 export const DEFAULT_PIPELINE_LIMITS: Readonly<PipelineLimits> = Object.freeze({
   maxBatch: 2_000,
   maxQueuedTelemetry: 20_000,
+  fillBudgetMs: 10,
 });
 
 export interface PipelineOptions {
@@ -197,7 +203,10 @@ export class Pipeline {
   /** Moves waiting telemetry, oldest first, into the batch while it has room and downstream takes it. */
   private fill(all: boolean): void {
     if (this.commitFailing && !all) return;
+    const until = performance.now() + this.limits.fillBudgetMs;
+    let n = 0;
     while (this.parked.size && (all || (this.rows.length < this.limits.maxBatch && !this.downstreamFull()))) {
+      if (!all && ++n % 64 === 0 && performance.now() > until) break;
       const [key, p] = this.parked.entries().next().value as [string, Parked];
       this.parked.delete(key);
       this.stamp(p.e, p.device);
