@@ -1,29 +1,38 @@
 /**
  * Time source of the alarm engine. Production uses the system clock; tests inject a
  * manual clock so `for` durations and escalations are checked without waiting.
+ *
+ * `now()` is wall time (for timestamps and stored due times); `after(ms)` measures `ms` on a
+ * monotonic clock, so a step of the wall clock (an NTP correction, a mis-set RTC fixed by hand)
+ * neither fires a timer early nor holds it back: a 30 s `for` timer fires 30 s later whatever
+ * the wall clock did meanwhile. Deadlines that are wall times by nature (a schedule at 18:00)
+ * are not durations: compute them from `now()` when they are armed, and re-arm them when the
+ * wall clock steps.
  */
 export interface TimerHandle {
   cancel(): void;
 }
 
 export interface Clock {
+  /** Wall time, ms since the epoch. */
   now(): number;
-  /** Runs `fn` once `ms` have passed on this clock. */
+  /** Runs `fn` once `ms` have passed on this clock (monotonic time for the system clock). */
   after(ms: number, fn: () => void): TimerHandle;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
   after(ms, fn) {
-    // setTimeout caps at 2^31-1 ms (~24.8 days): re-arm for longer waits.
+    // setTimeout caps at 2^31-1 ms (~24.8 days): re-arm for longer waits. The due time is
+    // monotonic (performance.now), never Date.now(): a wall-clock step must not move it.
     const MAX = 2_147_483_647;
     let t: NodeJS.Timeout;
-    const due = Date.now() + ms;
+    const due = performance.now() + ms;
     const arm = (left: number) => {
       t = setTimeout(
         () => {
-          const rest = due - Date.now();
-          if (rest > 0) arm(rest);
+          const rest = due - performance.now();
+          if (rest >= 1) arm(rest);
           else fn();
         },
         Math.min(Math.max(0, left), MAX),
