@@ -7,6 +7,7 @@ import { DRIVERS } from '../drivers/index.js';
 import { AlarmsConfig, Rule } from '../gateway/alarms/rule-schema.js';
 import { BrokerConfig } from '../gateway/broker/broker-config.js';
 import type { DeviceBase, DriverBase } from '../gateway/drivers/driver-api.js';
+import { HttpConfig } from '../gateway/http/http-config.js';
 import { NotifyConfig } from '../gateway/notify/notify-schema.js';
 import { UplinkConfig } from '../gateway/uplink/uplink-config.js';
 
@@ -58,12 +59,8 @@ export const SiteConfig = z.strictObject({
       synchronous: 'FULL',
       retention: { maxAgeDays: 30, maxSizeMB: 2048 },
     }),
-  http: z
-    .strictObject({
-      host: z.string().default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(8080),
-    })
-    .default({ host: '127.0.0.1', port: 8080 }),
+  /** Ops server: /healthz, /metrics, the duty console; a login on anything but a loopback address. */
+  http: HttpConfig,
   drivers: Drivers.default([]),
   /** Local alarm engine (BRIEF §4): built-in life-safety rules on/off, maintenance windows. */
   alarms: AlarmsConfig.default({ builtinRules: true, disable: [], maintenance: [] }),

@@ -17,7 +17,7 @@ import { Pipeline } from './core/pipeline.js';
 import { topicRoot, topics } from './core/topics.js';
 import type { DriverContext } from './drivers/driver-api.js';
 import { DriverSupervisor } from './drivers/supervisor.js';
-import { startHttp } from './http/http-server.js';
+import { httpSecurity, startHttp } from './http/http-server.js';
 import { Journal } from './journal/journal.js';
 import { createGatewayUplink } from './uplink/index.js';
 import { VERSION } from './version.js';
@@ -159,6 +159,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
     http = await startHttp({
       host: config.http.host,
       port: config.http.port,
+      security: { ...httpSecurity(config), warn: (msg) => log.warn(msg) },
       registry: metrics.registry,
       health: () => ({
         ok: !closing,
@@ -186,6 +187,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
   } catch (err) {
     await broker.close();
     journal.close();
+    if (err instanceof GatewayError) throw err; // e.g. an unusable http.metricsTokenFile
     throw new GatewayError(
       'HTTP_LISTEN',
       `cannot listen on ${config.http.host}:${config.http.port}: ${errorMessage(err)}`,
