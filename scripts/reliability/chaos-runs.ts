@@ -69,7 +69,7 @@ function rigOf(o: ChaosCommon, backoff?: RigOptions['backoff']): Rig {
  * Final phase of every scenario: load off, the gateway running until the outbox is empty, a
  * clean stop (SIGTERM, exit 0), then the journal is compared with what the city received.
  */
-async function finish(rig: Rig, o: ChaosCommon, seen?: Set<string>) {
+export async function finish(rig: Rig, o: Pick<ChaosCommon, 'drainTimeoutMs'>, seen?: Set<string>) {
   const failures: string[] = [];
   rig.load.stop();
   let check: DeliveryCheck | undefined;

@@ -3,6 +3,7 @@
  * rendered into docs/RELIABILITY.md by `npm run reliability`. A run that fails writes FAILED with
  * the error: an older passing result is never kept silently.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,12 +23,30 @@ export interface ResultFile {
   date: string;
   machine: Machine;
   durationS: number;
+  /** The code that ran: commit, and whether the checkout had uncommitted changes. */
+  commit?: string;
   status: 'passed' | 'FAILED';
   figures: Figures;
   /** What the figures mean, what was not checked, the error of a failed run. */
   notes?: string[];
   /** Only on FAILED: the error. */
   error?: string;
+  /** Sampled series of a long run (e.g. the soak), downsampled: one row per sample. */
+  series?: { columns: string[]; rows: number[][] };
+}
+
+/** `RELIABILITY_COMMIT` if set, else the checkout's commit (noting uncommitted changes). */
+export function codeVersion(): string | undefined {
+  if (process.env.RELIABILITY_COMMIT) return process.env.RELIABILITY_COMMIT;
+  try {
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const sha = git('rev-parse', '--short', 'HEAD');
+    const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
+    return dirty ? `${sha} with uncommitted changes in the checkout` : sha;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The command line as typed: `npm run <script> -- <args>` under npm, else the tsx invocation. */
@@ -62,6 +81,7 @@ export interface RunOutcome {
   notes?: string[];
   /** Broken invariants found by the run (loss, gaps, crash): any makes the run FAILED. */
   failures?: string[];
+  series?: ResultFile['series'];
 }
 
 /**
@@ -76,6 +96,7 @@ export async function recordRun(
   const started = Date.now();
   const date = new Date(started).toISOString();
   const m = machine();
+  const commit = codeVersion();
   let result: ResultFile;
   try {
     const out = await fn();
@@ -85,10 +106,12 @@ export async function recordRun(
       date,
       machine: m,
       durationS: Math.round((Date.now() - started) / 100) / 10,
+      ...(commit ? { commit } : {}),
       status: failed.length ? 'FAILED' : 'passed',
       figures: out.figures,
       ...(out.notes?.length || failed.length ? { notes: [...failed, ...(out.notes ?? [])] } : {}),
       ...(failed.length ? { error: failed.join('; ') } : {}),
+      ...(out.series ? { series: out.series } : {}),
     };
   } catch (err) {
     const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
@@ -97,6 +120,7 @@ export async function recordRun(
       date,
       machine: m,
       durationS: Math.round((Date.now() - started) / 100) / 10,
+      ...(commit ? { commit } : {}),
       status: 'FAILED',
       figures: {},
       notes: ['the run stopped with an error before it could report its figures'],
