@@ -4,6 +4,7 @@
  * Each detector walks a level cycle that always crosses the deadband, and once per cycle enters
  * the low alarm and comes back, so every message yields at least one event:
  * per 10 messages, 10 `gas.reading` (telemetry) + 1 `gas.alarm.low` (alarm) + 1 `gas.normal` (event).
+ * With `telemetryOnly`, the cycle stays below the low threshold: one `gas.reading` per message.
  */
 
 import { MODELS } from '../../drivers/gas-detector/models.js';
@@ -34,6 +35,8 @@ function words(lel: number): number[] {
   return w;
 }
 const WORDS = LEVELS.map(words);
+/** Below the low threshold, each step across the deadband: telemetry only. */
+const QUIET_WORDS = [2, 5, 8, 11, 14, 17, 14, 11, 8, 5].map(words);
 
 interface Detector {
   policy: ReportPolicy;
@@ -45,10 +48,12 @@ export class GasFleet {
   readonly devices = new Map<string, DeviceRef>();
   private readonly detectors: Detector[] = [];
   private next = 0;
+  private readonly words: number[][];
   /** Events per device message, on average, once every detector has been read once. */
   static readonly EVENTS_PER_MESSAGE = 1.2;
 
-  constructor(count: number) {
+  constructor(count: number, opts: { telemetryOnly?: boolean } = {}) {
+    this.words = opts.telemetryOnly ? QUIET_WORDS : WORDS;
     for (let i = 0; i < count; i++) {
       const id = `gas-${String(i + 1).padStart(5, '0')}`;
       this.devices.set(id, {
@@ -61,7 +66,7 @@ export class GasFleet {
       // The driver's defaults: 1 %LEL deadband, a reading at least every 60 s.
       this.detectors.push({
         policy: { deviceId: id, lelDeadband: 1, reportIntervalMs: 60_000 },
-        step: i % LEVELS.length,
+        step: i % this.words.length,
       });
     }
   }
@@ -70,8 +75,8 @@ export class GasFleet {
   poll(receivedAt: Date): NormaliseResult {
     const d = this.detectors[this.next]!;
     this.next = (this.next + 1) % this.detectors.length;
-    const w = WORDS[d.step]!;
-    d.step = (d.step + 1) % WORDS.length;
+    const w = this.words[d.step]!;
+    d.step = (d.step + 1) % this.words.length;
     const r = normalise(d.state, w, MAP, receivedAt, d.policy);
     if (r.ok) d.state = r.state;
     return r;

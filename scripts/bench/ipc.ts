@@ -12,6 +12,7 @@ export class Child {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (m: Message) => void; reject: (e: Error) => void }>();
   private exited = false;
+  private exitHow = '';
   readonly exit: Promise<number | null>;
 
   private constructor(readonly proc: ChildProcess) {
@@ -23,10 +24,10 @@ export class Child {
       else w?.resolve(m);
     });
     this.exit = new Promise((resolve) =>
-      proc.once('exit', (code) => {
+      proc.once('exit', (code, signal) => {
         this.exited = true;
-        for (const w of this.waiting.values())
-          w.reject(new Error(`bench child ${proc.pid} exited (${code})`));
+        this.exitHow = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+        for (const w of this.waiting.values()) w.reject(new Error(`bench child ${proc.pid} ${this.exitHow}`));
         this.waiting.clear();
         resolve(code);
       }),
@@ -49,7 +50,7 @@ export class Child {
     msg: Message,
     timeoutMs = 120_000,
   ): Promise<T> {
-    if (this.exited) return Promise.reject(new Error('bench child has exited'));
+    if (this.exited) return Promise.reject(new Error(`bench child ${this.proc.pid} ${this.exitHow}`));
     const rid = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -55,7 +55,13 @@ export interface StepRow {
   durationMs: number;
   offered: number;
   received: number;
-  /** Events offered but never received (after the drain wait). Must be 0. */
+  /**
+   * Telemetry the gateway shed on purpose while behind (coalesced to the latest reading per
+   * device and quantity, or dropped oldest first from its full queue): counted, not lost.
+   * From the section's `shed` counter (0 when it has none). A rate with shed > 0 is not sustained.
+   */
+  shed: number;
+  /** Events offered, neither received (after the drain wait) nor shed. Must be 0. */
   lost: number;
   /** Events received per second, first offer to last arrival. */
   deliveredPerS: number;
@@ -74,13 +80,16 @@ export interface StepRow {
 export interface StepDriver {
   /** Offers the load; resolves with the offer and a lookup of each event's device-message time (our clock). */
   offer(rate: number, durationMs: number): Promise<OfferResult & { t0: (id: number) => number | undefined }>;
-  /** Extra per-step counters (e.g. journal rows, publishes), sampled after the drain. */
+  /**
+   * Extra per-step counters (e.g. journal rows, publishes), sampled after the drain; reported as
+   * deltas in `extra`. A counter named `shed` (events shed on purpose) is not counted as lost.
+   */
   counters?(): Record<string, number>;
   rssMB(): number;
   cpu(): number;
 }
 
-/** Criteria for a sustained rate: the generator kept up and no backlog built up (p99 bounded). */
+/** Criteria for a sustained rate: the generator kept up, no backlog built up (p99 bounded), nothing shed. */
 export const SUSTAINED = { maxLagMs: 250, p99Ms: 250 };
 
 export async function runStep(
@@ -94,13 +103,16 @@ export async function runStep(
   const before = driver.counters?.() ?? {};
   driver.cpu();
   const o = await driver.offer(rate, durationMs);
+  // What was shed is known once the offer has settled: the subscriber can only get the rest.
+  const shedSoFar = (driver.counters?.().shed ?? 0) - (before.shed ?? 0);
+  const expected = o.offered - shedSoFar;
   // Drain: wait (bounded) until the subscriber has everything, or has received nothing new for a second.
   const deadline = now() + 10_000 + durationMs;
   let last = -1;
   let lastChange = now();
   for (;;) {
     const { count } = await sub.call<{ count: number }>({ op: 'count' });
-    if (count >= o.offered || now() > deadline || now() - lastChange > 1_000) break;
+    if (count >= expected || now() > deadline || now() - lastChange > 1_000) break;
     if (count !== last) {
       last = count;
       lastChange = now();
@@ -132,13 +144,15 @@ export async function runStep(
   }
   const received = n;
   const summary = summarise(lat.subarray(0, n));
-  const lost = o.offered - received;
+  const shed = extra.shed ?? 0;
+  const lost = o.offered - received - shed;
   const row: StepRow = {
     label,
     rate,
     durationMs,
     offered: o.offered,
     received,
+    shed,
     lost,
     deliveredPerS: received / ((lastArrival - o.startT) / 1000),
     lat: summary,
@@ -147,8 +161,10 @@ export async function runStep(
     cpuUnderTest,
     cpuSubscriber: got.cpu,
     rssMB,
-    // Loss is reported on its own (a correctness failure, not a throughput limit).
-    sustained: received > 0 && o.maxLagMs <= SUSTAINED.maxLagMs && summary.p99 <= SUSTAINED.p99Ms,
+    // Loss is reported on its own (a correctness failure, not a throughput limit). Shedding is the
+    // gateway saying it cannot keep up: such a rate is not sustained.
+    sustained:
+      received > 0 && shed === 0 && o.maxLagMs <= SUSTAINED.maxLagMs && summary.p99 <= SUSTAINED.p99Ms,
     extra,
   };
   return row;
@@ -171,7 +187,7 @@ export async function sweep(
     : [3_000, 5_000, 7_500, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000];
   const show = (r: StepRow) =>
     opts.log(
-      `  ${r.label.padEnd(10)} offered ${fmtInt(r.offered)} received ${fmtInt(r.received)} lost ${r.lost}` +
+      `  ${r.label.padEnd(10)} offered ${fmtInt(r.offered)} received ${fmtInt(r.received)} shed ${fmtInt(r.shed)} lost ${r.lost}` +
         ` | delivered ${fmtInt(r.deliveredPerS)}/s | p50 ${fmt(r.lat.p50)} p99 ${fmt(r.lat.p99)} max ${fmt(r.lat.max)} ms` +
         ` | lag ${fmt(r.maxLagMs, 1)} ms | cpu ${fmt(r.cpuUnderTest)} sub ${fmt(r.cpuSubscriber)} | rss ${fmt(r.rssMB, 0)} MB` +
         `${r.sustained ? '' : ' | NOT sustained'}`,
@@ -203,6 +219,7 @@ export async function sweep(
 export const STEP_COLUMNS = [
   'offered rate',
   'events',
+  'shed',
   'lost',
   'delivered/s',
   'p50 ms',
@@ -219,6 +236,7 @@ export function stepCells(r: StepRow): (string | number)[] {
   return [
     r.label.replace(/^(\d+)\/s/, (_, n: string) => fmtInt(Number(n))),
     fmtInt(r.offered),
+    fmtInt(r.shed),
     r.lost,
     fmtInt(r.deliveredPerS),
     fmt(r.lat.p50),

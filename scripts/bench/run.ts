@@ -1,21 +1,25 @@
 /**
  * `npm run bench`: runs the bench sections in order, each in its own Node process, prints the
  * figures and (re)writes docs/BENCHMARKS.md, whose last block holds the raw results as JSON: the
- * sections not run this time keep their last results.
+ * sections not run this time keep their last results (each shown with the date of its own run).
+ * A section that fails or crashes (an exception, an uncaught error in a callback, a process killed
+ * by a signal) is recorded as FAILED with its date, command and error: its older result is dropped.
  *
  *   npm run bench [-- --only pipeline,bare-relay] [--quick] [--out docs/BENCHMARKS.md] [--inproc]
  *
  * Adding a section = one import and one entry in SECTIONS (see types.ts for the contract).
  */
-import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAlarmLatency } from './alarm-latency.js';
 import { benchBareRelay } from './bare-relay.js';
+import { reportUncaught, runSectionProcess } from './child-run.js';
+import { benchOverload } from './overload.js';
 import { benchPipeline } from './pipeline.js';
 import {
   machine,
+  mergeRun,
   printSection,
   readStoredResults,
   renderMarkdown,
@@ -41,6 +45,11 @@ export const SECTIONS: Section[] = [
     id: 'uplink-drain',
     title: 'Uplink: backlog built while the city broker is down, drained into mosquitto',
     run: (o) => benchUplinkDrain({ events: o.quick ? 100_000 : undefined, verbose: true }),
+  },
+  {
+    id: 'overload',
+    title: 'Overload: 3x capacity of telemetry for a minute, with alarms, through the real gateway',
+    run: benchOverload,
   },
 ];
 
@@ -100,29 +109,15 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** Runs one section in a fresh process (this file with --child) and returns its result. */
 function runInChild(section: Section, quick: boolean): Promise<SectionResult> {
-  return new Promise((resolvePromise, reject) => {
-    const proc = fork(HERE, ['--child', section.id, ...(quick ? ['--quick'] : [])], {
-      execArgv: ['--import', 'tsx'],
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    let result: SectionResult | undefined;
-    let error: string | undefined;
-    proc.on('message', (m: { result?: SectionResult; error?: string }) => {
-      result = m.result ?? result;
-      error = m.error ?? error;
-    });
-    proc.once('error', reject);
-    proc.once('exit', (code) => {
-      if (result) resolvePromise(result);
-      else reject(new Error(error ?? `section process exited with ${code} and no result`));
-    });
+  return runSectionProcess(HERE, ['--child', section.id, ...(quick ? ['--quick'] : [])], {
+    execArgv: ['--import', 'tsx'],
   });
 }
 
 async function childMain(id: string, quick: boolean): Promise<void> {
   const section = SECTIONS.find((s) => s.id === id)!;
   const opts: BenchOptions = { quick, log };
+  reportUncaught();
   try {
     const result = toSectionResult(await section.run(opts));
     process.send?.({ result });
@@ -155,32 +150,37 @@ async function main(): Promise<void> {
     `bench: ${selected.map((s) => s.id).join(', ')}${args.quick ? ' (quick)' : ''} on ${m.cpu}, ${m.cores} cores, Node ${m.node}`,
   );
 
+  const runDate = new Date().toISOString();
   const fresh: StoredSection[] = [];
   let failed = 0;
   for (const section of selected) {
     log(`\n[${section.id}] ${section.title}`);
     const started = Date.now();
     const sectionMachine = machine();
+    const stored: StoredSection = {
+      id: section.id,
+      title: section.title,
+      command,
+      date: new Date(started).toISOString(),
+      durationS: 0,
+      quick: args.quick,
+      machine: { ...m, loadAvg: sectionMachine.loadAvg },
+      status: 'ok',
+      result: { figures: [] },
+    };
     try {
-      const result = args.inproc
+      stored.result = args.inproc
         ? toSectionResult(await section.run({ quick: args.quick, log }))
         : await runInChild(section, args.quick);
-      const stored: StoredSection = {
-        id: section.id,
-        title: section.title,
-        command,
-        date: new Date(started).toISOString(),
-        durationS: Math.round((Date.now() - started) / 1000),
-        quick: args.quick,
-        machine: { ...m, loadAvg: sectionMachine.loadAvg },
-        result,
-      };
-      fresh.push(stored);
-      printSection(stored, (s) => process.stdout.write(s));
     } catch (err) {
       failed++;
-      log(`[${section.id}] FAILED: ${err instanceof Error ? err.message : String(err)}`);
+      stored.status = 'failed';
+      stored.error = err instanceof Error ? (args.inproc ? (err.stack ?? err.message) : err.message) : String(err);
+      log(`[${section.id}] FAILED: ${stored.error}`);
     }
+    stored.durationS = Math.round((Date.now() - started) / 1000);
+    fresh.push(stored);
+    printSection(stored, (s) => process.stdout.write(s));
   }
 
   if (write && fresh.length) {
@@ -192,7 +192,7 @@ async function main(): Promise<void> {
         log(`bench: the results block of ${outMd} is unreadable (${err}); starting afresh`);
       }
     }
-    for (const s of fresh) stored.sections[s.id] = s;
+    stored = mergeRun(stored, fresh, { date: runDate, command, quick: args.quick });
     mkdirSync(dirname(outMd), { recursive: true });
     writeFileSync(
       outMd,
