@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -61,14 +62,19 @@ function urlOf(broker: RunningBroker, type: 'tcp' | 'ws'): string {
   return type === 'tcp' ? `mqtt://${l.host}:${l.port}` : `ws://${l.host}:${l.port}/mqtt`;
 }
 
+const DEVICES: readonly string[] = ['bin-7', 'bin-8'];
+
 async function connect(url: string, user?: User, extra: IClientOptions = {}): Promise<MqttClient> {
   const auth = user ? { username: user, password: PASSWORDS[user] } : {};
+  // A device account's client id is its user name or `<username>:<anything>`.
+  const id = user && DEVICES.includes(user) ? { clientId: `${user}:${randomUUID().slice(0, 8)}` } : {};
   // aedes speaks MQTT 3.1.1 (protocol level 4) only.
   const client = await connectAsync(url, {
     protocolVersion: 4,
     reconnectPeriod: 0,
     connectTimeout: 5_000,
     ...auth,
+    ...id,
     ...extra,
   });
   clients.push(client);
