@@ -48,7 +48,9 @@ export type DenyReason =
   | 'max-subscriptions'
   | 'max-retained-messages'
   | 'max-retained-bytes'
-  | 'slow-consumer';
+  | 'slow-consumer'
+  | 'protocol-error'
+  | 'timeout';
 
 export interface DeniedEvent {
   /** connection: refused at accept; packet: closed by the socket-level packet check. */
@@ -61,6 +63,8 @@ export interface DeniedEvent {
   source?: string;
   /** Announced packet size, for `packet-too-large`. */
   bytes?: number;
+  /** What the MQTT parser or aedes said, for `protocol-error` and `timeout`. */
+  detail?: string;
 }
 
 export interface StartBrokerOptions {
@@ -130,6 +134,8 @@ const LOG_REPEAT_MS = 60_000;
 /** Refusals that can come in floods: logged per reason and source only, whoever the client claims to be. */
 const FLOOD_REASONS: ReadonlySet<DenyReason> = new Set([
   'throttled',
+  'protocol-error',
+  'timeout',
   'max-connections',
   'max-connections-per-source',
   'packet-too-large',
@@ -452,23 +458,21 @@ export async function startBroker(config: BrokerConfigInput, opts: StartBrokerOp
     for (const f of filters) held?.delete(f);
   });
   const onClientError = (client: Client, err: Error) => {
-    // Our own refusals were logged where they happened.
+    // Our own refusals were logged and counted where they happened.
     if (err instanceof GatewayError) return;
-    if (err.message === 'drain timeout') {
+    const fields = { clientId: client.id ?? '', username: usernameOf(client), source: connectionOf(client)?.source };
+    if ((err as NodeJS.ErrnoException).code !== undefined || err.message === 'connection closed') {
+      // The network (reset, broken pipe) or a connection already going away: not a refusal.
+      log.info({ ...fields, err: err.message }, 'client connection error');
+    } else if (err.message === 'drain timeout') {
       // aedes disconnected a client that stopped taking its messages (drainTimeout).
-      deny({
-        action: 'connection',
-        clientId: client.id,
-        username: usernameOf(client),
-        reason: 'slow-consumer',
-        source: connectionOf(client)?.source,
-      });
-      return;
+      deny({ action: 'connection', ...fields, reason: 'slow-consumer' });
+    } else if (/keep ?alive timeout|connect did not arrive/i.test(err.message)) {
+      deny({ action: 'connection', ...fields, reason: 'timeout', detail: err.message });
+    } else {
+      // mqtt-packet or aedes refused what the client sent (malformed packet, invalid topic, ...).
+      deny({ action: 'packet', ...fields, reason: 'protocol-error', detail: err.message });
     }
-    log.info(
-      { clientId: client.id, username: usernameOf(client), err: err.message },
-      'client connection error',
-    );
   };
   aedes.on('clientError', onClientError);
   aedes.on('connectionError', onClientError);

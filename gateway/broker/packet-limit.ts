@@ -125,7 +125,7 @@ export class GuardedStream extends Duplex {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.inner.destroyed) return cb(new Error('connection closed'));
+    if (this.inner.destroyed) return cb(closedError());
     if (this.inner.write(chunk)) cb();
     else this.pendingWrite = cb;
   }
@@ -138,8 +138,13 @@ export class GuardedStream extends Duplex {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     const pending = this.pendingWrite;
     this.pendingWrite = undefined;
-    pending?.(err ?? new Error('connection closed'));
+    pending?.(err ?? closedError());
     this.inner.destroy();
     cb(err);
   }
+}
+
+/** Writes after the peer went away: a network condition (has a code), not a protocol error. */
+function closedError(): Error {
+  return Object.assign(new Error('connection closed'), { code: 'ERR_STREAM_DESTROYED' });
 }
