@@ -1,4 +1,5 @@
 /** Every fuzzed ingress, one line each (each device family adds its own). */
+import { brokerFuzzTarget } from '../../gateway/broker/broker.fuzz.js';
 import type { FuzzTarget } from './fuzz-target.js';
 
-export const FUZZ_TARGETS: FuzzTarget[] = [];
+export const FUZZ_TARGETS: FuzzTarget[] = [brokerFuzzTarget];

@@ -1,0 +1,542 @@
+/**
+ * Fuzz target: raw MQTT byte sequences against the embedded broker (startBroker, TCP on 127.0.0.1).
+ *
+ * fast-check (seeded, replayable) generates batches of hostile connections, each from its own
+ * loopback address: random bytes; valid packets from mqtt-packet's generator (CONNECT, PUBLISH,
+ * SUBSCRIBE, UNSUBSCRIBE, PINGREQ, acks, DISCONNECT) for real and unknown accounts, mutated (bytes
+ * flipped, truncated, garbage appended, a wrong remaining length, other header flags); fixed headers
+ * announcing oversized packets followed by filler; forbidden publishes; wrong passwords; all of it
+ * cut into random chunks.
+ * Invariants, after every batch:
+ *   - no uncaught exception or unhandled rejection (the process is alive);
+ *   - a healthy control client (admin) publishes and receives its own QoS 1 message, and a healthy
+ *     device's QoS 1 publish reaches the `onDevicePublish` hook and the control client;
+ *   - `onDevicePublish` only ever sees topics the publishing account may use;
+ *   - inputs that must be refused (oversized or non-CONNECT first packet, wrong password, forbidden
+ *     publish) are refused and counted with the expected reason;
+ *   - RSS stays within a bound.
+ */
+import { scryptSync } from 'node:crypto';
+import { createConnection, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
+import { connectAsync, type MqttClient } from 'mqtt';
+import mqttPacket, { type Packet } from 'mqtt-packet';
+import type { FuzzOutcome, FuzzTarget } from '../../scripts/reliability/fuzz-target.js';
+import { canPublish } from './acl.js';
+import { type DeniedEvent, type DenyReason, type RunningBroker, startBroker } from './broker.js';
+import type { Account, BrokerConfigInput } from './broker-config.js';
+import { captureLog, fixedHeader } from './broker-test-kit.js';
+
+const MAX_PACKET = 64 * 1024;
+const MAX_CONNECT_PACKET = 4 * 1024;
+/** Growth of the process RSS over the whole run above which the run fails. */
+const RSS_BOUND_MB = 200;
+
+// Cheap scrypt cost (N=1024): the fuzzer logs in thousands of times; the cost does not change the paths.
+function cheapHash(password: string): string {
+  const salt = Buffer.from('fuzz-salt-16byte');
+  const hash = scryptSync(password, salt, 32, { N: 1024, r: 8, p: 1 });
+  return ['scrypt', 1024, 8, 1, salt.toString('base64'), hash.toString('base64')].join('$');
+}
+
+const PASSWORDS = {
+  'fuzz-dev': 'fuzz-dev-pass',
+  watcher: 'watcher-pass',
+  // The healthy clients' accounts: the generated inputs never know these passwords.
+  control: 'control-secret',
+  'healthy-dev': 'healthy-secret',
+} as const;
+type Known = keyof typeof PASSWORDS;
+const FUZZ_USERS = ['fuzz-dev', 'watcher', 'control', 'healthy-dev', 'nobody'] as const;
+
+function accounts(): Account[] {
+  return [
+    { username: 'fuzz-dev', role: 'device', passwordHash: cheapHash(PASSWORDS['fuzz-dev']) },
+    { username: 'watcher', role: 'reader', subscribe: ['cg/#', 'dev/#'], passwordHash: cheapHash(PASSWORDS.watcher) },
+    { username: 'control', role: 'admin', passwordHash: cheapHash(PASSWORDS.control) },
+    { username: 'healthy-dev', role: 'device', passwordHash: cheapHash(PASSWORDS['healthy-dev']) },
+  ];
+}
+
+// ---- generated inputs ------------------------------------------------------------------------
+
+type Mutation =
+  | { kind: 'none' }
+  | { kind: 'flip'; at: number[]; xor: number }
+  | { kind: 'truncate'; keep: number }
+  | { kind: 'append'; bytes: Uint8Array }
+  | { kind: 'wrong-length'; length: number }
+  | { kind: 'flags'; flags: number };
+
+/** One hostile connection: the bytes it sends, and whether the broker must refuse it (and why). */
+interface Input {
+  label: string;
+  bytes: Buffer;
+  /** Cut points (fractions of the length): the bytes are written in these chunks. */
+  cuts: number[];
+  /** Wait for the CONNACK before sending what follows the first packet. */
+  waitConnack: boolean;
+  /** Position of the first packet's end, when waitConnack. */
+  firstLength: number;
+  mustRefuse?: readonly DenyReason[];
+  /** Last octet of the 127.0.0.x address the connection comes from (2..250). */
+  host: number;
+}
+
+const topicArb = fc.oneof(
+  { weight: 3, arbitrary: fc.string({ maxLength: 40 }).map((s) => `dev/fuzz-dev/${s.replaceAll(/[#+]/g, '')}`) },
+  fc.constantFrom(
+    'dev/fuzz-dev/telemetry',
+    'dev/fuzz-dev/cmd/open',
+    'dev/healthy-dev/telemetry',
+    'dev/other/x',
+    'cg/v1/s/g/status',
+    '$SYS/x',
+    'cg/fuzz/ping/1',
+    '',
+    '#',
+    'dev/+/x',
+  ),
+  fc.string({ maxLength: 40 }).map((s) => `dev/fuzz-dev/${s}`),
+  fc.string({ maxLength: 60 }),
+);
+const filterArb = fc.oneof(
+  fc.constantFrom('#', '+/#', 'dev/#', 'dev/fuzz-dev/cmd/#', 'cg/#', '$SYS/#', 'a/#/b', 'a+', '', 'cg/fuzz/#'),
+  fc.string({ maxLength: 40 }),
+);
+const clientIdArb = fc.oneof(
+  fc.constantFrom('fuzz-dev', 'control-1', 'healthy-dev', 'healthy-dev:1', 'watcher-1', ''),
+  fc.string({ maxLength: 30 }).map((s) => `fuzz-dev:${s}`),
+  fc.string({ maxLength: 64 }),
+);
+const payloadArb = fc.oneof(
+  { weight: 8, arbitrary: fc.uint8Array({ maxLength: 512 }) },
+  { weight: 1, arbitrary: fc.integer({ min: MAX_PACKET - 64, max: MAX_PACKET + 4096 }).map((n) => new Uint8Array(n)) },
+);
+const msgId = fc.integer({ min: 1, max: 65535 });
+
+function connectArb(user: fc.Arbitrary<string | undefined>, rightPassword: boolean | undefined) {
+  return fc.record({
+    protocolVersion: fc.constantFrom(4, 4, 4, 4, 4, 3, 5),
+    clean: fc.boolean(),
+    keepalive: fc.integer({ min: 0, max: 65535 }),
+    clientId: clientIdArb,
+    username: user,
+    right:
+      rightPassword === undefined
+        ? fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) })
+        : fc.constant(rightPassword),
+    /** A device uses an id in its own namespace (most of the time, so that sessions get past CONNECT). */
+    ownId: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    will: fc.option(fc.record({ topic: topicArb, payload: fc.uint8Array({ maxLength: 200 }), qos: fc.constantFrom(0, 1, 2), retain: fc.boolean() })),
+  });
+}
+type ConnectSpec = ReturnType<typeof connectArb> extends fc.Arbitrary<infer T> ? T : never;
+
+function connectBytes(c: ConnectSpec): Buffer {
+  const password =
+    c.username === undefined
+      ? undefined
+      : c.right && c.username in PASSWORDS && c.username !== 'control' && c.username !== 'healthy-dev'
+        ? PASSWORDS[c.username as Known]
+        : `wrong-${c.keepalive}`;
+  const packet: mqttPacket.IConnectPacket = {
+    cmd: 'connect',
+    protocolId: c.protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
+    protocolVersion: c.protocolVersion as 3 | 4 | 5,
+    clean: c.clean,
+    keepalive: c.keepalive,
+    clientId: c.ownId && c.username === 'fuzz-dev' ? `fuzz-dev:${c.clientId}` : c.clientId,
+    ...(c.username !== undefined ? { username: c.username } : {}),
+    ...(password !== undefined ? { password: Buffer.from(password) } : {}),
+    ...(c.will ? { will: { ...c.will, payload: Buffer.from(c.will.payload), qos: c.will.qos as 0 | 1 | 2 } } : {}),
+  };
+  // The generator refuses some combinations (an empty client id without clean session, an empty
+  // will topic): fall back to the nearest one it accepts.
+  const { will: _will, ...withoutWill } = packet;
+  for (const candidate of [packet, { ...packet, clean: true, clientId: c.clientId || 'x' }, { ...withoutWill, clean: true, clientId: c.clientId || 'x' }]) {
+    try {
+      return mqttPacket.generate(candidate, { protocolVersion: c.protocolVersion });
+    } catch {
+      // next candidate
+    }
+  }
+  return mqttPacket.generate({ ...withoutWill, protocolVersion: 4, protocolId: 'MQTT', clean: true, clientId: 'x' });
+}
+
+const packetArb: fc.Arbitrary<Packet> = fc.oneof(
+  fc.record({
+    cmd: fc.constant('publish' as const),
+    topic: topicArb,
+    payload: payloadArb.map((p) => Buffer.from(p)),
+    qos: fc.constantFrom(0, 1, 2) as fc.Arbitrary<0 | 1 | 2>,
+    retain: fc.boolean(),
+    dup: fc.boolean(),
+    messageId: msgId,
+  }),
+  fc.record({
+    cmd: fc.constant('subscribe' as const),
+    messageId: msgId,
+    subscriptions: fc.array(
+      fc.record({ topic: filterArb, qos: fc.constantFrom(0, 1, 2) as fc.Arbitrary<0 | 1 | 2> }),
+      { minLength: 1, maxLength: 5 },
+    ),
+  }),
+  fc.record({
+    cmd: fc.constant('unsubscribe' as const),
+    messageId: msgId,
+    unsubscriptions: fc.array(filterArb, { minLength: 1, maxLength: 3 }),
+  }),
+  fc.constant({ cmd: 'pingreq' as const }),
+  fc.constant({ cmd: 'disconnect' as const }),
+  fc.record({ cmd: fc.constantFrom('puback' as const, 'pubrec' as const, 'pubrel' as const, 'pubcomp' as const), messageId: msgId }),
+);
+
+function packetBytes(p: Packet): Buffer {
+  try {
+    return mqttPacket.generate(p);
+  } catch {
+    return Buffer.from([0xc0, 0x00]); // PINGREQ: the generator refused the combination
+  }
+}
+
+const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  { weight: 4, arbitrary: fc.constant({ kind: 'none' as const }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('flip' as const), at: fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), xor: fc.integer({ min: 1, max: 255 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), keep: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('wrong-length' as const), length: fc.oneof(fc.nat({ max: 300 }), fc.nat({ max: 268_435_455 })) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('flags' as const), flags: fc.integer({ min: 0, max: 15 }) }) },
+);
+
+/** Applies a mutation to one encoded packet. */
+function mutate(bytes: Buffer, m: Mutation): Buffer {
+  switch (m.kind) {
+    case 'none':
+      return bytes;
+    case 'flip': {
+      const out = Buffer.from(bytes);
+      for (const i of m.at) out[i % out.length] = out[i % out.length]! ^ m.xor;
+      return out;
+    }
+    case 'truncate':
+      return bytes.subarray(0, m.keep % Math.max(1, bytes.length));
+    case 'append':
+      return Buffer.concat([bytes, Buffer.from(m.bytes)]);
+    case 'wrong-length': {
+      let i = 1;
+      while (i < bytes.length && bytes[i]! & 0x80) i++;
+      const body = bytes.subarray(i + 1);
+      return Buffer.concat([fixedHeader(bytes[0]! >> 4, m.length, bytes[0]! & 0x0f), body]);
+    }
+    case 'flags': {
+      const out = Buffer.from(bytes);
+      out[0] = (out[0]! & 0xf0) | m.flags;
+      return out;
+    }
+  }
+}
+
+const cutsArb = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 });
+const hostArb = fc.integer({ min: 2, max: 250 });
+
+const inputKinds: fc.Arbitrary<Input>[] = [
+  // random bytes (a first byte that is not a CONNECT must be refused at once)
+  fc.record({ bytes: fc.uint8Array({ minLength: 1, maxLength: 2048 }), cuts: cutsArb, host: hostArb }).map(({ bytes, cuts, host }) => {
+    const b = Buffer.from(bytes);
+    const notConnect = b[0]! >> 4 !== 1;
+    return {
+      label: 'random bytes',
+      bytes: b,
+      cuts,
+      waitConnack: false,
+      firstLength: 0,
+      host,
+      ...(notConnect ? { mustRefuse: ['first-packet-not-connect'] as const } : {}),
+    };
+  }),
+  // an oversized packet announced first, then filler
+  fc
+    .record({
+      type: fc.integer({ min: 0, max: 15 }),
+      length: fc.integer({ min: MAX_CONNECT_PACKET, max: 268_435_455 }),
+      filler: fc.integer({ min: 0, max: 512 * 1024 }),
+      cuts: cutsArb,
+      host: hostArb,
+    })
+    .map(({ type, length, filler, cuts, host }) => ({
+      label: `oversized type ${type} announcing ${length}`,
+      bytes: Buffer.concat([fixedHeader(type, length), Buffer.alloc(filler, 0x61)]),
+      cuts,
+      waitConnack: false,
+      firstLength: 0,
+      host,
+      mustRefuse: type === 1 ? (['packet-too-large'] as const) : (['first-packet-not-connect'] as const),
+    })),
+  // a login with a wrong password (or an unknown user name)
+  fc.record({ c: connectArb(fc.constantFrom(...FUZZ_USERS), false), host: hostArb }).map(({ c, host }) => {
+    const bytes = connectBytes({ ...c, protocolVersion: 4 });
+    return { label: `wrong password for ${c.username}`, bytes, cuts: [], waitConnack: false, firstLength: bytes.length, host, mustRefuse: ['bad-credentials', 'client-id-empty'] as const };
+  }),
+  // a device logged in, publishing where it may not (another device, its own commands, the gateway's topics)
+  fc
+    .record({
+      topic: fc.constantFrom('dev/healthy-dev/telemetry', 'dev/fuzz-dev/cmd/open', 'cg/v1/s/g/status', 'dev/other/x'),
+      qos: fc.constantFrom(0, 1) as fc.Arbitrary<0 | 1>,
+      id: fc.string({ maxLength: 10 }),
+      host: hostArb,
+    })
+    .map(({ topic, qos, id, host }) => {
+      const connect = connectBytes({ protocolVersion: 4, clean: true, keepalive: 60, clientId: id, ownId: true, username: 'fuzz-dev', right: true, will: null });
+      const publish = packetBytes({ cmd: 'publish', topic, payload: Buffer.from('forged'), qos, retain: false, dup: false, messageId: 7 });
+      return { label: `forbidden publish to ${topic}`, bytes: Buffer.concat([connect, publish]), cuts: [], waitConnack: true, firstLength: connect.length, host, mustRefuse: ['acl'] as const };
+    }),
+  // a CONNECT (any account, right or wrong password) and a sequence of packets, each maybe mutated
+  fc
+    .record({
+      c: connectArb(
+        fc.oneof(
+          { weight: 4, arbitrary: fc.constantFrom('fuzz-dev', 'watcher') },
+          { weight: 1, arbitrary: fc.constantFrom(...FUZZ_USERS) },
+          { weight: 1, arbitrary: fc.constant(undefined) },
+        ),
+        undefined,
+      ),
+      connectMutation: fc.oneof({ weight: 5, arbitrary: fc.constant({ kind: 'none' as const }) }, { weight: 1, arbitrary: mutationArb }),
+      packets: fc.array(fc.tuple(packetArb, mutationArb), { maxLength: 8 }),
+      waitConnack: fc.boolean(),
+      cuts: cutsArb,
+      host: hostArb,
+    })
+    .map(({ c, connectMutation, packets, waitConnack, cuts, host }) => {
+      const connect = mutate(connectBytes(c), connectMutation as Mutation);
+      const rest = packets.map(([p, m]) => mutate(packetBytes(p), m));
+      return {
+        label: `session of ${c.username ?? 'anonymous'} (${packets.map(([p, m]) => `${p.cmd}${m.kind === 'none' ? '' : `~${m.kind}`}`).join(', ')})`,
+        bytes: Buffer.concat([connect, ...rest]),
+        cuts,
+        waitConnack,
+        firstLength: connect.length,
+        host,
+      };
+    }),
+];
+/** Sessions past CONNECT weigh most: that is where the parser and aedes see the most packet kinds. */
+const KIND_WEIGHTS = [2, 1, 1, 1, 4];
+const inputArb: fc.Arbitrary<Input> = fc.oneof(
+  ...inputKinds.map((arbitrary, i) => ({ weight: KIND_WEIGHTS[i] ?? 1, arbitrary })),
+);
+
+// ---- running inputs --------------------------------------------------------------------------
+
+class Broken extends Error {}
+
+async function within(what: string, ms: number, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Broken(`stuck: ${what} not within ${ms} ms`);
+    await sleep(5);
+  }
+}
+
+function open(port: number, host: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createConnection({ port, host: '127.0.0.1', localAddress: `127.0.0.${host}` });
+    s.once('connect', () => {
+      s.off('error', reject);
+      s.on('error', () => {});
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+}
+
+/** Sends one input; resolves once the broker closed the connection or it went quiet. */
+async function send(port: number, input: Input): Promise<{ closedByBroker: boolean }> {
+  const s = await open(port, input.host);
+  let closed = false;
+  let received = 0;
+  s.on('data', (d: Buffer) => (received += d.length));
+  const whenClosed = new Promise<void>((resolve) =>
+    s.once('close', () => {
+      closed = true;
+      resolve();
+    }),
+  );
+  const write = async (bytes: Buffer) => {
+    const points = [...new Set(input.cuts.map((c) => Math.floor(c * bytes.length)))].sort((a, b) => a - b);
+    let from = 0;
+    for (const to of [...points, bytes.length]) {
+      if (closed || to <= from) continue;
+      if (!s.write(bytes.subarray(from, to))) await Promise.race([new Promise((r) => s.once('drain', r)), whenClosed]);
+      from = to;
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  try {
+    if (input.waitConnack && input.firstLength > 0) {
+      await write(input.bytes.subarray(0, input.firstLength));
+      // the CONNACK (4 bytes), or the broker closing the connection
+      await Promise.race([within('a CONNACK', 3_000, () => received >= 4 || closed), whenClosed]);
+      await write(input.bytes.subarray(input.firstLength));
+    } else {
+      await write(input.bytes);
+    }
+    // must-refuse inputs: the broker closes them (bounded); others get a short quiet period
+    await Promise.race([whenClosed, sleep(input.mustRefuse ? 3_000 : 25)]);
+    return { closedByBroker: closed };
+  } finally {
+    s.destroy();
+  }
+}
+
+interface Healthy {
+  control: MqttClient;
+  device: MqttClient;
+  hookSeen: () => number;
+  check(n: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function healthyClients(broker: RunningBroker, hookSeen: () => number): Promise<Healthy> {
+  const port = broker.listeners[0]!.port;
+  const opts = { protocolVersion: 4 as const, reconnectPeriod: 0, connectTimeout: 5_000 };
+  const control = await connectAsync(`mqtt://127.0.0.1:${port}`, { ...opts, clientId: 'control-1', username: 'control', password: PASSWORDS.control });
+  const device = await connectAsync(`mqtt://127.0.0.1:${port}`, { ...opts, clientId: 'healthy-dev', username: 'healthy-dev', password: PASSWORDS['healthy-dev'] });
+  const got = new Set<string>();
+  control.on('message', (topic, payload) => got.add(`${topic}=${payload.toString()}`));
+  await control.subscribeAsync(['cg/fuzz/#', 'dev/healthy-dev/#'], { qos: 1 });
+  return {
+    control,
+    device,
+    hookSeen,
+    async check(n) {
+      if (!control.connected) throw new Broken('the control client was disconnected');
+      if (!device.connected) throw new Broken('the healthy device was disconnected');
+      const hooked = hookSeen();
+      await control.publishAsync(`cg/fuzz/ping/${n}`, String(n), { qos: 1 });
+      await device.publishAsync('dev/healthy-dev/telemetry', String(n), { qos: 1 });
+      await within('the control client to receive its ping and the device telemetry', 5_000, () =>
+        got.has(`cg/fuzz/ping/${n}=${n}`) && got.has(`dev/healthy-dev/telemetry=${n}`),
+      );
+      if (hookSeen() <= hooked) throw new Broken("the healthy device's publish did not reach onDevicePublish");
+    },
+    async close() {
+      await Promise.all([control.endAsync(true), device.endAsync(true)]);
+    },
+  };
+}
+
+export const brokerFuzzTarget: FuzzTarget = {
+  id: 'broker',
+  title: 'raw MQTT byte sequences (random, mutated, oversized, forbidden) against the embedded broker',
+  async run({ numRuns, seed, log }): Promise<FuzzOutcome> {
+    let inputs = 0;
+    let refused = 0;
+    let failures = 0;
+    let unhandled = 0;
+    const onUnhandled = (err: unknown) => {
+      unhandled += 1;
+      log(`unhandled: ${String(err)}`);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    process.on('uncaughtException', onUnhandled);
+
+    const denied: DeniedEvent[] = [];
+    const reasons: Record<string, number> = {};
+    let hooked = 0;
+    let aclViolations = 0;
+    const accts = accounts();
+    const byName = new Map(accts.map((a) => [a.username, a]));
+    const config: BrokerConfigInput = {
+      listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }],
+      accounts: accts,
+      limits: {
+        maxPacketBytes: MAX_PACKET,
+        maxConnectPacketBytes: MAX_CONNECT_PACKET,
+        maxRetainedBytes: 1024 * 1024,
+        connectTimeoutMs: 2_000,
+      },
+      // No lockouts: every wrong password must be answered bad-credentials (throttling has its own tests).
+      login: { maxFailuresPerSource: 1_000_000, maxFailuresPerUser: 1_000_000 },
+    };
+    const { log: brokerLog } = captureLog('fatal');
+    const broker = await startBroker(config, {
+      demo: false,
+      log: brokerLog,
+      onDenied: (e) => {
+        denied.push(e);
+        reasons[e.reason] = (reasons[e.reason] ?? 0) + 1;
+      },
+      onDevicePublish: async (client, topic) => {
+        hooked++;
+        const account = client.username ? byName.get(client.username) : undefined;
+        if (!account || !canPublish(account, topic)) {
+          aclViolations++;
+          log(`onDevicePublish saw ${topic} from ${client.username ?? 'anonymous'}`);
+        }
+      },
+    });
+    const port = broker.listeners[0]!.port;
+    const healthy = await healthyClients(broker, () => hooked);
+    const rss0 = process.memoryUsage.rss();
+    let maxGrowthMB = 0;
+    let batch = 0;
+
+    try {
+      const details = await fc.check(
+        fc.asyncProperty(fc.array(inputArb, { minLength: 1, maxLength: 4 }), async (batchInputs) => {
+          for (const input of batchInputs) {
+            const before = denied.length;
+            await send(port, input);
+            inputs++;
+            const mine = denied.slice(before);
+            if (mine.length > 0) refused++;
+            if (input.mustRefuse) {
+              const ok = mine.some((e) => input.mustRefuse!.includes(e.reason));
+              if (!ok) {
+                throw new Broken(
+                  `${input.label}: expected a refusal (${input.mustRefuse.join(' or ')}), got ${mine.map((e) => e.reason).join(', ') || 'none'}`,
+                );
+              }
+            }
+          }
+          batch++;
+          await healthy.check(batch);
+          if (aclViolations > 0) throw new Broken(`${aclViolations} publishes reached onDevicePublish outside the ACL`);
+          if (unhandled > 0) throw new Broken(`${unhandled} uncaught exceptions or unhandled rejections`);
+          const growth = (process.memoryUsage.rss() - rss0) / 1024 ** 2;
+          maxGrowthMB = Math.max(maxGrowthMB, growth);
+          if (batch % 100 === 0) {
+            const heap = process.memoryUsage().heapUsed / 1024 ** 2;
+            log(`batch ${batch}: rss +${growth.toFixed(0)} MB, heap ${heap.toFixed(0)} MB, ${broker.stats().boundClientIds} bound client ids`);
+          }
+          if (growth > RSS_BOUND_MB) throw new Broken(`RSS grew by ${growth.toFixed(0)} MB (bound ${RSS_BOUND_MB} MB)`);
+        }),
+        { numRuns: Math.max(1, numRuns), seed, endOnFailure: true },
+      );
+      if (details.failed) {
+        failures++;
+        const err = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+        log(`${err}\nseed ${seed}, path ${details.counterexamplePath ?? '?'}`);
+      }
+    } finally {
+      await healthy.close().catch(() => {});
+      await broker.close();
+      process.off('unhandledRejection', onUnhandled);
+      process.off('uncaughtException', onUnhandled);
+    }
+    log(`${inputs} inputs, ${refused} refused, ${failures} failures; refusals by reason: ${JSON.stringify(reasons)}`);
+    return {
+      inputs,
+      refused,
+      failures: failures + (failures === 0 && unhandled > 0 ? 1 : 0),
+      figures: {
+        'rss growth MB (max)': Math.round(maxGrowthMB * 10) / 10,
+        'device publishes accepted': hooked,
+        ...Object.fromEntries(Object.entries(reasons).map(([r, n]) => [`refused: ${r}`, n])),
+      },
+    };
+  },
+};
