@@ -69,7 +69,8 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
     broker = await startBroker(config.broker, {
       demo: config.demo,
       log,
-      onDenied: (e) => metrics.brokerDenied.inc({ what: e.action }),
+      onDenied: (e) => metrics.brokerDenied.inc({ what: e.action, reason: e.reason }),
+      onLoginThrottled: () => metrics.loginLockouts.inc({ service: 'broker' }),
     });
   } catch (err) {
     journal.close();

@@ -172,8 +172,14 @@ export function createMetrics() {
     }),
     brokerDenied: new Counter({
       name: 'gateway_broker_denied_total',
-      help: 'Local broker publishes, subscriptions and logins refused',
-      labelNames: ['what'] as const,
+      help: 'Local broker refusals: what (connection, packet, connect, publish, subscribe) and why (acl, bad-credentials, throttled, client-id-taken, packet-too-large, max-connections, max-subscriptions, max-retained-messages, slow-consumer, protocol-error, ...)',
+      labelNames: ['what', 'reason'] as const,
+      registers: [registry],
+    }),
+    loginLockouts: new Counter({
+      name: 'gateway_login_lockouts_total',
+      help: 'Source addresses or user names locked out after too many failed logins (one per lockout, not per refused attempt), per service',
+      labelNames: ['service'] as const,
       registers: [registry],
     }),
   };
