@@ -7,8 +7,17 @@
  *   second request would corrupt the first, since frames carry no transaction id.
  * - Per-request timeout (the library's response timeout), plus a guard in case the port never
  *   calls back at all.
+ * - Before each request, bytes still waiting in the port's receive buffer are dropped: with one
+ *   request in flight they can only be the remains of an earlier answer (truncated, oversized,
+ *   late, dripping), and left there they would misframe the next answer.
+ * - A response is accepted only if it answers the request: besides the library's unit id,
+ *   function code, length and CRC checks, the byte count of reads (§6.1-6.4) and the echo of
+ *   writes (§6.5, §6.6, §6.12) must match. Anything else is MODBUS_BAD_RESPONSE.
  * - The connection is opened in the background and re-opened with exponential backoff and
- *   jitter whenever it is lost (ECONNRESET, "Port Not Open", port closed, serial error).
+ *   jitter whenever it is lost (ECONNRESET, "Port Not Open", port closed, serial error, the
+ *   adapter unplugged). On TCP, a reset or close of the socket is noticed at once, and a
+ *   connection on which several requests in a row got no valid answer (timeouts, malformed
+ *   frames) is re-opened, which also resynchronises a stream a peer has misframed.
  *   Requests made while it is down fail at once with MODBUS_NOT_CONNECTED; nothing throws out.
  */
 import { EventEmitter } from 'node:events';
@@ -17,7 +26,15 @@ import modbusSerial from 'modbus-serial';
 import { errorMessage } from '../../gateway/core/errors.js';
 import type { Logger } from '../../gateway/core/logger.js';
 import { Backoff } from './backoff.js';
+import { flushReceived, serialPortOf, tapLastFrame, tcpSocketOf } from './modbus-client-internals.js';
 import { ModbusError, toModbusError } from './modbus-errors.js';
+import {
+  bitsProblem,
+  coilEchoProblem,
+  multipleEchoProblem,
+  registerEchoProblem,
+  registersProblem,
+} from './modbus-response-checks.js';
 import { describeTransport, type ModbusTransport } from './modbus-transport.js';
 import { type Priority, SerialQueue } from './serial-queue.js';
 
@@ -35,8 +52,9 @@ export interface ModbusBusOptions {
   /** Bound on opening the connection, ms; default max(2000, 4 × timeoutMs). */
   connectTimeoutMs?: number;
   /**
-   * TCP: this many timeouts in a row, with no answer from any unit in between, mean the connection
-   * is dead without having been reset (half-open): reconnect. Default 5. Serial lines have no such state.
+   * TCP: this many requests in a row without a valid answer from any unit (timeouts, malformed
+   * frames) mean the connection is dead without having been reset (half-open) or its byte stream
+   * is misframed: reconnect. Default 5. Serial lines have no such state.
    */
   reconnectAfterTimeouts?: number;
   log?: Logger;
@@ -62,7 +80,11 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
   /** RTU: silent interval between frames, ms (0 on TCP). */
   private readonly gapMs: number;
   private lastFrameEnd = 0;
-  private timeoutsInARow = 0;
+  private failedInARow = 0;
+  /** Why the bus is not connected (for MODBUS_NOT_CONNECTED messages). */
+  private downReason = 'not connected yet';
+  /** The last frame the current connection's port delivered. */
+  private lastFrame?: () => Buffer | undefined;
   /** Fails the request in flight; set while one is (destroying a TCP client cancels its own timeouts). */
   private abortInFlight?: (err: ModbusError) => void;
 
@@ -74,7 +96,12 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
   }
 
   get connected(): boolean {
-    return this.state === 'connected';
+    return this.state === 'connected' && this.client?.isOpen === true;
+  }
+
+  /** Requests queued or in flight (0 when the bus is idle). */
+  get pending(): number {
+    return this.queue.size;
   }
 
   /** Starts connecting in the background. Never waits for the device, never throws. */
@@ -84,24 +111,36 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
 
   /** FC3 Read Holding Registers (Modbus Application Protocol V1.1b3 §6.3). */
   async readHolding(unitId: number, address: number, length: number, priority?: Priority): Promise<number[]> {
-    const r = await this.request(unitId, `read holding ${address}+${length}`, priority, (c) =>
-      c.readHoldingRegisters(address, length),
+    const r = await this.request(
+      unitId,
+      `read holding ${address}+${length}`,
+      priority,
+      (c) => c.readHoldingRegisters(address, length),
+      (res) => registersProblem(res, length),
     );
     return r.data;
   }
 
   /** FC4 Read Input Registers (§6.4). */
   async readInput(unitId: number, address: number, length: number, priority?: Priority): Promise<number[]> {
-    const r = await this.request(unitId, `read input ${address}+${length}`, priority, (c) =>
-      c.readInputRegisters(address, length),
+    const r = await this.request(
+      unitId,
+      `read input ${address}+${length}`,
+      priority,
+      (c) => c.readInputRegisters(address, length),
+      (res) => registersProblem(res, length),
     );
     return r.data;
   }
 
   /** FC1 Read Coils (§6.1). */
   async readCoils(unitId: number, address: number, length: number, priority?: Priority): Promise<boolean[]> {
-    const r = await this.request(unitId, `read coils ${address}+${length}`, priority, (c) =>
-      c.readCoils(address, length),
+    const r = await this.request(
+      unitId,
+      `read coils ${address}+${length}`,
+      priority,
+      (c) => c.readCoils(address, length),
+      (res) => bitsProblem(res, length),
     );
     return r.data.slice(0, length);
   }
@@ -113,20 +152,36 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
     length: number,
     priority?: Priority,
   ): Promise<boolean[]> {
-    const r = await this.request(unitId, `read discrete inputs ${address}+${length}`, priority, (c) =>
-      c.readDiscreteInputs(address, length),
+    const r = await this.request(
+      unitId,
+      `read discrete inputs ${address}+${length}`,
+      priority,
+      (c) => c.readDiscreteInputs(address, length),
+      (res) => bitsProblem(res, length),
     );
     return r.data.slice(0, length);
   }
 
   /** FC5 Write Single Coil (§6.5): true = ON (0xFF00). */
   async writeCoil(unitId: number, address: number, value: boolean, priority?: Priority): Promise<void> {
-    await this.request(unitId, `write coil ${address}`, priority, (c) => c.writeCoil(address, value));
+    await this.request(
+      unitId,
+      `write coil ${address}`,
+      priority,
+      (c) => c.writeCoil(address, value),
+      (res) => coilEchoProblem(res, address, value, this.lastFrame?.()),
+    );
   }
 
   /** FC6 Write Single Register (§6.6). */
   async writeRegister(unitId: number, address: number, value: number, priority?: Priority): Promise<void> {
-    await this.request(unitId, `write register ${address}`, priority, (c) => c.writeRegister(address, value));
+    await this.request(
+      unitId,
+      `write register ${address}`,
+      priority,
+      (c) => c.writeRegister(address, value),
+      (res) => registerEchoProblem(res, address, value),
+    );
   }
 
   /** FC16 Write Multiple Registers (§6.12). */
@@ -136,8 +191,12 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
     values: number[],
     priority?: Priority,
   ): Promise<void> {
-    await this.request(unitId, `write registers ${address}+${values.length}`, priority, (c) =>
-      c.writeRegisters(address, values),
+    await this.request(
+      unitId,
+      `write registers ${address}+${values.length}`,
+      priority,
+      (c) => c.writeRegisters(address, values),
+      (res) => multipleEchoProblem(res, address, values.length),
     );
   }
 
@@ -159,15 +218,19 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
     what: string,
     priority: Priority | undefined,
     op: (c: Client) => Promise<T>,
+    /** What is wrong with a response the library accepted, if anything. */
+    problem: (result: T) => string | undefined,
   ): Promise<T> {
     const label = `${this.name} unit ${unitId} ${what}`;
     return this.queue.run(async () => {
       const client = this.client;
       if (this.state !== 'connected' || !client?.isOpen) {
         if (client) this.lost(client, 'port not open');
-        throw new ModbusError('MODBUS_NOT_CONNECTED', `${label}: bus not connected`);
+        throw new ModbusError('MODBUS_NOT_CONNECTED', `${label}: bus not connected (${this.downReason})`);
       }
       if (this.gapMs) await this.silentInterval();
+      const stale = flushReceived(client);
+      if (stale) this.o.log?.debug({ bus: this.name, bytes: stale }, 'modbus bus dropped stale received bytes');
       client.setID(unitId);
       let guard: NodeJS.Timeout | undefined;
       const watchdog = new Promise<never>((_, reject) => {
@@ -180,11 +243,13 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
       });
       try {
         const result = await Promise.race([op(client), watchdog]);
-        this.timeoutsInARow = 0;
+        const wrong = problem(result);
+        if (wrong) throw new ModbusError('MODBUS_BAD_RESPONSE', `${label}: ${wrong}`);
+        this.failedInARow = 0;
         return result;
       } catch (err) {
         let failure = toModbusError(err, label);
-        // After ECONNRESET the TCP port only flips isOpen (no close event) and the request times out.
+        // The port closed under the request (should watchPort not have seen it, the request timed out).
         if (!client.isOpen && failure.code !== 'MODBUS_EXCEPTION') {
           failure = new ModbusError(
             'MODBUS_CONNECTION_LOST',
@@ -205,17 +270,21 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
     }, priority);
   }
 
-  /** What a failed request says about the connection: lost, alive (the line answered), or maybe half-open. */
+  /**
+   * What a failed request says about the connection: lost; alive (a unit answered with an exception,
+   * a valid frame); or, after too many timeouts and malformed frames in a row on TCP, half-open or
+   * misframed.
+   */
   private judgeConnection(client: Client, e: ModbusError): void {
     if (e.code === 'MODBUS_CONNECTION_LOST' || e.code === 'MODBUS_NOT_CONNECTED') {
       this.lost(client, e.message);
-    } else if (e.code !== 'MODBUS_TIMEOUT') {
-      this.timeoutsInARow = 0; // an exception or a malformed frame: something answered
+    } else if (e.code === 'MODBUS_EXCEPTION') {
+      this.failedInARow = 0;
     } else {
-      this.timeoutsInARow += 1;
+      this.failedInARow += 1;
       const limit = this.o.reconnectAfterTimeouts ?? 5;
-      if (this.o.transport.type === 'tcp' && this.timeoutsInARow >= limit) {
-        this.lost(client, `${this.timeoutsInARow} requests in a row timed out`);
+      if (this.o.transport.type === 'tcp' && this.failedInARow >= limit) {
+        this.lost(client, `${this.failedInARow} requests in a row got no valid answer (last: ${e.code})`);
       }
     }
   }
@@ -254,8 +323,10 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
       return;
     }
     client.setTimeout(this.o.timeoutMs);
+    this.watchPort(client);
+    this.lastFrame = tapLastFrame(client);
     this.client = client;
-    this.timeoutsInARow = 0;
+    this.failedInARow = 0;
     this.state = 'connected';
     this.backoff.reset();
     this.o.log?.info({ bus: this.name }, 'modbus bus connected');
@@ -273,6 +344,36 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
     });
   }
 
+  /**
+   * TCP: the library records a reset only in `isOpen` and emits nothing; watch the socket so that
+   * a reset or close is noticed (and the request in flight failed) at once. Serial: the library's
+   * close event drops the reason; take it from the port (runs before the library's listeners).
+   */
+  private watchPort(client: Client): void {
+    const socket = tcpSocketOf(client);
+    if (socket) {
+      let cause: string | undefined;
+      socket.prependListener('error', (err: NodeJS.ErrnoException) => {
+        cause ??= err.code ?? err.message;
+      });
+      // before the library's own listener, which reports a mere "port closed"
+      socket.prependOnceListener('close', () => {
+        this.lost(client, cause ? `connection reset (${cause})` : 'connection closed by the peer');
+      });
+      return;
+    }
+    const serial = serialPortOf(client);
+    if (!serial) return;
+    let cause: string | undefined;
+    serial.prependListener('error', (err: unknown) => {
+      cause ??= errorMessage(err);
+    });
+    serial.prependListener('close', (err: unknown) => {
+      const why = err instanceof Error ? err.message : cause;
+      this.lost(client, why ? `serial port disconnected (${why})` : 'serial port closed');
+    });
+  }
+
   /** The connection of `client` is gone: drop it and reconnect later (once per connection). */
   private lost(client: Client, reason: string): void {
     if (client !== this.client || this.state !== 'connected') return;
@@ -287,6 +388,7 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
   private retryLater(reason: string): void {
     if (this.state === 'closed') return;
     this.state = 'waiting';
+    this.downReason = `${reason}; reconnecting`;
     const delay = this.backoff.next();
     this.o.log?.debug({ bus: this.name, reason, retryInMs: delay }, 'modbus bus reconnect scheduled');
     this.retryTimer = setTimeout(() => void this.connect(), delay);

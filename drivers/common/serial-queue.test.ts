@@ -44,9 +44,12 @@ describe('SerialQueue', () => {
     const q = new SerialQueue();
     const first = q.run(() => sleep(5).then(() => 'done'));
     const waiting = q.run(async () => 'never');
+    expect(q.size).toBe(2);
     q.close(new Error('closed'));
+    expect(q.size).toBe(1); // the running job
     await expect(waiting).rejects.toThrow('closed');
     await expect(first).resolves.toBe('done');
+    expect(q.size).toBe(0);
     await expect(q.run(async () => 1)).rejects.toThrow('closed');
   });
 });

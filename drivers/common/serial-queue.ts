@@ -22,6 +22,11 @@ export class SerialQueue {
     return this.high.length + this.normal.length;
   }
 
+  /** Jobs waiting plus the one running. */
+  get size(): number {
+    return this.waiting + (this.busy ? 1 : 0);
+  }
+
   run<T>(fn: () => Promise<T>, priority: Priority = 'normal'): Promise<T> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     return new Promise<T>((resolve, reject) => {

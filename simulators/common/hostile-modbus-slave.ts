@@ -51,6 +51,8 @@ export interface HostileTcpSlave extends HostileSlave {
   port: number;
   /** Connections accepted so far. */
   readonly connections: number;
+  /** Resets every open connection (RST), whatever is in flight. */
+  resetConnections(): void;
 }
 
 export interface HostileRtuSlave extends HostileSlave {
@@ -210,6 +212,9 @@ export async function startHostileModbusTcp(o: { port?: number; model?: SlaveMod
     port,
     get connections() {
       return connections;
+    },
+    resetConnections: () => {
+      for (const s of sockets) s.resetAndDestroy();
     },
     close: () =>
       new Promise<void>((resolve) => {
