@@ -79,7 +79,10 @@ export async function finish(rig: Rig, o: Pick<ChaosCommon, 'drainTimeoutMs'>, s
     if (!(await rig.waitDrained(o.drainTimeoutMs)))
       failures.push(`round ${round + 1}: the outbox did not drain within ${o.drainTimeoutMs} ms`);
     const exit = await rig.kill(gw.proc, 'SIGTERM');
-    if (exit.code !== 0) failures.push(`clean stop exited with ${exit.code ?? exit.signal}`);
+    if (exit.code !== 0)
+      failures.push(
+        `clean stop exited with ${exit.code ?? exit.signal}; stderr: ${gw.proc.stderr().slice(-1500)}; stdout: ${gw.proc.stdout().slice(-1500)}`,
+      );
     // give the recorder the last PUBACKed messages (bounded)
     for (let i = 0; i < 40 && !rig.city.hasAll(rig.dbState().lastSeq); i++) await sleep(50);
     check = checkDelivery(rig.dbPath, rig.city, seen);
@@ -207,7 +210,10 @@ export async function runFlapChaos(o: FlapChaosOptions): Promise<ChaosResult> {
     const sessions = new Set(rig.city.onlineSessions).size;
     const loadS = (Date.now() - started) / 1000;
     const exit = await rig.kill(gw.proc, 'SIGTERM');
-    if (exit.code !== 0) failures.push(`the gateway's clean stop exited with ${exit.code ?? exit.signal}`);
+    if (exit.code !== 0)
+      failures.push(
+        `the gateway's clean stop exited with ${exit.code ?? exit.signal}; stderr: ${gw.proc.stderr().slice(-1500)}`,
+      );
     const end = await finish(rig, o);
     failures.push(...end.failures);
     const c = end.check;

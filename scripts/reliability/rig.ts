@@ -214,8 +214,11 @@ export class Rig {
   /** Spawns `gateway start` and waits for its ready line. */
   async startGateway(timeoutMs = 60_000): Promise<LiveGateway> {
     const proc = this.spawn();
-    const ready = gatewayReadyWithin(proc, timeoutMs);
-    const { opsUrl, brokerUrl } = await ready;
+    const { opsUrl, brokerUrl } = await gatewayReadyWithin(proc, timeoutMs);
+    // `gateway start` prints its ready line just before it installs its SIGTERM handler: a SIGTERM
+    // sent at once can land in between and kill it by the signal. An answer from its ops server
+    // comes from a later turn of its event loop, so after the handler is in place.
+    await fetch(`${opsUrl}/healthz`).then((r) => r.arrayBuffer());
     return { proc, pid: proc.child.pid!, opsUrl, brokerUrl };
   }
 
