@@ -1,7 +1,8 @@
 /**
  * What the gateway publishes on its local bus (the embedded broker), through a bounded window:
- * at most `maxInFlight` publishes are inside the broker at once, the rest wait in two lanes,
- * alarms and events ahead of telemetry. Publishing into aedes faster than it delivers queues
+ * a few publishes are inside the broker at once, the rest wait in two lanes, alarms and events
+ * ahead of telemetry. Telemetry gets a small share of the window, below aedes' emitter
+ * concurrency, so an alarm never queues inside the broker behind telemetry. Publishing into aedes faster than it delivers queues
  * messages in its emitter without bound until the process dies, so nothing else may call the
  * broker's publish in a loop. The pipeline asks `full` before it adds telemetry to a batch.
  */
@@ -31,6 +32,8 @@ export interface LocalBusOptions {
   metrics?: Metrics;
   /** Publishes handed to the broker and not yet called back, at most. */
   maxInFlight?: number;
+  /** Of these, telemetry at most (aedes' emitter runs 100 at once by default and queues the rest). */
+  maxTelemetryInFlight?: number;
   /** Waiting telemetry publishes at which the bus reports itself full. */
   highWater?: number;
 }
@@ -40,6 +43,7 @@ interface Job {
   payload: string | Buffer;
   qos: 0 | 1;
   retain: boolean;
+  urgent: boolean;
   done: () => void;
 }
 
@@ -69,20 +73,24 @@ export class LocalBus {
   private readonly urgent = new Fifo<Job>();
   private readonly normal = new Fifo<Job>();
   private inFlight = 0;
+  private telemetryInFlight = 0;
   private readonly maxInFlight: number;
+  private readonly maxTelemetryInFlight: number;
   private readonly highWater: number;
   private failures = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly o: LocalBusOptions) {
     this.maxInFlight = o.maxInFlight ?? 256;
+    this.maxTelemetryInFlight = o.maxTelemetryInFlight ?? 32;
     this.highWater = o.highWater ?? 4_000;
   }
 
   /** Resolves once the broker took the message (never rejects: a failure is logged and counted). */
   publish(topic: string, payload: string | Buffer, opts: BusPublishOptions): Promise<void> {
     return new Promise((done) => {
-      (opts.urgent ? this.urgent : this.normal).push({ topic, payload, qos: opts.qos, retain: opts.retain, done });
+      const job = { topic, payload, qos: opts.qos, retain: opts.retain, urgent: opts.urgent, done };
+      (opts.urgent ? this.urgent : this.normal).push(job);
       this.pump();
     });
   }
@@ -104,9 +112,11 @@ export class LocalBus {
 
   private pump(): void {
     while (this.inFlight < this.maxInFlight) {
-      const job = this.urgent.shift() ?? this.normal.shift();
+      const job =
+        this.urgent.shift() ?? (this.telemetryInFlight < this.maxTelemetryInFlight ? this.normal.shift() : undefined);
       if (!job) break;
       this.inFlight++;
+      if (!job.urgent) this.telemetryInFlight++;
       this.o.publish(job.topic, job.payload, { qos: job.qos, retain: job.retain }).then(
         () => this.finish(job),
         (err: unknown) => {
@@ -121,6 +131,7 @@ export class LocalBus {
 
   private finish(job: Job): void {
     this.inFlight--;
+    if (!job.urgent) this.telemetryInFlight--;
     job.done();
     this.pump();
     if (this.depth === 0) {
