@@ -136,8 +136,10 @@ describe('role defaults', () => {
     expect(canSubscribe(city, 'cg/#')).toBe(false);
   });
 
-  it('admin: everything except publishing to reserved $ topics', () => {
-    expect(canPublish(admin, 'dev/bin-7/cmd/open')).toBe(true);
+  it('admin: everything except reserved $ topics and device command topics (commands go through the audited command path)', () => {
+    expect(canPublish(admin, 'dev/bin-7/cmd/open')).toBe(false);
+    expect(canPublish(admin, 'cg/v1/s/g/cmd/bin-7/open')).toBe(true);
+    expect(canPublish(admin, 'dev/bin-7/telemetry')).toBe(true);
     expect(canSubscribe(admin, '#')).toBe(true);
     expect(canSubscribe(admin, '$SYS/#')).toBe(true);
     expect(canPublish(admin, '$SYS/x')).toBe(false);

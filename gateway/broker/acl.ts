@@ -101,16 +101,17 @@ export function effectiveFilters(account: AclAccount): EffectiveFilters {
 }
 
 /**
- * Topics only the gateway (which publishes without the ACL) and `admin` accounts may publish to,
- * whatever filters another account is given: commands to a device (`dev/<name>/cmd/...`). Otherwise a
- * device could forge commands to itself (its default filter `dev/{username}/#` covers them).
+ * Topics only the gateway itself (which publishes without the ACL) publishes to, whatever filters an
+ * account is given: commands to a device (`dev/<name>/cmd/...`). Otherwise a device could forge
+ * commands to itself (its default filter `dev/{username}/#` covers them). People, admins included,
+ * send commands through the command path (`<root>/cmd/<device>/<command>`), which checks and audits them.
  */
 export const COMMAND_TOPICS: readonly string[] = Object.freeze(['dev/+/cmd/#']);
 
 /** May the account publish to this topic name? Topics starting with "$" are reserved to the server (§4.7.2). */
 export function canPublish(account: AclAccount, topic: string): boolean {
   if (topic.length === 0 || topic.startsWith('$') || /[+#]/.test(topic)) return false;
-  if (account.role !== 'admin' && COMMAND_TOPICS.some((f) => topicMatches(f, topic))) return false;
+  if (COMMAND_TOPICS.some((f) => topicMatches(f, topic))) return false;
   return effectiveFilters(account).publish.some((f) => topicMatches(f, topic));
 }
 
