@@ -64,6 +64,15 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
   }, 60_000);
   pruneTimer.unref();
 
+  const pipeline = new Pipeline({
+    site: config.site.id,
+    gateway: config.gateway.id,
+    journal,
+    devices,
+    metrics,
+    log: log.child({ component: 'pipeline' }),
+  });
+
   let broker: Awaited<ReturnType<typeof startBroker>>;
   try {
     broker = await startBroker(config.broker, {
@@ -71,6 +80,8 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
       log,
       onDenied: (e) => metrics.brokerDenied.inc({ what: e.action, reason: e.reason }),
       onLoginThrottled: () => metrics.loginLockouts.inc({ service: 'broker' }),
+      // While behind, MQTT devices wait (up to a second a message) and their sockets are not read.
+      holdDevice: () => (pipeline.pressure === 'behind' ? pipeline.relief(1_000) : undefined),
     });
   } catch (err) {
     journal.close();
@@ -81,14 +92,6 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
   const publish = (topic: string, payload: string, retain = false) =>
     bus.publish(topic, payload, { qos: 1, retain, urgent: true });
 
-  const pipeline = new Pipeline({
-    site: config.site.id,
-    gateway: config.gateway.id,
-    journal,
-    devices,
-    metrics,
-    log: log.child({ component: 'pipeline' }),
-  });
   // City uplink (BRIEF §5): its outbox rows commit in the journal transaction of their events.
   const uplink = createGatewayUplink({
     config,

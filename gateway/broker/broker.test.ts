@@ -123,6 +123,7 @@ describe('local broker (demo off)', () => {
   let hook:
     | ((client: BrokerClientInfo, topic: string, payload: Buffer, qos: number) => Promise<void>)
     | undefined;
+  let hold: Promise<void> | undefined;
 
   const nextDenied = () => new Promise<DeniedEvent>((resolve) => deniedWaiters.push(resolve));
 
@@ -132,6 +133,7 @@ describe('local broker (demo off)', () => {
       log,
       onDevicePublish: (client, topic, payload, qos) =>
         hook?.(client, topic, payload, qos) ?? Promise.resolve(),
+      holdDevice: () => hold,
       onDenied: (e) => {
         denied.push(e);
         const waiters = deniedWaiters;
@@ -143,6 +145,40 @@ describe('local broker (demo off)', () => {
   afterAll(() => broker.close());
   afterEach(() => {
     hook = undefined;
+    hold = undefined;
+  });
+
+  it('while the gateway holds devices, a device publish waits and nothing more is read from its socket', async () => {
+    let release!: () => void;
+    hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const seen: string[] = [];
+    hook = async (_c, topic, payload) => {
+      if (topic === 'dev/bin-7/reading') seen.push(payload.toString());
+    };
+    const device = await connect(urlOf(broker, 'tcp'), 'bin-7');
+    const city = await connect(urlOf(broker, 'tcp'), 'city');
+    await city.subscribeAsync('dev/bin-7/#', { qos: 1 });
+    const got = collect(city);
+    let acked = 0;
+    const sends = ['r1', 'r2', 'r3'].map((p) =>
+      device.publishAsync('dev/bin-7/reading', p, { qos: 1 }).then(() => acked++),
+    );
+    // An admin is never held: its publish goes through while the device waits.
+    const root = await connect(urlOf(broker, 'tcp'), 'root');
+    const sentinel = nextMessage(city, 'dev/bin-7/sentinel');
+    await root.publishAsync('dev/bin-7/sentinel', 'x', { qos: 1 });
+    await sentinel;
+    expect({ seen, acked, delivered: got.filter((m) => m.topic === 'dev/bin-7/reading') }).toEqual({
+      seen: [],
+      acked: 0,
+      delivered: [],
+    });
+    release();
+    await Promise.all(sends);
+    expect(seen).toEqual(['r1', 'r2', 'r3']);
+    expect(acked).toBe(3);
   });
 
   it('binds the configured listeners on the ports the OS picked', () => {

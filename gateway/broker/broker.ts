@@ -78,6 +78,12 @@ export interface StartBrokerOptions {
    * Retransmissions (DUP, §4.3.2) reach it again: deduplicate by event id.
    */
   onDevicePublish?: (client: BrokerClientInfo, topic: string, payload: Buffer, qos: number) => Promise<void>;
+  /**
+   * Asked before each publish of a `device` account: while the promise it returns is pending, that
+   * client's publish waits, and aedes reads nothing more from its socket (TCP pushes back on the
+   * device). The gateway holds devices this way while it is behind.
+   */
+  holdDevice?: () => Promise<void> | undefined;
   /** Called on every refusal: connection, packet, login, publish, subscription (for metrics). */
   onDenied?: (event: DeniedEvent) => void;
   /** Called once per login lockout (a source address or user name guessing passwords). */
@@ -408,10 +414,11 @@ export async function startBroker(config: BrokerConfigInput, opts: StartBrokerOp
         done(null);
       };
       const hook = opts.onDevicePublish;
-      if (!hook) return accept();
+      const hold = account.role === 'device' ? opts.holdDevice?.() : undefined;
+      if (!hook && !hold) return accept();
       const info: BrokerClientInfo = { id: client.id, username };
-      Promise.resolve()
-        .then(() => hook(info, packet.topic, payload, packet.qos))
+      Promise.resolve(hold)
+        .then(() => hook?.(info, packet.topic, payload, packet.qos))
         .then(accept, (err: unknown) => {
           log.error({ ...info, topic: packet.topic, err }, 'device publish not accepted');
           done(

@@ -104,4 +104,62 @@ describe('pipeline', () => {
     expect(committed.map((e) => e.seq)).toEqual([1]);
     expect(journal.count()).toBe(1);
   });
+
+  it('while downstream is full: telemetry waits, coalesced per device and type, alarms go at once; relief when it drains', async () => {
+    const { journal, pipeline, committed } = setup();
+    let full = true;
+    pipeline.setDownstream(() => full);
+    const alarm = { ...reading, type: 'gas.alarm.high', kind: 'alarm', severity: 'critical' } as const;
+    expect(pipeline.ingest(reading)).toBeUndefined(); // parked: no seq yet
+    expect(pipeline.ingest({ ...reading, data: { lel: 2 } })).toBeUndefined(); // replaces the first
+    expect(pipeline.ingest({ ...reading, type: 'gas.temperature', data: { c: 20 } })).toBeUndefined();
+    expect(pipeline.ingest(alarm)?.seq).toBe(1);
+    expect(pipeline.pressure).toBe('behind');
+    let relieved = false;
+    const relief = pipeline.relief(60_000).then(() => {
+      relieved = true;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(committed.map((e) => e.type)).toEqual(['gas.alarm.high']);
+    expect(relieved).toBe(false);
+    expect(pipeline.shedCount).toBe(1);
+
+    full = false;
+    await relief;
+    await pipeline.committed();
+    expect(committed.map((e) => [e.seq, e.type, e.data])).toEqual([
+      [1, 'gas.alarm.high', { lel: 1 }],
+      [2, 'gas.reading', { lel: 2 }], // the latest reading survived, stamped when it entered a batch
+      [3, 'gas.temperature', { c: 20 }],
+    ]);
+    expect(journal.count()).toBe(3);
+    expect(pipeline.pressure).toBe('ok');
+  });
+
+  it('drops the oldest waiting reading when the telemetry queue is full, and counts it', async () => {
+    const { journal, metrics } = setup();
+    const devs = new Map<string, DeviceRef>(
+      Array.from({ length: 5 }, (_, i) => [`gas-${i}`, { id: `gas-${i}`, family: 'gas-detector', tags: [] }]),
+    );
+    const pipeline = new Pipeline({
+      site: 's',
+      gateway: 'g',
+      journal,
+      devices: devs,
+      metrics,
+      log: createLogger('silent'),
+      limits: { maxQueuedTelemetry: 3 },
+    });
+    const seen: string[] = [];
+    pipeline.onCommitted((env) => seen.push(env.device.id));
+    let full = true;
+    pipeline.setDownstream(() => full);
+    for (let i = 0; i < 5; i++) pipeline.ingest({ ...reading, deviceId: `gas-${i}` });
+    full = false;
+    await pipeline.committed();
+    expect(seen).toEqual(['gas-2', 'gas-3', 'gas-4']);
+    expect(pipeline.shedCount).toBe(2);
+    const shed = await metrics.telemetryShed.get();
+    expect(shed.values).toEqual([expect.objectContaining({ labels: { family: 'gas-detector' }, value: 2 })]);
+  });
 });

@@ -77,6 +77,7 @@ export class Pipeline {
   private readonly deliveryListeners: CommittedListener[] = [];
   private readonly ingestListeners: ((env: EventEnvelope) => void)[] = [];
   private downstreamFull: () => boolean = () => false;
+  private reliefWaiters: (() => void)[] = [];
 
   constructor(private readonly o: PipelineOptions) {
     this.seq = o.journal.lastSeq();
@@ -147,6 +148,21 @@ export class Pipeline {
   get pressure(): Pressure {
     if (this.commitFailing) return 'disk';
     return this.isBehind() ? 'behind' : 'ok';
+  }
+
+  /**
+   * Resolves when the pipeline is no longer behind, or after `maxWaitMs` (so a held device is
+   * slowed down, never starved).
+   */
+  relief(maxWaitMs: number): Promise<void> {
+    if (!this.isBehind()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, maxWaitMs);
+      this.reliefWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Telemetry readings shed since start (coalesced or dropped from a full queue). */
@@ -221,6 +237,11 @@ export class Pipeline {
     m.queueDepth.set({ stage: 'commit-urgent' }, d.urgent);
     m.queueDepth.set({ stage: 'commit-telemetry' }, d.telemetry);
     m.degraded.set({ reason: 'behind' }, this.parked.size ? 1 : 0);
+    if (this.reliefWaiters.length && !this.isBehind()) {
+      const waiters = this.reliefWaiters;
+      this.reliefWaiters = [];
+      for (const w of waiters) w();
+    }
     if (!this.rows.length && !this.parked.size) {
       const done = this.batch;
       this.batch = deferred();
