@@ -216,9 +216,14 @@ export class Pipeline {
     return this.commitFailing || this.rows.length >= this.limits.maxBatch || this.downstreamFull();
   }
 
-  /** Moves waiting telemetry, oldest first, into the batch while it has room and downstream takes it. */
+  /**
+   * Moves waiting telemetry, oldest first, into the batch while it has room, downstream takes it and
+   * the tick's time budget lasts.
+   */
   private fill(all: boolean): void {
     if (this.commitFailing && !all) return;
+    // An alarm or event in this batch commits now, without waiting telemetry making the batch longer.
+    if (!all && this.rows.some((r) => r.env.kind !== 'telemetry')) return;
     const until = performance.now() + this.limits.fillBudgetMs;
     let n = 0;
     while (this.parked.size && (all || (this.rows.length < this.limits.maxBatch && !this.downstreamFull()))) {
