@@ -81,7 +81,8 @@ export class AlarmEngine {
   private readonly active = new Map<string, Alarm>();
   private readonly byId = new Map<string, Alarm>();
   private readonly pending = new Map<string, { p: PendingTimer; timer: TimerHandle }>();
-  private readonly windows = new Map<string, WindowEntry[]>();
+  /** Count windows; `mono` is the entry's monotonic time, so a wall-clock step does not move it. */
+  private readonly windows = new Map<string, (WindowEntry & { mono: number })[]>();
   private readonly escalations = new Map<string, TimerHandle>();
   private readonly suppressed = new Map<string, number>();
   private readonly writes = new Map<string, () => void>();
@@ -117,7 +118,13 @@ export class AlarmEngine {
       this.byId.set(a.id, a);
       if (a.state === 'raised' && a.nextEscalationAt !== undefined) this.armEscalation(a);
     }
-    for (const [key, entries] of this.o.store.loadWindows()) this.windows.set(key, entries);
+    // Entries of an earlier run carry wall time only: place them on this run's monotonic clock.
+    const wallToMono = this.o.clock.elapsed() - this.o.clock.now();
+    for (const [key, entries] of this.o.store.loadWindows())
+      this.windows.set(
+        key,
+        entries.map((e) => ({ ...e, mono: e.at + wallToMono })),
+      );
     for (const p of this.o.store.loadPending()) {
       if (!this.rulesById.has(p.rule)) {
         this.o.store.deletePending(p.key);
@@ -253,12 +260,12 @@ export class AlarmEngine {
     }
     let devices = [t.device.id];
     if (cr.windowMs !== undefined && r.count) {
-      const since = now - cr.windowMs;
-      const w = (this.windows.get(key) ?? []).filter((e) => e.at >= since);
-      const entry = { deviceId: t.device.id, at: now };
+      const mono = this.o.clock.elapsed();
+      const w = (this.windows.get(key) ?? []).filter((e) => e.mono >= mono - cr.windowMs!);
+      const entry = { deviceId: t.device.id, at: now, mono };
       w.push(entry);
       this.windows.set(key, w);
-      this.o.store.addWindow(key, entry, since);
+      this.o.store.addWindow(key, entry, Math.min(...w.map((e) => e.at)));
       devices = [...new Set(w.map((e) => e.deviceId))];
       const n = r.count.distinctDevices ? devices.length : w.length;
       if (n < r.count.n) return;
@@ -455,7 +462,9 @@ export class AlarmEngine {
     a.tier = next;
     a.tierName = tier.name;
     const following = tiers[next + 1];
-    a.nextEscalationAt = following ? Date.parse(a.raisedAt) + following.afterMs : undefined;
+    // The wait between two tiers is a duration from now, not from raisedAt: a wall-clock step between
+    // tiers must not move the next escalation.
+    a.nextEscalationAt = following ? now + following.afterMs - tier.afterMs : undefined;
     this.addHistory(a, { at: iso(now), what: 'escalated', detail: { tier: next, tierName: tier.name } });
     this.emit(a, 'alarm.escalated', { tier: next, tierName: tier.name });
     this.o.hooks?.notify?.(a, next);

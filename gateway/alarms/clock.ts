@@ -16,12 +16,15 @@ export interface TimerHandle {
 export interface Clock {
   /** Wall time, ms since the epoch. */
   now(): number;
+  /** Monotonic time in ms (any origin): for measuring durations, e.g. a count window. */
+  elapsed(): number;
   /** Runs `fn` once `ms` have passed on this clock (monotonic time for the system clock). */
   after(ms: number, fn: () => void): TimerHandle;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  elapsed: () => performance.now(),
   after(ms, fn) {
     // setTimeout caps at 2^31-1 ms (~24.8 days): re-arm for longer waits. The due time is
     // monotonic (performance.now), never Date.now(): a wall-clock step must not move it.
@@ -55,6 +58,10 @@ export class ManualClock implements Clock {
   }
 
   now(): number {
+    return this.t;
+  }
+
+  elapsed(): number {
     return this.t;
   }
 
