@@ -51,7 +51,13 @@ function configOrExit(file: string | undefined): SiteConfig {
   return loadConfig(file);
 }
 
-async function runUntilSignal(gw: Gateway, log: Logger, cleanup?: () => Promise<void>): Promise<void> {
+/** Announces readiness once SIGTERM/SIGINT stop the gateway cleanly (not before), then waits for one. */
+async function runUntilSignal(
+  gw: Gateway,
+  log: Logger,
+  announce: () => void,
+  cleanup?: () => Promise<void>,
+): Promise<void> {
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping');
@@ -59,6 +65,7 @@ async function runUntilSignal(gw: Gateway, log: Logger, cleanup?: () => Promise<
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    announce();
   });
   await gw.close();
   await cleanup?.();
@@ -106,10 +113,11 @@ async function main(argv: string[]): Promise<number> {
       const cfg = configOrExit(values.config ?? positionals[0]);
       const log = createLogger(cfg.log.level);
       const gw = await startGateway(cfg, log);
-      console.log(
-        `gateway ready: ops ${gw.http.url}/healthz  local broker ${gw.broker.listeners.map((l) => `${l.type}://${l.host}:${l.port}`).join(' ')}`,
+      await runUntilSignal(gw, log, () =>
+        console.log(
+          `gateway ready: ops ${gw.http.url}/healthz  local broker ${gw.broker.listeners.map((l) => `${l.type}://${l.host}:${l.port}`).join(' ')}`,
+        ),
       );
-      await runUntilSignal(gw, log);
       return 0;
     }
     case 'demo': {
@@ -123,7 +131,8 @@ async function main(argv: string[]): Promise<number> {
       const sim = await startCompoundSimulator(cfg, log.child({ component: 'simulator' }), { controlPort });
       const gw = await startGateway(cfg, log);
       const tcp = gw.broker.listeners.find((l) => l.type === 'tcp');
-      console.log(
+      const announce = () =>
+        console.log(
         [
           '',
           `  Demo compound "${cfg.site.name ?? cfg.site.id}" is running.`,
@@ -136,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
           '',
         ].join('\n'),
       );
-      await runUntilSignal(gw, log, () => sim.close());
+      await runUntilSignal(gw, log, announce, () => sim.close());
       return 0;
     }
     case 'events': {
