@@ -17,7 +17,7 @@ import { ModbusBus } from './modbus-bus.js';
 import { ModbusError } from './modbus-errors.js';
 import { waitFor } from './test/wait-for.js';
 
-const TIMEOUT_MS = 150;
+const TIMEOUT_MS = 400; // generous: a loaded machine must not turn a healthy answer into a timeout
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();

@@ -162,6 +162,8 @@ interface Tally {
   stale: number;
   /** TCP reads that took a frame spliced from pieces (see checkResolved); driver runs where that could happen. */
   spliced: number;
+  /** Healthy polls after a hostile phase that timed out (forgiven twice per run, see busRun). */
+  slowHealthy: number;
   log: (line: string) => void;
 }
 
@@ -197,20 +199,28 @@ async function busRun(
   }
   await sleep(20); // bytes already on their way from the slave land before the healthy check
   await within('the bus to reconnect', 10_000, () => bus.connected);
+  // Three good polls of the healthy unit, each request counted at the slave. A timeout is forgiven
+  // twice (a loaded machine can stall an answer past 200 ms); a bus still misframed or stuck fails
+  // every poll, and any other error, or a wrong answer, fails at once.
   const before = slave.requests(HEALTHY);
-  for (let i = 0; i < 3; i++) {
+  const poll: Step = { unitId: HEALTHY, op: { fn: 'readHolding', address: 0, length: 4 }, behaviour: { kind: 'honest' } };
+  let good = 0;
+  let attempts = 0;
+  while (good < 3) {
+    attempts += 1;
     const words = await bus.readHolding(HEALTHY, 0, 4).catch((e: unknown) => {
+      if (e instanceof ModbusError && e.code === 'MODBUS_TIMEOUT' && attempts - good <= 2) return undefined;
       throw new Broken(`healthy unit ${HEALTHY} not polled normally after the hostile phase: ${String(e)}`);
     });
-    const poll: Step = {
-      unitId: HEALTHY,
-      op: { fn: 'readHolding', address: 0, length: 4 },
-      behaviour: { kind: 'honest' },
-    };
+    if (words === undefined) {
+      t.slowHealthy += 1;
+      continue;
+    }
     checkResolved(poll, words, slave, 'tcp'); // strict on both transports: nothing hostile is left on the line
+    good += 1;
   }
-  if (slave.requests(HEALTHY) - before !== 3) {
-    throw new Broken(`the healthy unit got ${slave.requests(HEALTHY) - before} requests for 3 polls`);
+  if (slave.requests(HEALTHY) - before !== attempts) {
+    throw new Broken(`the healthy unit got ${slave.requests(HEALTHY) - before} requests for ${attempts} polls`);
   }
 }
 
@@ -380,7 +390,7 @@ export const modbusFuzzTarget: FuzzTarget = {
   id: 'modbus',
   title: 'hostile Modbus slaves (TCP, RTU on a pty pair) against the Modbus bus and the gas-detector driver',
   async run({ numRuns, seed, log }): Promise<FuzzOutcome> {
-    const t: Tally = { inputs: 0, refused: 0, failures: 0, stale: 0, spliced: 0, log };
+    const t: Tally = { inputs: 0, refused: 0, failures: 0, stale: 0, spliced: 0, slowHealthy: 0, log };
     let unhandled = 0;
     const onUnhandled = (err: unknown) => {
       unhandled += 1;
@@ -485,6 +495,7 @@ export const modbusFuzzTarget: FuzzTarget = {
     t.failures += unhandled + refFailed;
     figures['rtu stale answers taken'] = t.stale;
     figures['tcp spliced frames taken'] = t.spliced;
+    figures['healthy polls timed out'] = t.slowHealthy;
     figures['reference bus polls'] = refOk;
     figures['reference bus failures'] = refFailed;
     figures['unhandled rejections'] = unhandled;
