@@ -160,6 +160,18 @@ describe('ModbusBus against a hostile Modbus TCP slave', () => {
     expect(s.connections).toBe(3);
   });
 
+  it('refuses an exception response from another unit id (it used to take it for the polled unit)', async () => {
+    const s = await tcpSlave();
+    const b = await connectedBus('tcp', s.port);
+    s.script(2, [{ kind: 'exception', code: 2, unitId: 7 }]);
+    expect(await failure(b.readHolding(2, 0, 1))).toMatchObject({
+      code: 'MODBUS_BAD_RESPONSE',
+      message: expect.stringMatching(/exception response from unit 7/),
+    });
+    s.script(2, [{ kind: 'exception', code: 2 }]);
+    expect((await failure(b.readHolding(2, 0, 1))).code).toBe('MODBUS_EXCEPTION');
+  });
+
   it('re-opens a connection on which only malformed answers arrive; exceptions are valid answers', async () => {
     const s = await tcpSlave();
     const b = await connectedBus('tcp', s.port);

@@ -11,8 +11,9 @@
  *   request in flight they can only be the remains of an earlier answer (truncated, oversized,
  *   late, dripping), and left there they would misframe the next answer.
  * - A response is accepted only if it answers the request: besides the library's unit id,
- *   function code, length and CRC checks, the byte count of reads (§6.1-6.4) and the echo of
- *   writes (§6.5, §6.6, §6.12) must match. Anything else is MODBUS_BAD_RESPONSE.
+ *   function code, length and CRC checks, the byte count of reads (§6.1-6.4), the echo of
+ *   writes (§6.5, §6.6, §6.12) and the unit id of exception responses must match. Anything else
+ *   is MODBUS_BAD_RESPONSE.
  * - The connection is opened in the background and re-opened with exponential backoff and
  *   jitter whenever it is lost (ECONNRESET, "Port Not Open", port closed, serial error, the
  *   adapter unplugged). On TCP, a reset or close of the socket is noticed at once, and a
@@ -249,6 +250,11 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
         return result;
       } catch (err) {
         let failure = toModbusError(err, label);
+        const from = this.lastFrame?.()?.[0];
+        if (failure.code === 'MODBUS_EXCEPTION' && from !== undefined && from !== unitId) {
+          // the library checks the unit id of normal responses only
+          failure = new ModbusError('MODBUS_BAD_RESPONSE', `${label}: exception response from unit ${from}`);
+        }
         // The port closed under the request (should watchPort not have seen it, the request timed out).
         if (!client.isOpen && failure.code !== 'MODBUS_EXCEPTION') {
           failure = new ModbusError(

@@ -22,8 +22,8 @@ export type Misbehaviour =
   | { kind: 'split'; at: number; gapMs: number }
   /** No answer at all (a dead unit, or a gateway that drops the request). */
   | { kind: 'silence' }
-  /** Exception response (MB §7) with this code, 0x01-0x0B or any other byte. */
-  | { kind: 'exception'; code: number }
+  /** Exception response (MB §7) with this code, 0x01-0x0B or any other byte; from another unit id if given. */
+  | { kind: 'exception'; code: number; unitId?: number }
   /** The honest data under another function code. */
   | { kind: 'wrong-function'; fc: number }
   /** The honest answer from another unit id. */
@@ -122,7 +122,7 @@ export function planAnswer(req: ModbusRequest, b: Misbehaviour, model: SlaveMode
     case 'silence':
       return { chunks: [], honest: false };
     case 'exception':
-      return now(frame(exceptionPdu(req.fc, b.code)));
+      return now(frame(exceptionPdu(req.fc, b.code), b.unitId ?? req.unitId));
     case 'wrong-function': {
       const fc = b.fc === req.fc ? (b.fc + 1) & 0x7f : b.fc;
       return now(frame(Buffer.concat([Buffer.from([fc]), honest.subarray(1)])));

@@ -48,6 +48,7 @@ export function misbehaviour(
     fc.record({ kind: kind('split'), at: int(1, 16), gapMs: int(0, 20) }),
     fc.constant({ kind: 'silence' as const }),
     fc.record({ kind: kind('exception'), code: fc.oneof(int(1, 11), int(0, 255)) }),
+    fc.record({ kind: kind('exception'), code: int(1, 11), unitId: int(0, 255) }),
     fc.record({ kind: kind('wrong-function'), fc: int(0, 255) }),
     fc.record({ kind: kind('wrong-unit'), unitId: int(0, 255) }),
     fc.record({ kind: kind('wrong-byte-count'), delta: nonZero(-10, 10) }),
