@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './load.js';
+import { ConfigError, loadConfig, parseConfigText } from './load.js';
 
 const EXAMPLE = 'config/examples/demo-compound.yaml';
 
@@ -122,5 +122,97 @@ drivers:
     const missing = cli('check-config', '/nonexistent/site.yaml');
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/cannot read the file \(ENOENT\)/);
+  });
+
+  it('check-config refuses a file over the size limit before reading it: exit 2 with the file, its size, the limit and a hint', () => {
+    const file = writeTemp('site: { id: s1 }\n');
+    truncateSync(file, 54 * 1024 * 1024); // sparse: 54 MB on paper, nothing on disk
+    const r = cli('check-config', file);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(file);
+    expect(r.stderr).toMatch(/the file is 54 MB; a site file may be at most 4 MB/);
+    expect(r.stderr).toMatch(/hint: .*right file/);
+  });
+
+  it('a stream without end (a device, a pipe) is refused once it passes the limit', () => {
+    expect(() => loadConfig('/dev/zero', { maxBytes: 64 * 1024 })).toThrow(/over 64 kB; a site file may be at most 64 kB/);
+  });
+
+  it('check-config refuses a YAML alias bomb: exit 2 with the file, the problem and a hint', () => {
+    const levels = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 10; i++) levels.push(`a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]`);
+    const file = writeTemp(`${levels.join('\n')}\nsite: { id: s1, name: *a9 }\ngateway: { id: g1 }\n`);
+    const r = cli('check-config', file);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(file);
+    expect(r.stderr).toMatch(/a\d \(line \d+\): with its aliases \(\*name\) expanded, the file holds more than 200,000 values/);
+    expect(r.stderr).toMatch(/hint: .*anchors/);
+  });
+
+  it('refuses deep nesting before the parser recurses, and aliases that contain themselves', () => {
+    const deep = `site: { id: s1, name: ${'['.repeat(5000)}${']'.repeat(5000)} }\n`;
+    expect(() => parseConfigText('deep.yaml', deep)).toThrow(/\(line 1\): mappings and lists nest more than 64 levels deep/);
+    // twice in one process: a parser that overflowed its stack once may take the process down the next time
+    expect(() => parseConfigText('deep.yaml', deep)).toThrow(ConfigError);
+    const viaAliases = `a: &a ${'['.repeat(40)}${']'.repeat(40)}\nb: &b ${'['.repeat(40)}*a${']'.repeat(40)}\n`;
+    expect(() => parseConfigText('alias-deep.yaml', viaAliases)).toThrow(/b \(line 2\): with its aliases .* more than 64 levels deep/);
+    expect(() => parseConfigText('cycle.yaml', 'site: &s { id: s1, name: [*s] }\n')).toThrow(
+      /site \(line 1\): a YAML alias \(\*name\) refers to a mapping or list that contains it/,
+    );
+    const many = `x: &x 1\ny: [${Array(6000).fill('*x').join(',')}]\n`;
+    expect(() => parseConfigText('many.yaml', many)).toThrow(/\(line 2\): more than 5,000 YAML anchors, aliases and tags/);
+  });
+
+  it('bounds the parser\'s work before it starts: tokens, keys and values, syntax errors, documents; and finds repeated keys', () => {
+    expect(() => parseConfigText('blank.yaml', '\n'.repeat(1_100_000))).toThrow(
+      /\(line 1000001\): the file holds more than 1,000,000 YAML tokens/,
+    );
+    expect(() => parseConfigText('list.yaml', `x: [${Array(200_001).fill('1').join(',')}]\n`)).toThrow(
+      /the file holds more than 200,000 keys and values/,
+    );
+    expect(() => parseConfigText('noise.yaml', '] '.repeat(1000))).toThrow(
+      /\(line 1\): more than 100 YAML syntax errors, the first here: Unexpected flow-seq-end/,
+    );
+    expect(() => parseConfigText('two.yaml', '---\nsite: { id: a }\n---\nsite: { id: b }\n')).toThrow(
+      /\(line 3\): a second YAML document/,
+    );
+    expect(() => parseConfigText('dup.yaml', 'site: { id: a }\ngateway: { id: g }\nsite: { id: b }\n')).toThrow(
+      /\(line 3\): YAML syntax: Map keys must be unique/,
+    );
+  });
+
+  it('still accepts ordinary anchors and aliases', () => {
+    const text = `
+site: { id: s1 }
+gateway: { id: g1 }
+drivers:
+  - family: gas-detector
+    id: a
+    transport: { type: tcp, port: 502 }
+    devices:
+      - { id: gas-1, unitId: 1, tags: &kitchen [kitchen, residential] }
+      - { id: gas-2, unitId: 2, tags: *kitchen }
+`;
+    const cfg = parseConfigText('ok.yaml', text);
+    expect(cfg.drivers[0]?.devices[1]?.tags).toEqual(['kitchen', 'residential']);
+    expect(Object.isFrozen(cfg.drivers[0]?.devices[1]?.tags)).toBe(true);
+  });
+
+  it('http: a login by default off loopback; requireLogin: false only on loopback or in demo mode', () => {
+    const base = 'site: { id: s1 }\ngateway: { id: g1 }\n';
+    const cfg = parseConfigText('a.yaml', base);
+    expect(cfg.http).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      consoleFeed: { allowedOrigins: [], loginTimeout: '10s', maxClients: 32 },
+    });
+    expect(() => parseConfigText('b.yaml', `${base}http: { host: 0.0.0.0, requireLogin: false }\n`)).toThrow(
+      /http\.requireLogin \(line 3\): false is allowed only on a loopback host/,
+    );
+    expect(parseConfigText('c.yaml', `${base}http: { host: ::1, requireLogin: false }\n`).http.requireLogin).toBe(false);
+    expect(parseConfigText('d.yaml', `${base}demo: true\nhttp: { host: 0.0.0.0, requireLogin: false }\n`).demo).toBe(true);
+    expect(() =>
+      parseConfigText('e.yaml', `${base}http: { consoleFeed: { allowedOrigins: [ "https://x.example/path" ] } }\n`),
+    ).toThrow(/http\.consoleFeed\.allowedOrigins\[0\].*scheme:\/\/host\[:port\]/);
   });
 });
