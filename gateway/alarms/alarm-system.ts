@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { DRIVERS } from '../../drivers/index.js';
+import type { LoginGuard } from '../auth/login-guard.js';
 import type { Execute } from '../commands/commands.js';
 import type { DeviceEvent, DeviceRef } from '../core/envelope.js';
 import type { Logger } from '../core/logger.js';
@@ -12,8 +13,10 @@ import type { Metrics } from '../core/metrics.js';
 import type { Pipeline } from '../core/pipeline.js';
 import { parseDuration } from '../core/time.js';
 import type { AnyDriverDefinition } from '../drivers/driver-api.js';
+import type { ConsoleFeedConfig } from '../http/http-config.js';
+import type { RefusalReason } from '../http/http-server.js';
 import type { Journal } from '../journal/journal.js';
-import { AlarmFeed, type FeedAccount } from '../notify/alarm-feed.js';
+import { AlarmFeed, consoleFeedOptions, type FeedAccount } from '../notify/alarm-feed.js';
 import type { ModemPort } from '../notify/at-modem.js';
 import { registerAlarmRoutes } from '../notify/console-routes.js';
 import { Notifier } from '../notify/notifier.js';
@@ -32,6 +35,8 @@ export interface AlarmSiteConfig {
   alarms: AlarmsConfig;
   rules: readonly Rule[];
   notify: NotifyConfig;
+  /** Feed limits (origins, login timeout, connections); defaults if omitted. */
+  http?: { consoleFeed?: ConsoleFeedConfig };
 }
 
 export interface AlarmSystemOptions {
@@ -44,6 +49,9 @@ export interface AlarmSystemOptions {
   http: {
     server: Server;
     route(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+    /** The gateway's LoginGuard: console logins on the feed and /alarms share it with the ops server. */
+    loginGuard?: LoginGuard;
+    countRefusal?: (reason: RefusalReason) => void;
   };
   log: Logger;
   metrics?: Metrics;
@@ -108,6 +116,9 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
     accounts: config.broker.accounts,
     demo: config.demo,
     log: o.log.child({ component: 'alarm-feed' }),
+    loginGuard: o.http.loginGuard,
+    onRefused: o.http.countRefusal,
+    ...consoleFeedOptions(config.http?.consoleFeed),
   });
   const eng = engine;
   registerAlarmRoutes({
@@ -115,6 +126,7 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
     activeAlarms: () => eng.activeAlarms(),
     accounts: config.broker.accounts,
     demo: config.demo,
+    loginGuard: o.http.loginGuard,
   });
   // The engine's own `alarm.*` transitions are not fed back into the rules.
   o.pipeline.onIngested((env) => {

@@ -5,8 +5,9 @@ import { WebSocket } from 'ws';
 import type { LifecycleResult } from '../alarms/alarm-engine.js';
 import type { Alarm } from '../alarms/alarm-types.js';
 import { hashPassword } from '../broker/password.js';
+import { LoginGuard } from '../auth/login-guard.js';
 import { createLogger } from '../core/logger.js';
-import { AlarmFeed } from './alarm-feed.js';
+import { AlarmFeed, type AlarmFeedOptions, CLOSE_LOGIN_TIMEOUT, type FeedRefusal, originAllowed } from './alarm-feed.js';
 import { sampleAlarm } from './test/sample-alarm.js';
 import { registerAlarmRoutes } from './console-routes.js';
 
@@ -23,7 +24,7 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(demo: boolean) {
+async function setup(demo: boolean, extra: Partial<AlarmFeedOptions> = {}) {
   const routes = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
   const server = createServer((req, res) => {
     const h = routes.get((req.url ?? '').split('?')[0] ?? '');
@@ -43,7 +44,16 @@ async function setup(demo: boolean) {
     },
     resolve: (): LifecycleResult => ({ ok: false, error: 'nope' }),
   };
-  const feed = new AlarmFeed({ server, engine, accounts, demo, log: createLogger('silent') });
+  const refusals: FeedRefusal[] = [];
+  const feed = new AlarmFeed({
+    server,
+    engine,
+    accounts,
+    demo,
+    log: createLogger('silent'),
+    onRefused: (r) => refusals.push(r),
+    ...extra,
+  });
   registerAlarmRoutes({
     route: (p, h) => void routes.set(p, h),
     activeAlarms: engine.activeAlarms,
@@ -55,12 +65,24 @@ async function setup(demo: boolean) {
     await feed.close();
     await new Promise<void>((r) => server.close(() => r()));
   });
-  return { url, feed, acks };
+  return { url, feed, acks, refusals };
+}
+
+/** Resolves with the HTTP status of a refused upgrade, or 101 once the socket is open. */
+function upgrade(url: string, origin?: string): Promise<{ status: number; ws: WebSocket }> {
+  const ws = new WebSocket(`ws://${url}/alarms/feed`, origin === undefined ? {} : { origin });
+  cleanup.push(async () => ws.terminate());
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ status: 101, ws }));
+    ws.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0, ws }));
+    ws.once('error', (err) => reject(err));
+  });
 }
 
 async function client(url: string) {
   const ws = new WebSocket(`ws://${url}/alarms/feed`);
   const msgs: Record<string, unknown>[] = [];
+  const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
   ws.on('message', (d) => msgs.push(JSON.parse(d.toString())));
   await new Promise((r) => ws.once('open', r));
   cleanup.push(async () => ws.close());
@@ -72,7 +94,7 @@ async function client(url: string) {
     }
     throw new Error('no such message');
   };
-  return { ws, msgs, wait, send: (m: unknown) => ws.send(JSON.stringify(m)) };
+  return { ws, msgs, wait, closed, send: (m: unknown) => ws.send(JSON.stringify(m)) };
 }
 
 describe('console alarm feed', () => {
@@ -125,5 +147,77 @@ describe('console alarm feed', () => {
     c.send({ op: 'ack', alarmId: ALARM.id, req: 'a1' });
     expect(await c.wait((m) => m.req === 'a1')).toMatchObject({ ok: false });
     expect((await fetch(`http://${url}/alarms`)).status).toBe(200);
+  });
+
+  it('closes a connection that does not log in in time (the logged-in one stays)', async () => {
+    const { url, refusals } = await setup(false, { loginTimeoutMs: 300 });
+    const early = await client(url);
+    expect(await early.wait((m) => m.type === 'hello')).toMatchObject({ loginRequired: true, loginTimeoutMs: 300 });
+    early.send({ op: 'login', username: 'duty1', password: 'pw', req: 'l1' });
+    expect(await early.wait((m) => m.req === 'l1')).toMatchObject({ ok: true });
+    const idle = await client(url);
+    // the idle client's timer was armed after the early one's: once it fires, the early one's would have too
+    expect(await idle.closed).toBe(CLOSE_LOGIN_TIMEOUT);
+    expect(early.ws.readyState).toBe(WebSocket.OPEN);
+    expect(refusals).toEqual(['feed-login-timeout']);
+  });
+
+  it('refuses a page of another origin before the upgrade; same origin, the allow-list and non-browser clients get in', async () => {
+    const { url, refusals } = await setup(false, { allowedOrigins: ['https://console.example.org'] });
+    expect((await upgrade(url, 'http://evil.example')).status).toBe(403);
+    expect((await upgrade(url, 'null')).status).toBe(403);
+    expect((await upgrade(url, `http://${url}`)).status).toBe(101);
+    expect((await upgrade(url, 'https://console.example.org')).status).toBe(101);
+    expect((await upgrade(url)).status).toBe(101); // no Origin: not a browser (it still has to log in)
+    expect(refusals).toEqual(['feed-origin', 'feed-origin']);
+
+    expect(originAllowed('http://gw.local:8080', 'gw.local:8080', [])).toBe(true);
+    expect(originAllowed('http://GW.local:80', 'gw.local', [])).toBe(true);
+    expect(originAllowed('https://gw.local:8080', 'gw.local:8080', [])).toBe(true);
+    expect(originAllowed('http://gw.local:8081', 'gw.local:8080', [])).toBe(false);
+    expect(originAllowed('http://evil.example', 'gw.local:8080', [])).toBe(false);
+    expect(originAllowed('http://evil.example', undefined, [])).toBe(false);
+    expect(originAllowed('file://', 'gw.local:8080', [])).toBe(false);
+    expect(originAllowed('https://ops.example:8443', 'gw.local', ['https://ops.example:8443'])).toBe(true);
+  });
+
+  it('caps connections: one over the cap is refused (and counted) until a place is free', async () => {
+    const { url, feed, refusals } = await setup(false, { maxClients: 2 });
+    const a = await upgrade(url);
+    expect(a.status).toBe(101);
+    expect((await upgrade(url)).status).toBe(101);
+    expect((await upgrade(url)).status).toBe(503);
+    expect(refusals).toEqual(['feed-capacity']);
+    a.ws.close();
+    for (let i = 0; i < 500 && feed.clientCount > 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await upgrade(url)).status).toBe(101);
+  });
+
+  it('throttles login guesses through the LoginGuard: after N failures even the right password is refused for a while', async () => {
+    const loginGuard = new LoginGuard({ maxFailuresPerSource: 3 });
+    const { url, refusals } = await setup(false, { loginGuard });
+    const c = await client(url);
+    for (let i = 0; i < 3; i++) {
+      c.send({ op: 'login', username: 'duty1', password: `guess-${i}`, req: `g${i}` });
+      expect(await c.wait((m) => m.req === `g${i}`)).toMatchObject({ ok: false, error: 'wrong user name or password' });
+    }
+    c.send({ op: 'login', username: 'duty1', password: 'guess-3', req: 'g3' });
+    const throttled = await c.wait((m) => m.req === 'g3');
+    expect(throttled).toMatchObject({ ok: false, error: expect.stringMatching(/too many failed logins; try again in \d+ s/) });
+    expect(throttled.retryAfterMs).toBeGreaterThan(0);
+    c.send({ op: 'login', username: 'duty1', password: 'pw', req: 'g4' });
+    expect(await c.wait((m) => m.req === 'g4')).toMatchObject({ ok: false, error: expect.stringMatching(/too many/) });
+    expect(loginGuard.stats().verifications).toBe(3);
+    expect(refusals).toEqual(['throttled', 'throttled']);
+    expect(c.msgs.some((m) => m.type === 'snapshot')).toBe(false);
+  });
+
+  it('checks one login at a time per connection', async () => {
+    const { url } = await setup(false);
+    const c = await client(url);
+    c.send({ op: 'login', username: 'duty1', password: 'wrong', req: 'a' });
+    c.send({ op: 'login', username: 'duty1', password: 'pw', req: 'b' });
+    expect(await c.wait((m) => m.req === 'b')).toMatchObject({ ok: false, error: /already being checked/ });
+    expect(await c.wait((m) => m.req === 'a')).toMatchObject({ ok: false, error: 'wrong user name or password' });
   });
 });

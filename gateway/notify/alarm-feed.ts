@@ -6,18 +6,26 @@
  *
  * Client -> gateway:  {op:"login", username, password} | {op:"ack", alarmId, note?} |
  *                     {op:"resolve", alarmId, note?} | {op:"list"}     (each may carry `req`, echoed)
- * Gateway -> client:  {type:"hello", demo, loginRequired} | {type:"login", ok, user?, role?, error?} |
+ * Gateway -> client:  {type:"hello", demo, loginRequired, loginTimeoutMs?} |
+ *                     {type:"login", ok, user?, role?, error?, retryAfterMs?} |
  *                     {type:"snapshot", alarms} | {type:"alarm", event} | {type:"result", req, ok, error?, alarm?}
+ *
+ * Guards: a browser page from another origin is refused (403) before the upgrade; so is a client
+ * over `maxClients` (503). Outside demo mode a client that has not logged in within
+ * `loginTimeoutMs` is closed (code 4001). Logins go through the gateway's LoginGuard, one at a
+ * time per connection, so wrong guesses are throttled per source address.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { type LifecycleResult, summary } from '../alarms/alarm-engine.js';
 import type { Alarm } from '../alarms/alarm-types.js';
-import { verifyPasswordAsync } from '../broker/password.js';
+import { LoginGuard } from '../auth/login-guard.js';
 import type { EventEnvelope } from '../core/envelope.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { parseDuration } from '../core/time.js';
+import { ConsoleLogin, parseBasic } from '../http/http-auth.js';
 
 export const FEED_PATH = '/alarms/feed';
 
@@ -45,14 +53,44 @@ export interface AlarmFeedOptions {
   /** A client whose send buffer exceeds this is dropped rather than slowing the gateway. */
   maxBufferedBytes?: number;
   onDelivered?: (env: EventEnvelope) => void;
+  /** The gateway's LoginGuard (shared with the ops server's logins); one of its own if omitted. */
+  loginGuard?: LoginGuard;
+  /** Browser origins allowed besides the ops server's own host (scheme://host[:port]). */
+  allowedOrigins?: readonly string[];
+  /** Outside demo mode, a client not logged in by then is closed (default 10 s). */
+  loginTimeoutMs?: number;
+  /** Connections at once, logged in or not (default 32). */
+  maxClients?: number;
+  /** Told of each client turned away. */
+  onRefused?: (reason: FeedRefusal) => void;
 }
+
+export type FeedRefusal = 'feed-origin' | 'feed-capacity' | 'feed-login-timeout' | 'throttled';
+
+/** Feed options from the site file's `http.consoleFeed` section. */
+export function consoleFeedOptions(
+  cfg: { allowedOrigins: readonly string[]; loginTimeout: string; maxClients: number } | undefined,
+): Pick<AlarmFeedOptions, 'allowedOrigins' | 'loginTimeoutMs' | 'maxClients'> {
+  if (!cfg) return {};
+  return {
+    allowedOrigins: cfg.allowedOrigins,
+    loginTimeoutMs: parseDuration(cfg.loginTimeout),
+    maxClients: cfg.maxClients,
+  };
+}
+
+/** Close code for a client that did not log in in time (the console page then waits for its user). */
+export const CLOSE_LOGIN_TIMEOUT = 4001;
 
 interface Client {
   ws: WebSocket;
+  source: string;
   user?: string;
   role?: string;
   live: boolean;
   alive: boolean;
+  loggingIn: boolean;
+  loginTimer?: NodeJS.Timeout;
 }
 
 const MAX_MESSAGE = 16 * 1024;
@@ -62,13 +100,34 @@ export class AlarmFeed {
   private readonly clients = new Set<Client>();
   private readonly ping: NodeJS.Timeout;
   private readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  private readonly logins: ConsoleLogin;
+  private upgrading = 0;
 
   constructor(private readonly o: AlarmFeedOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE });
+    this.logins = new ConsoleLogin(o.accounts, o.loginGuard ?? new LoginGuard());
     this.onUpgrade = (req, socket, head) => {
       const path = (req.url ?? '').split('?')[0];
       if (path !== FEED_PATH) return; // other upgrade handlers (e.g. video) may take it
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+      if (!originAllowed(req.headers.origin, req.headers.host, o.allowedOrigins ?? [])) {
+        this.warnSometimes('feed-origin', { origin: req.headers.origin, source: req.socket.remoteAddress }, 'console feed: page of another origin refused');
+        return this.refuseUpgrade(socket, 'feed-origin', 403, 'Forbidden', 'this page may not open the alarm feed');
+      }
+      if (this.clients.size + this.upgrading >= (o.maxClients ?? 32)) {
+        this.warnSometimes('feed-capacity', { clients: this.clients.size, source: req.socket.remoteAddress }, 'console feed full; connection refused');
+        return this.refuseUpgrade(socket, 'feed-capacity', 503, 'Service Unavailable', 'too many console connections');
+      }
+      this.upgrading++;
+      let counted = true;
+      const done = () => {
+        if (counted) this.upgrading--;
+        counted = false;
+      };
+      socket.once('close', done);
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        done();
+        this.accept(ws, req);
+      });
     };
     o.server.on('upgrade', this.onUpgrade);
     this.ping = setInterval(() => {
@@ -99,24 +158,74 @@ export class AlarmFeed {
   async close(): Promise<void> {
     clearInterval(this.ping);
     this.o.server.off('upgrade', this.onUpgrade);
-    for (const c of this.clients) c.ws.terminate();
+    for (const c of this.clients) {
+      clearTimeout(c.loginTimer);
+      c.ws.terminate();
+    }
     this.clients.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
+  private readonly lastWarned = new Map<string, { at: number; suppressed: number }>();
+
+  /** One log line per reason a minute at most (a flood of refusals must not flood the log); the counter sees all. */
+  private warnSometimes(reason: string, fields: Record<string, unknown>, msg: string): void {
+    const now = Date.now();
+    const last = this.lastWarned.get(reason);
+    if (last && now - last.at < 60_000) {
+      last.suppressed++;
+      return;
+    }
+    this.o.log.warn({ ...fields, ...(last?.suppressed ? { alsoRefusedSinceLastLine: last.suppressed } : {}) }, msg);
+    this.lastWarned.set(reason, { at: now, suppressed: 0 });
+  }
+
+  private refuseUpgrade(socket: Duplex, reason: FeedRefusal, status: number, text: string, body: string): void {
+    this.o.onRefused?.(reason);
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.once('finish', () => socket.destroy());
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+        `Content-Length: ${Buffer.byteLength(body) + 1}\r\n\r\n${body}\n`,
+    );
+  }
+
   private accept(ws: WebSocket, req: IncomingMessage): void {
-    const c: Client = { ws, live: false, alive: true };
+    const c: Client = { ws, source: req.socket.remoteAddress ?? 'unknown', live: false, alive: true, loggingIn: false };
     this.clients.add(c);
+    const gone = () => {
+      clearTimeout(c.loginTimer);
+      this.clients.delete(c);
+    };
     ws.on('pong', () => {
       c.alive = true;
     });
-    ws.on('close', () => this.clients.delete(c));
-    ws.on('error', () => this.clients.delete(c));
+    ws.on('close', gone);
+    ws.on('error', gone);
     ws.on('message', (data, isBinary) => {
       if (isBinary) return this.reply(c, { type: 'error', error: 'send JSON text messages' });
       void this.onMessage(c, data.toString());
     });
-    this.reply(c, { type: 'hello', demo: this.o.demo, loginRequired: !this.o.demo });
+    const timeoutMs = this.o.loginTimeoutMs ?? 10_000;
+    this.reply(c, {
+      type: 'hello',
+      demo: this.o.demo,
+      loginRequired: !this.o.demo,
+      ...(this.o.demo ? {} : { loginTimeoutMs: timeoutMs }),
+    });
+    if (!this.o.demo) {
+      // In demo mode anonymous clients are live at once; otherwise they must log in, and soon.
+      c.loginTimer = setTimeout(() => {
+        if (c.user) return;
+        this.o.onRefused?.('feed-login-timeout');
+        this.warnSometimes('feed-login-timeout', { source: c.source }, 'console feed client did not log in in time; closed');
+        ws.close(CLOSE_LOGIN_TIMEOUT, 'log in first');
+      }, timeoutMs);
+      c.loginTimer.unref();
+    }
     const basic = parseBasic(req.headers.authorization);
     if (basic) void this.login(c, basic.username, basic.password);
     else if (this.o.demo) this.goLive(c);
@@ -131,18 +240,37 @@ export class AlarmFeed {
   }
 
   private async login(c: Client, username: string, password: string, req?: unknown): Promise<void> {
-    const acct = this.o.accounts.find((a) => a.username === username);
-    let ok: boolean;
-    try {
-      ok = !!acct && (await verifyPasswordAsync(password, acct.passwordHash));
-    } catch {
-      ok = false;
-    }
-    if (!ok || !acct || acct.role === 'device') {
-      this.o.log.warn({ user: username }, 'console login refused');
-      this.reply(c, { type: 'login', req, ok: false, error: 'wrong user name or password' });
+    if (c.loggingIn) {
+      this.reply(c, { type: 'login', req, ok: false, error: 'a login is already being checked; wait for its answer' });
       return;
     }
+    c.loggingIn = true;
+    let r: Awaited<ReturnType<ConsoleLogin['login']>>;
+    try {
+      r = await this.logins.login(c.source, username, password);
+    } finally {
+      c.loggingIn = false;
+    }
+    if (!r.ok) {
+      if (r.reason === 'throttled') {
+        this.o.onRefused?.('throttled');
+        this.warnSometimes('throttled', { user: username, source: c.source }, 'console login throttled');
+        const s = Math.max(1, Math.ceil((r.retryAfterMs ?? 1000) / 1000));
+        this.reply(c, {
+          type: 'login',
+          req,
+          ok: false,
+          error: `too many failed logins; try again in ${s} s`,
+          retryAfterMs: r.retryAfterMs,
+        });
+      } else {
+        this.o.log.warn({ user: username, source: c.source }, 'console login refused');
+        this.reply(c, { type: 'login', req, ok: false, error: 'wrong user name or password' });
+      }
+      return;
+    }
+    const acct = r.account;
+    clearTimeout(c.loginTimer);
     c.user = acct.username;
     c.role = acct.role;
     this.o.log.info({ audit: 'console-login', user: acct.username }, 'console login');
@@ -239,10 +367,37 @@ export class AlarmFeed {
   }
 }
 
-function parseBasic(h: string | undefined): { username: string; password: string } | undefined {
-  const m = /^Basic\s+(\S+)$/i.exec(h ?? '');
-  if (!m) return undefined;
-  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
-  const i = text.indexOf(':');
-  return i < 0 ? undefined : { username: text.slice(0, i), password: text.slice(i + 1) };
+/**
+ * A browser sends the Origin of the page that opens the socket: it must be the ops server itself
+ * (the Host the browser connected to) or one of `allowed`. No Origin: not a browser, allowed
+ * (it still has to log in). `null` (sandboxed or file pages) is refused.
+ */
+export function originAllowed(
+  origin: string | undefined,
+  host: string | undefined,
+  allowed: readonly string[],
+): boolean {
+  if (origin === undefined) return true;
+  let u: URL;
+  try {
+    u = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;
+  if (allowed.some((a) => sameOrigin(a, u.origin))) return true;
+  if (!host) return false;
+  try {
+    return new URL(`${u.protocol}//${host}`).host === u.host;
+  } catch {
+    return false;
+  }
+}
+
+function sameOrigin(a: string, origin: string): boolean {
+  try {
+    return new URL(a).origin === origin;
+  } catch {
+    return false;
+  }
 }
