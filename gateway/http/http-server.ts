@@ -30,7 +30,7 @@ export interface HttpSecurity {
   metricsTokenFile?: string;
   /** The gateway's one LoginGuard (shared with the console feed); one of its own if omitted. */
   loginGuard?: LoginGuard;
-  /** Told of a token file others may read. */
+  /** Told of what deserves a warning: a token file others may read, a request that failed. */
   warn?: (msg: string) => void;
 }
 
