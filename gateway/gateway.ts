@@ -6,7 +6,9 @@ import type { SiteConfig } from '../config/schema.js';
 import { driverFor } from '../drivers/index.js';
 import { type AlarmSystemOptions, startAlarmSystem } from './alarms/alarm-system.js';
 import type { Clock } from './alarms/clock.js';
+import { LoginGuard } from './auth/login-guard.js';
 import { startBroker } from './broker/broker.js';
+import { BrokerLogin } from './broker/broker-config.js';
 import { commandExecutor, handleCommandRequest } from './commands/commands.js';
 import type { DeviceRef } from './core/envelope.js';
 import { errorMessage, GatewayError } from './core/errors.js';
@@ -73,13 +75,20 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
     log: log.child({ component: 'pipeline' }),
   });
 
+  // One guard for every password login (broker, ops HTTP, console feed): a lockout and the cap on
+  // concurrent scrypt checks hold across all of them.
+  const loginGuard = new LoginGuard({
+    ...BrokerLogin.parse(config.broker.login ?? {}),
+    log,
+    onThrottled: () => metrics.loginLockouts.inc(),
+  });
   let broker: Awaited<ReturnType<typeof startBroker>>;
   try {
     broker = await startBroker(config.broker, {
       demo: config.demo,
       log,
       onDenied: (e) => metrics.brokerDenied.inc({ what: e.action, reason: e.reason }),
-      onLoginThrottled: () => metrics.loginLockouts.inc({ service: 'broker' }),
+      loginGuard,
       // While behind, MQTT devices wait (up to a second a message) and their sockets are not read.
       holdDevice: () => (pipeline.pressure === 'behind' ? pipeline.relief(1_000) : undefined),
     });
@@ -163,7 +172,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
     http = await startHttp({
       host: config.http.host,
       port: config.http.port,
-      security: { ...httpSecurity(config), warn: (msg) => log.warn(msg) },
+      security: { ...httpSecurity(config), loginGuard, warn: (msg) => log.warn(msg) },
       registry: metrics.registry,
       health: () => ({
         ok: !closing,

@@ -84,7 +84,10 @@ export const BrokerLimits = z.strictObject({
 });
 export type BrokerLimits = z.infer<typeof BrokerLimits>;
 
-/** Password-guessing protection of broker logins (failures per source address and per user name). */
+/**
+ * Password-guessing protection of every login of the gateway (local broker, ops HTTP, console feed;
+ * failures per source address and per user name, counted across all three).
+ */
 export const BrokerLogin = z.strictObject({
   /** Failed logins from one address within `windowMs` before the address is locked out. */
   maxFailuresPerSource: z.number().int().min(1).default(10),

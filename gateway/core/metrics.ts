@@ -178,8 +178,7 @@ export function createMetrics() {
     }),
     loginLockouts: new Counter({
       name: 'gateway_login_lockouts_total',
-      help: 'Source addresses or user names locked out after too many failed logins (one per lockout, not per refused attempt), per service',
-      labelNames: ['service'] as const,
+      help: 'Source addresses or user names locked out after too many failed logins to the broker, the ops HTTP server or the console feed (one per lockout, not per refused attempt)',
       registers: [registry],
     }),
   };
