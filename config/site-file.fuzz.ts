@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
-import type { FuzzOutcome, FuzzTarget } from '../scripts/reliability/fuzz-target.js';
+import type { FuzzOutcome, FuzzTarget } from '../gateway/testing/fuzz-target.js';
 import { ConfigError, DEFAULT_LOAD_LIMITS, loadConfig } from './load.js';
 
 const DEMO_TEXT = readFileSync(new URL('./examples/demo-compound.yaml', import.meta.url), 'utf8');

@@ -19,7 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
-import type { FuzzOutcome, FuzzTarget } from '../../scripts/reliability/fuzz-target.js';
+import { catchUnhandled, type FuzzOutcome, type FuzzTarget } from '../../gateway/testing/fuzz-target.js';
 import {
   type HostileSlave,
   startHostileModbusRtu,
@@ -397,13 +397,7 @@ export const modbusFuzzTarget: FuzzTarget = {
   title: 'hostile Modbus slaves (TCP, RTU on a pty pair) against the Modbus bus and the gas-detector driver',
   async run({ numRuns, seed, log }): Promise<FuzzOutcome> {
     const t: Tally = { inputs: 0, refused: 0, failures: 0, stale: 0, spliced: 0, spliceable: 0, slowHealthy: 0, log };
-    let unhandled = 0;
-    const onUnhandled = (err: unknown) => {
-      unhandled += 1;
-      log(`unhandled: ${String(err)}`);
-    };
-    process.on('unhandledRejection', onUnhandled);
-    process.on('uncaughtException', onUnhandled);
+    const unhandled = catchUnhandled(log);
     const heapBefore = process.memoryUsage().heapUsed;
 
     // Another bus, well behaved, polled all along: nothing on the hostile buses may disturb it.
@@ -495,17 +489,16 @@ export const modbusFuzzTarget: FuzzTarget = {
       });
       await refBus.close();
       await ref.close();
-      process.off('unhandledRejection', onUnhandled);
-      process.off('uncaughtException', onUnhandled);
+      unhandled.stop();
     }
-    t.failures += unhandled + refFailed;
+    t.failures += unhandled.count + refFailed;
     figures['rtu stale answers taken'] = t.stale;
     figures['tcp spliced frames taken'] = t.spliced;
     figures['driver runs not checked for gas-2 (could splice)'] = t.spliceable;
     figures['healthy polls timed out'] = t.slowHealthy;
     figures['reference bus polls'] = refOk;
     figures['reference bus failures'] = refFailed;
-    figures['unhandled rejections'] = unhandled;
+    figures['unhandled rejections'] = unhandled.count;
     const heapGrowthMB = Math.round((process.memoryUsage().heapUsed - heapBefore) / 1e5) / 10;
     figures['heap growth MB'] = heapGrowthMB;
     if (heapGrowthMB > HEAP_LIMIT_MB) {

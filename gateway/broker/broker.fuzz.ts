@@ -22,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { connectAsync, type MqttClient } from 'mqtt';
 import mqttPacket, { type Packet } from 'mqtt-packet';
-import type { FuzzOutcome, FuzzTarget } from '../../scripts/reliability/fuzz-target.js';
+import { catchUnhandled, type FuzzOutcome, type FuzzTarget } from '../testing/fuzz-target.js';
 import { canPublish } from './acl.js';
 import { type DeniedEvent, type DenyReason, type RunningBroker, startBroker } from './broker.js';
 import type { Account, BrokerConfigInput } from './broker-config.js';
@@ -435,13 +435,7 @@ export const brokerFuzzTarget: FuzzTarget = {
     let inputs = 0;
     let refused = 0;
     let failures = 0;
-    let unhandled = 0;
-    const onUnhandled = (err: unknown) => {
-      unhandled += 1;
-      log(`unhandled: ${String(err)}`);
-    };
-    process.on('unhandledRejection', onUnhandled);
-    process.on('uncaughtException', onUnhandled);
+    const unhandled = catchUnhandled(log);
 
     const denied: DeniedEvent[] = [];
     const reasons: Record<string, number> = {};
@@ -505,7 +499,7 @@ export const brokerFuzzTarget: FuzzTarget = {
           batch++;
           await healthy.check(batch);
           if (aclViolations > 0) throw new Broken(`${aclViolations} publishes reached onDevicePublish outside the ACL`);
-          if (unhandled > 0) throw new Broken(`${unhandled} uncaught exceptions or unhandled rejections`);
+          if (unhandled.count > 0) throw new Broken(`${unhandled.count} uncaught exceptions or unhandled rejections`);
           const growth = (process.memoryUsage.rss() - rss0) / 1024 ** 2;
           maxGrowthMB = Math.max(maxGrowthMB, growth);
           if (batch % 100 === 0) {
@@ -524,14 +518,13 @@ export const brokerFuzzTarget: FuzzTarget = {
     } finally {
       await healthy.close().catch(() => {});
       await broker.close();
-      process.off('unhandledRejection', onUnhandled);
-      process.off('uncaughtException', onUnhandled);
+      unhandled.stop();
     }
     log(`${inputs} inputs, ${refused} refused, ${failures} failures; refusals by reason: ${JSON.stringify(reasons)}`);
     return {
       inputs,
       refused,
-      failures: failures + (failures === 0 && unhandled > 0 ? 1 : 0),
+      failures: failures + (failures === 0 && unhandled.count > 0 ? 1 : 0),
       figures: {
         'rss growth MB (max)': Math.round(maxGrowthMB * 10) / 10,
         'device publishes accepted': hooked,

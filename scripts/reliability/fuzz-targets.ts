@@ -2,6 +2,6 @@
 import { brokerFuzzTarget } from '../../gateway/broker/broker.fuzz.js';
 import { modbusFuzzTarget } from '../../drivers/common/modbus.fuzz.js';
 import { siteFileFuzzTarget } from '../../config/site-file.fuzz.js';
-import type { FuzzTarget } from './fuzz-target.js';
+import type { FuzzTarget } from '../../gateway/testing/fuzz-target.js';
 
 export const FUZZ_TARGETS: FuzzTarget[] = [brokerFuzzTarget, modbusFuzzTarget, siteFileFuzzTarget];

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FuzzOutcome } from './fuzz-target.js';
+import type { FuzzOutcome } from '../../gateway/testing/fuzz-target.js';
 import { FUZZ_TARGETS } from './fuzz-targets.js';
 import { commandLine, parseOptions, REPO, recordRun } from './results.js';
 

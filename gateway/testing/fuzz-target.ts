@@ -19,3 +19,26 @@ export interface FuzzTarget {
   title: string;
   run(o: { numRuns: number; seed: number; log: (line: string) => void }): Promise<FuzzOutcome>;
 }
+
+/**
+ * Counts uncaught exceptions and unhandled rejections while a target runs (each one is a failure:
+ * an ingress must turn every bad input into a handled error). `stop()` removes the handlers.
+ */
+export function catchUnhandled(log: (line: string) => void): { readonly count: number; stop(): void } {
+  let count = 0;
+  const on = (err: unknown) => {
+    count += 1;
+    log(`unhandled: ${String(err)}`);
+  };
+  process.on('unhandledRejection', on);
+  process.on('uncaughtException', on);
+  return {
+    get count() {
+      return count;
+    },
+    stop() {
+      process.off('unhandledRejection', on);
+      process.off('uncaughtException', on);
+    },
+  };
+}
