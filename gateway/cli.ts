@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { SiteConfig } from '../config/schema.js';
 import { alarmsReport, rulesReport } from './alarms/alarm-cli.js';
-import { hashPassword } from './broker/password.js';
+import { hashPassword } from './auth/password.js';
 import { errorMessage, GatewayError } from './core/errors.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { parseSince } from './core/time.js';

@@ -1,8 +1,8 @@
 import { randomBytes, scryptSync } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { ParsedHash } from '../broker/password.js';
-import { hashPassword } from '../broker/password.js';
+import type { ParsedHash } from './password.js';
+import { hashPassword } from './password.js';
 import { createLogger } from '../core/logger.js';
 import { LoginGuard, type LoginGuardOptions, type LoginOutcome } from './login-guard.js';
 

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { type ParsedHash, decoyHash, parsePasswordHash, verifyPasswordAsync } from '../broker/password.js';
+import { type ParsedHash, decoyHash, parsePasswordHash, verifyPasswordAsync } from './password.js';
 import type { Logger } from '../core/logger.js';
 
 /**

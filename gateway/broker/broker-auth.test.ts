@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type DeniedEvent, type RunningBroker, startBroker } from './broker.js';
 import type { BrokerConfigInput } from './broker-config.js';
 import { captureLog, connectPacket, eventually, packetReader, rawLogin, rawSocket, tcpPort } from './broker-test-kit.js';
-import { hashPassword } from './password.js';
+import { hashPassword } from '../auth/password.js';
 
 // Real sockets on 127.0.0.1 (clients also bind 127.0.0.2/3 to play other hosts); bounded loops;
 // no assertion on elapsed time: only on answers, counts and order.

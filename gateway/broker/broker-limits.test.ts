@@ -19,7 +19,7 @@ import {
   wsPort,
 } from './broker-test-kit.js';
 import type { BrokerConfigInput } from './broker-config.js';
-import { hashPassword } from './password.js';
+import { hashPassword } from '../auth/password.js';
 
 // Real sockets on 127.0.0.1 only; every loop below is bounded; no assertion on elapsed time.
 

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../core/logger.js';
 import { type BrokerClientInfo, type DeniedEvent, type RunningBroker, startBroker } from './broker.js';
 import type { BrokerConfig } from './broker-config.js';
-import { hashPassword } from './password.js';
+import { hashPassword } from '../auth/password.js';
 
 // Bounded, loopback only: every wait below ends on a message, an event or the vitest timeout.
 

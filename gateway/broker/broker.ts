@@ -16,7 +16,7 @@ import type { Logger } from '../core/logger.js';
 import { type AclAccount, ANONYMOUS, canPublish, canSubscribe, isValidFilter } from './acl.js';
 import { type Account, type BrokerConfigInput, BrokerLimits, BrokerLogin } from './broker-config.js';
 import { GuardedStream, PacketScanner, type PacketViolation } from './packet-limit.js';
-import { type ParsedHash, parsePasswordHash } from './password.js';
+import { type ParsedHash, parsePasswordHash } from '../auth/password.js';
 
 /**
  * The embedded local broker (aedes, MQTT 3.1.1): the compound's local bus.

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { GatewayError } from './errors.js';
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -26,3 +27,16 @@ export function parseSince(text: string, now = Date.now()): Date {
     );
   return new Date(t);
 }
+
+/** A duration such as `500ms`, `30s`, `5m`, `2h`. */
+export const Duration = z.string().refine(
+  (s) => {
+    try {
+      parseDuration(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not a duration: write a number and a unit, e.g. 500ms, 30s, 5m, 2h' },
+);

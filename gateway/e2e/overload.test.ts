@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../config/load.js';
 import type { SiteConfig } from '../../config/schema.js';
 import { waitFor } from '../alarms/test/gateway-harness.js';
-import { hashPassword } from '../broker/password.js';
+import { hashPassword } from '../auth/password.js';
 import type { DeviceEvent, EventEnvelope } from '../core/envelope.js';
 import { createLogger } from '../core/logger.js';
 import { type Gateway, startGateway } from '../gateway.js';

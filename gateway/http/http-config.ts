@@ -1,6 +1,6 @@
 /** The `http` section of a site file: the ops server (health, metrics, duty console) and who may use it. */
 import { z } from 'zod';
-import { Duration } from '../alarms/rule-schema.js';
+import { Duration } from '../core/time.js';
 
 const Origin = z
   .string()

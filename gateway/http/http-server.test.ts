@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LoginGuard } from '../auth/login-guard.js';
-import { hashPassword } from '../broker/password.js';
+import { hashPassword } from '../auth/password.js';
 import { isLoopbackHost, loginRequired } from './http-auth.js';
 import { type HttpSecurity, httpSecurity, startHttp } from './http-server.js';
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { LifecycleResult } from '../alarms/alarm-engine.js';
 import type { Alarm } from '../alarms/alarm-types.js';
-import { hashPassword } from '../broker/password.js';
+import { hashPassword } from '../auth/password.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { createLogger } from '../core/logger.js';
 import { AlarmFeed, type AlarmFeedOptions, CLOSE_LOGIN_TIMEOUT, type FeedRefusal, originAllowed } from './alarm-feed.js';

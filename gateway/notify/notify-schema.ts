@@ -3,7 +3,7 @@
  * tiers add SMS (serial GSM modem) and local webhooks, and escalate while nobody acknowledges.
  */
 import { z } from 'zod';
-import { Duration } from '../alarms/rule-schema.js';
+import { Duration } from '../core/time.js';
 
 const ChannelId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-"');
 

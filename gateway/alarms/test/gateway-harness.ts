@@ -7,7 +7,7 @@ import { WebSocket } from 'ws';
 import { validateConfig } from '../../../config/load.js';
 import type { SiteConfig } from '../../../config/schema.js';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../../simulators/gas-detector/index.js';
-import { hashPassword } from '../../broker/password.js';
+import { hashPassword } from '../../auth/password.js';
 import type { EventEnvelope } from '../../core/envelope.js';
 import { createLogger } from '../../core/logger.js';
 import { type GatewayOptions, startGateway } from '../../gateway.js';
