@@ -194,6 +194,14 @@ async function soak(o: {
         'samples': samples.length,
         'RSS MB after warm-up / end / max': `${round(first?.rssMB ?? 0, 1)} / ${round(last?.rssMB ?? 0, 1)} / ${round(Math.max(...col('rssMB')), 1)}`,
         'RSS slope MB/h': slope('rssMB'),
+        // a short run's slope is mostly warm-up; the second half shows whether RSS levelled off
+        'RSS slope MB/h, second half': round(
+          slopePerHour(
+            steady.slice(Math.floor(steady.length / 2)).map((s) => s.t),
+            steady.slice(Math.floor(steady.length / 2)).map((s) => s.rssMB),
+          ),
+          2,
+        ),
         'fds after warm-up / end / max': `${first?.fds ?? 0} / ${last?.fds ?? 0} / ${Math.max(...col('fds'))}`,
         'fds slope /h': slope('fds'),
         'event-loop delay p99 ms, median / max of 10 s windows': `${round(percentile(col('loopP99ms'), 50), 1)} / ${round(Math.max(...col('loopP99ms')), 1)}`,
