@@ -45,7 +45,7 @@ export const SiteConfig = z.strictObject({
   journal: z
     .strictObject({
       path: z.string().default('data/gateway.db'),
-      /** FULL survives power loss (BRIEF §7); NORMAL only a process crash. */
+      /** FULL survives power loss; NORMAL only a process crash (sqlite.org/wal.html). */
       synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
       retention: z
         .strictObject({
@@ -62,7 +62,7 @@ export const SiteConfig = z.strictObject({
   /** Ops server: /healthz, /metrics, the duty console; a login on anything but a loopback address. */
   http: HttpConfig,
   drivers: Drivers.default([]),
-  /** Local alarm engine (BRIEF §4): built-in life-safety rules on/off, maintenance windows. */
+  /** Local alarm engine: built-in life-safety rules on/off, maintenance windows. */
   alarms: AlarmsConfig.default({ builtinRules: true, disable: [], maintenance: [] }),
   /** Site alarm rules; a rule with a built-in rule's id replaces it. Checked against the driver registry. */
   rules: z.array(Rule).default([]),
@@ -71,7 +71,7 @@ export const SiteConfig = z.strictObject({
     channels: [],
     tiers: [{ name: 'duty', after: '0s', channels: [], minSeverity: 'info' }],
   }),
-  /** Store-and-forward uplink to the city platform (BRIEF §5). Omit to run without one. */
+  /** Store-and-forward uplink to the city platform. Omit to run without one. */
   uplink: UplinkConfig.optional(),
 });
 export type SiteConfig = z.infer<typeof SiteConfig>;

@@ -101,7 +101,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
   const publish = (topic: string, payload: string, retain = false) =>
     bus.publish(topic, payload, { qos: 1, retain, urgent: true });
 
-  // City uplink (BRIEF §5): its outbox rows commit in the journal transaction of their events.
+  // City uplink: its outbox rows commit in the journal transaction of their events.
   const uplink = createGatewayUplink({
     config,
     root,
@@ -209,7 +209,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
     );
   }
 
-  // Local alarm rules, linkage and notification (BRIEF §4); independent of the uplink.
+  // Local alarm rules, linkage and notification; independent of the uplink.
   const alarms = startAlarmSystem({
     config,
     journal,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the system programs the test suite uses as independent peers (BRIEF §8):
+# Installs the system programs the test suite uses as independent peers:
 #
 #   mosquitto         /usr/sbin/mosquitto and mosquitto_passwd: the city broker of the uplink tests
 #   mbpoll            an independent Modbus master polling the gas-detector simulator

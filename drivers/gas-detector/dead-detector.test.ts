@@ -1,5 +1,5 @@
 /**
- * A dead detector on a shared bus must not starve the others (BRIEF §3: per-device backoff).
+ * A dead detector on a shared bus must not starve the others (per-device backoff).
  * Three detectors on one Modbus TCP bus; one stops answering. Everything is asserted on counts
  * and on the order of requests the simulator received, never on elapsed time.
  */

@@ -1,4 +1,4 @@
-/** The gas-detector driver module (BRIEF §3): Modbus RTU/TCP combustible-gas detectors with a valve relay. */
+/** The gas-detector driver module: Modbus RTU/TCP combustible-gas detectors with a valve relay. */
 import type { DriverDefinition } from '../../gateway/drivers/driver-api.js';
 import { GAS_COMMANDS, GasDetectorDriver } from './driver.js';
 import { GAS_EVENT_TYPES } from './normalise.js';

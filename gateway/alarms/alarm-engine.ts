@@ -1,5 +1,5 @@
 /**
- * The local alarm engine (BRIEF §4). Evaluates every committed event against the rules,
+ * The local alarm engine. Evaluates every committed event against the rules,
  * keeps one active alarm per rule and subject, runs `for` timers, sliding windows and
  * escalation, sends linkage commands through the command executor, and reports every
  * transition as an `alarm.*` event (kind `alarm`) through the pipeline, so it is journaled,

@@ -66,7 +66,7 @@ export const BUILTIN_RULES: readonly (RuleInput & { families: string[] })[] = [
 ];
 
 /**
- * Raised by the engine itself when a linkage action fails or times out (BRIEF §4): critical,
+ * Raised by the engine itself when a linkage action fails or times out: critical,
  * cleared only by a person. A site may override its severity and escalation with a rule of
  * this id whose `match` is never used.
  */

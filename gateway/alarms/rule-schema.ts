@@ -1,5 +1,5 @@
 /**
- * Alarm rules as configuration (BRIEF §4). A rule matches events by type and device
+ * Alarm rules as configuration. A rule matches events by type and device
  * selectors, may require thresholds on the event data, a `for` duration, a count in a
  * sliding window (optionally of distinct devices: combinations across devices), and says
  * how the alarm clears, whether it latches, and which linkage actions run when it is raised.

@@ -11,7 +11,7 @@ export const ENVELOPE_VERSION = 1;
 export const Severity = z.enum(['info', 'warning', 'major', 'critical']);
 export type Severity = z.infer<typeof Severity>;
 
-/** Which uplink lane an event travels in: alarms first, telemetry last (BRIEF §5). */
+/** Which uplink lane an event travels in: alarms first, telemetry last. */
 export const EventKind = z.enum(['alarm', 'event', 'telemetry']);
 export type EventKind = z.infer<typeof EventKind>;
 

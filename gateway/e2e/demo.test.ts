@@ -1,5 +1,5 @@
 /**
- * The demo (issue 2, "Must show"): `gateway demo` starts the simulated compound and the
+ * The demo: `gateway demo` starts the simulated compound and the
  * gateway; a subscriber on the local broker sees normalised gas events, and raising a
  * detector's gas level above its high threshold produces `gas.alarm.high` from the very
  * next poll. Runs the real command on a copy of the demo site with free ports.

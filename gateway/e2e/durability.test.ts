@@ -1,5 +1,5 @@
 /**
- * Journal durability (issue 2): a gateway child process is killed with SIGKILL right after
+ * Journal durability: a gateway child process is killed with SIGKILL right after
  * subscribers saw its events; every event seen is in the journal after restart, none twice,
  * and the sequence goes on without reuse. SIGTERM stops cleanly and loses nothing.
  */

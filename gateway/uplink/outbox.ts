@@ -1,5 +1,5 @@
 /**
- * The uplink outbox (BRIEF §5): one row per message to forward to the city broker, in the
+ * The uplink outbox: one row per message to forward to the city broker, in the
  * journal's SQLite database. Rows are written by a journal transaction hook, so an event and
  * its outbox row commit (or roll back) together. A row is deleted only after the city
  * broker's PUBACK. Three lanes: alarms (always first, never evicted), events, telemetry

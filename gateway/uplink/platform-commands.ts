@@ -1,5 +1,5 @@
 /**
- * Commands from the city platform (BRIEF §5, issue 3 item 6): `<root>/cmd/<deviceId>/<command>`
+ * Commands from the city platform: `<root>/cmd/<deviceId>/<command>`
  * on the city broker. Each request is checked against the allow-list of the platform account
  * and the device's family, audited in SQLite (who, what, when, result), refused when expired,
  * executed through the gateway's one command path, and answered exactly once.

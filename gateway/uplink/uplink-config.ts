@@ -1,5 +1,5 @@
 /**
- * Config of the uplink to the city platform (BRIEF §5): the `uplink:` key of the site file.
+ * Config of the uplink to the city platform: the `uplink:` key of the site file.
  * Everything has a safe default except the broker URL.
  */
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * Store-and-forward against a real mosquitto as the city broker (issue 3, "Must show"):
+ * Store-and-forward against a real mosquitto as the city broker:
  * outage under load, alarms first during a backlog, disk budget eviction.
  */
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Store-and-forward uplink to the city platform (BRIEF §5, issue 3). One MQTT.js client per
+ * Store-and-forward uplink to the city platform. One MQTT.js client per
  * connection attempt (its own reconnect is off: we pace retries with backoff and jitter, and
  * MQTT.js never replays a store of its own). The outbox in SQLite is the only queue: rows are
  * published only while connected, at most `inflightWindow` unacknowledged, alarms lane first,

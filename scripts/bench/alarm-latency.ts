@@ -1,5 +1,5 @@
 /**
- * Bench section `alarm-latency` (issue 4, BRIEF §6): from the device message reaching the
+ * Bench section `alarm-latency`: from the device message reaching the
  * gateway to (i) the alarm on the local bus (an MQTT subscriber receives `alarm.raised`),
  * (ii) the alarm on the console feed (a WebSocket client receives it), (iii) the linkage
  * command sent (`valve.close` handed to the driver) and its completion (the relay written and
@@ -240,7 +240,7 @@ export async function benchAlarmLatency(o: BenchOptions): Promise<SectionResult>
   try {
     for (const sc of SCENARIOS) {
       const r = await runScenario(sc, o, sims);
-      const budget = { op: '<=' as const, value: 50, source: 'BRIEF §6 (alarm latency p99)' };
+      const budget = { op: '<=' as const, value: 50, source: 'performance budget: alarm latency p99' };
       for (const [path, name, sum] of [
         ['bus', 'on the local bus', r.bus],
         ['feed', 'on the console feed', r.feed],

@@ -1,5 +1,5 @@
 /**
- * Section `overload` (BRIEF §6, overload): the real gateway (startGateway: journal synchronous=FULL,
+ * Section `overload`: the real gateway (startGateway: journal synchronous=FULL,
  * local broker, uplink configured to an unreachable city broker so every event also goes to the
  * outbox) is first calibrated (the highest rate of telemetry it takes with nothing shed and p99
  * bounded), then offered 3x that rate of telemetry from simulated gas detectors for a minute,
@@ -453,7 +453,7 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
         name: 'alarm latency under overload, p99',
         value: round2(alarmLat.p99),
         unit: 'ms',
-        budget: { op: '<=', value: 50, source: 'BRIEF §6 (alarms keep their latency budget under overload)' },
+        budget: { op: '<=', value: 50, source: 'performance budget: alarms keep their latency budget under overload' },
       },
       { id: 'alarmMax', name: 'alarm latency under overload, max', value: round2(alarmLat.max), unit: 'ms' },
       {
@@ -490,14 +490,14 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
         name: 'alarms lost (not journaled, not on the bus or not in the outbox alarm lane)',
         value: alarmsLost,
         unit: 'alarms',
-        budget: { op: '<=', value: 0, source: 'BRIEF §6 (alarms never shed)' },
+        budget: { op: '<=', value: 0, source: 'performance budget: alarms never shed' },
       },
       {
         id: 'alarmsShed',
         name: 'alarms shed (not stamped at ingest)',
         value: alarmsNotStamped,
         unit: 'alarms',
-        budget: { op: '<=', value: 0, source: 'BRIEF §6 (alarms never shed)' },
+        budget: { op: '<=', value: 0, source: 'performance budget: alarms never shed' },
       },
       { id: 'telemetryOffered', name: 'telemetry offered', value: telemetryOffered, unit: 'events' },
       { id: 'telemetryKept', name: 'telemetry kept (journal rows)', value: kept, unit: 'events' },
@@ -515,7 +515,7 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
         name: 'shed - (offered - kept) (exact accounting)',
         value: shed - (telemetryOffered - kept),
         unit: 'events',
-        budget: { op: '<=', value: 0, source: 'BRIEF §6 (the rest counted as shed)' },
+        budget: { op: '<=', value: 0, source: 'performance budget: the rest counted as shed' },
       },
       { id: 'telemetryOnBus', name: 'events the local consumer received during the overload', value: consumed.count, unit: 'events' },
       { id: 'behindShare', name: 'share of the overload spent behind', value: `${Math.round(behindShare * 100)}%` },
@@ -527,7 +527,7 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
         name: 'peak RSS during the overload (sampled every 100 ms)',
         value: Math.round(rssPeakMB),
         unit: 'MB',
-        budget: { op: '<=', value: 200, source: 'BRIEF §6' },
+        budget: { op: '<=', value: 200, source: 'performance budget: peak RSS' },
       },
       { id: 'rssKernelPeak', name: 'peak RSS of the section process (kernel, whole section)', value: Math.round(kernelPeakMB), unit: 'MB' },
       { id: 'cpu', name: 'CPU of the gateway process during the overload', value: `${Math.round(cpuOverload * 100)}% of a core` },
@@ -542,7 +542,7 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
         name: 'after the load stops: recovered (pressure ok, queues empty) after',
         value: emptyAfterMs === undefined ? `not within ${RECOVERY_WAIT_MS / 1000}` : round2(emptyAfterMs / 1000),
         unit: 's',
-        budget: { op: '<=', value: 5, source: 'BRIEF §6 (recovers within seconds)' },
+        budget: { op: '<=', value: 5, source: 'performance budget: recovers within seconds' },
       },
     ];
 

@@ -214,7 +214,7 @@ export async function benchPipeline(opts: BenchOptions): Promise<SectionResult> 
           name: 'max sustained rate (open loop)',
           value: best?.rate ?? 0,
           unit: 'events/s',
-          budget: { op: '>=', value: 20_000, source: 'BRIEF §6 (whole pipeline)' },
+          budget: { op: '>=', value: 20_000, source: 'performance budget: whole pipeline' },
         },
         {
           id: 'deliveredAtMax',
@@ -234,7 +234,7 @@ export async function benchPipeline(opts: BenchOptions): Promise<SectionResult> 
           name: 'p99 latency at 2,000 events/s',
           value: round2(moderate.lat.p99),
           unit: 'ms',
-          budget: { op: '<=', value: 5, source: 'BRIEF §6 (alarm latency at 2,000 events/s)' },
+          budget: { op: '<=', value: 5, source: 'performance budget: alarm latency at 2,000 events/s' },
         },
         { id: 'maxAt2k', name: 'max latency at 2,000 events/s', value: round2(moderate.lat.max), unit: 'ms' },
         {
@@ -248,7 +248,7 @@ export async function benchPipeline(opts: BenchOptions): Promise<SectionResult> 
           name: 'p99 latency at max sustained',
           value: round2(best?.lat.p99 ?? Number.NaN),
           unit: 'ms',
-          budget: { op: '<=', value: 50, source: 'BRIEF §6 (alarm latency under saturation)' },
+          budget: { op: '<=', value: 50, source: 'performance budget: alarm latency under saturation' },
         },
         {
           id: 'maxAtMax',
@@ -262,7 +262,7 @@ export async function benchPipeline(opts: BenchOptions): Promise<SectionResult> 
           name: 'peak RSS at max sustained rate',
           value: Math.round(best?.rssMB ?? Number.NaN),
           unit: 'MB',
-          budget: { op: '<=', value: 200, source: 'BRIEF §6' },
+          budget: { op: '<=', value: 200, source: 'performance budget: peak RSS' },
         },
         {
           id: 'rssPeak',
@@ -284,7 +284,7 @@ export async function benchPipeline(opts: BenchOptions): Promise<SectionResult> 
             0,
           ),
           unit: 'events',
-          budget: { op: '<=', value: 0, source: 'BRIEF §7' },
+          budget: { op: '<=', value: 0, source: 'reliability: nothing acknowledged is ever lost' },
         },
         {
           id: 'shed',

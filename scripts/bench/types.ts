@@ -12,11 +12,11 @@ export interface BenchOptions {
   log: (line: string) => void;
 }
 
-/** Optional budget from BRIEF §6 the figure is compared against. */
+/** Optional performance budget the figure is compared against. */
 export interface Budget {
   op: '<=' | '>=';
   value: number;
-  /** Where the budget comes from, e.g. `BRIEF §6`. */
+  /** Where the budget comes from, e.g. `performance budget: alarm latency p99`. */
   source: string;
 }
 

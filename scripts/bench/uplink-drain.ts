@@ -1,5 +1,5 @@
 /**
- * Uplink benchmark (issue 3 item 8, BRIEF §6): a backlog built while the city broker is down,
+ * Uplink benchmark: a backlog built while the city broker is down,
  * then drained into a real mosquitto; the drain rate, and the latency of fresh alarms to the
  * city broker while the backlog drains (they must not wait behind it).
  *
