@@ -296,3 +296,37 @@ describe('password guessing', () => {
     }
   });
 });
+
+describe('persistent sessions per account', () => {
+  it('an account holds at most maxPersistentSessionsPerAccount persistent client ids; a clean session frees one', async () => {
+    const denied: DeniedEvent[] = [];
+    const broker = await startBroker(
+      {
+        listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }],
+        accounts: ACCOUNTS,
+        limits: { maxPersistentSessionsPerAccount: 2 },
+      },
+      { demo: false, log, onDenied: (e) => denied.push(e) },
+    );
+    try {
+      const login = async (clientId: string, clean: boolean) => {
+        const r = await tryLogin(broker, { clientId, username: 'bin-8', password: PASSWORDS['bin-8'], clean });
+        r.socket.destroy();
+        return r.returnCode;
+      };
+      expect(await login('bin-8:a', false)).toBe(0);
+      expect(await login('bin-8:b', false)).toBe(0);
+      expect(await login('bin-8:c', false)).toBe(2); // a third persistent session: refused
+      expect(denied.at(-1)).toMatchObject({ reason: 'max-persistent-sessions', username: 'bin-8' });
+      expect(await login('bin-8:a', false)).toBe(0); // resuming one it holds is fine
+      expect(await login('bin-8:c', true)).toBe(0); // a clean session is not counted
+      expect(await login('bin-8:a', true)).toBe(0); // clean session on a persistent id discards it (§3.1.2.4)
+      expect(await login('bin-8:c', false)).toBe(0); // so there is room again
+      // another account has its own allowance
+      const city = await tryLogin(broker, { clientId: 'city-1', username: 'city', password: PASSWORDS.city, clean: false });
+      expect(city.returnCode).toBe(0);
+    } finally {
+      await broker.close();
+    }
+  });
+});

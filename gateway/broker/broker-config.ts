@@ -68,6 +68,12 @@ export const BrokerLimits = z.strictObject({
   maxConnectionsPerSource: z.number().int().min(1).default(100),
   /** Milliseconds a new connection may take to send its CONNECT before it is closed. */
   connectTimeoutMs: z.number().int().min(100).default(10_000),
+  /**
+   * Client ids with a persistent session (clean session = false, §3.1.2.4) one account may hold: each
+   * keeps a session and its queued messages in the broker while the gateway runs. A CONNECT that would
+   * open one more is refused (CONNACK 2).
+   */
+  maxPersistentSessionsPerAccount: z.number().int().min(1).default(16),
   /** Topic filters one client may hold; a SUBSCRIBE beyond it is refused (SUBACK 0x80, §3.9.3). */
   maxSubscriptionsPerClient: z.number().int().min(1).default(100),
   /**

@@ -165,7 +165,10 @@ export async function startBroker(config: BrokerConfigInput, opts: StartBrokerOp
   const connectionOf = (client: Client): Connection | undefined => connections.get(client.conn as Duplex);
 
   // ---- client ids --------------------------------------------------------------------------------
-  const clientIds = new ClientIdOwners((name) => credentials.get(name)?.account.role === 'device');
+  const clientIds = new ClientIdOwners(
+    (name) => credentials.get(name)?.account.role === 'device',
+    limits.maxPersistentSessionsPerAccount,
+  );
 
   // ---- login -------------------------------------------------------------------------------------
   const { login, claimClientId } = connectLogin({

@@ -12,7 +12,10 @@ import type { DenyReason } from './deny-reasons.js';
 /** Separates a device account's user name from the rest of its client id: `bin-7:sensor-2`. */
 export const CLIENT_ID_SEPARATOR = ':';
 
-export type ClientIdRefusal = Extract<DenyReason, 'client-id-namespace' | 'client-id-taken'>;
+export type ClientIdRefusal = Extract<
+  DenyReason,
+  'client-id-namespace' | 'client-id-taken' | 'max-persistent-sessions'
+>;
 
 /** An account's claim on a client id. */
 interface ClientIdOwner {
@@ -26,9 +29,17 @@ export class ClientIdOwners {
   private readonly owners = new Map<string, ClientIdOwner>();
   /** Client ids as sent in CONNECT (aedes replaces an empty one by a generated id). */
   private readonly sentIds = new WeakMap<Client, string>();
+  /** Persistent client ids per account: each one keeps a session (and its queue) in the broker. */
+  private readonly persistentOf = new Map<string, number>();
 
-  /** `isDevice(name)`: is there a `device` account with this user name? */
-  constructor(private readonly isDevice: (username: string) => boolean) {}
+  /**
+   * `isDevice(name)`: is there a `device` account with this user name? `maxPersistentPerAccount`:
+   * client ids with a persistent session one account may hold (a new one beyond it is refused).
+   */
+  constructor(
+    private readonly isDevice: (username: string) => boolean,
+    private readonly maxPersistentPerAccount = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** Client ids bound to an account (connected, or with a persistent session). */
   get size(): number {
@@ -67,6 +78,13 @@ export class ClientIdOwners {
       return 'client-id-taken';
     }
     const claim = owner ?? { username: account.username, persistent: false, clients: new Set<Client>() };
+    const held = this.persistentOf.get(account.username) ?? 0;
+    if (!client.clean && !claim.persistent) {
+      if (held >= this.maxPersistentPerAccount) return 'max-persistent-sessions';
+      this.persistentOf.set(account.username, held + 1);
+    } else if (client.clean && claim.persistent) {
+      this.persistentOf.set(account.username, held - 1);
+    }
     // [MQTT-3.1.2-6]: clean session discards any previous session of this id.
     claim.persistent = !client.clean;
     claim.clients.add(client);

@@ -13,6 +13,7 @@ export type DenyReason =
   | 'client-id-empty'
   | 'client-id-namespace'
   | 'client-id-taken'
+  | 'max-persistent-sessions'
   | 'max-connections'
   | 'max-connections-per-source'
   | 'packet-too-large'
