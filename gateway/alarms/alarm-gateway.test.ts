@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import { type RunningGsmModem, startGsmModemSimulator } from '../../simulators/gsm-modem/index.js';
 import { alarmsReport } from './alarm-cli.js';
-import type { Alarm } from './alarm-types.js';
+import type { Alarm } from '../core/alarm-types.js';
 import { ManualClock } from './clock.js';
 import {
   bootGateway,

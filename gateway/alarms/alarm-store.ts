@@ -4,7 +4,7 @@
  * transaction that stores their event (see AlarmEngine), so state and event commit together.
  */
 import type Database from 'better-sqlite3';
-import type { Alarm } from './alarm-types.js';
+import type { Alarm } from '../core/alarm-types.js';
 
 export interface PendingTimer {
   key: string;

@@ -2,8 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { LifecycleResult } from '../alarms/alarm-engine.js';
-import type { Alarm } from '../alarms/alarm-types.js';
+import type { Alarm, LifecycleResult } from '../core/alarm-types.js';
 import { hashPassword } from '../auth/password.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { createLogger } from '../core/logger.js';

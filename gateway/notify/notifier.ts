@@ -5,8 +5,7 @@
  * on the feed. Channels work without the internet: a modem and a LAN endpoint.
  */
 
-import { summary } from '../alarms/alarm-engine.js';
-import type { Alarm } from '../alarms/alarm-types.js';
+import { type Alarm, summary } from '../core/alarm-types.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { parseDuration } from '../core/time.js';

@@ -10,7 +10,7 @@ import { Journal } from '../../journal/journal.js';
 import { AlarmEventData } from '../alarm-contract.js';
 import { AlarmEngine } from '../alarm-engine.js';
 import { AlarmStore } from '../alarm-store.js';
-import type { Alarm } from '../alarm-types.js';
+import type { Alarm } from '../../core/alarm-types.js';
 import { ManualClock } from '../clock.js';
 import { type AlarmsConfig, Rule, type RuleInput } from '../rule-schema.js';
 import { compile, effectiveRules, linkageFailedRule } from '../rule-set.js';

@@ -1,5 +1,10 @@
-/** The alarm record: one per rule and subject while active, kept after it ends for the history. */
-import type { DeviceRef, Severity } from '../core/envelope.js';
+/**
+ * The alarm record: one per rule and subject while active, kept after it ends for the history.
+ * Shared by the alarm engine (gateway/alarms), the notification channels (gateway/notify) and the
+ * duty console (gateway/console); it holds types and pure helpers only, so those folders depend
+ * on it and never on each other's logic.
+ */
+import type { DeviceRef, Severity } from './envelope.js';
 
 export type AlarmState = 'raised' | 'acknowledged' | 'resolved' | 'cleared';
 
@@ -60,3 +65,12 @@ export interface Alarm {
 export const HISTORY_LIMIT = 200;
 
 export const alarmKey = (rule: string, subject: string) => `${rule}|${subject}`;
+
+/** The answer to a duty officer's acknowledge or resolve. */
+export type LifecycleResult = { ok: true; alarm: Alarm } | { ok: false; error: string };
+
+/** The alarm as carried in `alarm.*` events and on the feed (without its history). */
+export function summary(a: Alarm): Omit<Alarm, 'history'> {
+  const { history: _h, ...rest } = a;
+  return rest;
+}

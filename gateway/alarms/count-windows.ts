@@ -1,0 +1,46 @@
+/**
+ * Sliding count windows of rules with `count` (n events, or n distinct devices, within a time
+ * window), one per rule and subject. Entries are aged on the monotonic clock, so a wall-clock step
+ * does not move a window; each entry is written to the database as it is added.
+ */
+import type { AlarmStore, WindowEntry } from './alarm-store.js';
+import type { Clock } from './clock.js';
+
+type Entry = WindowEntry & { mono: number };
+
+export class CountWindows {
+  /** `mono` is the entry's monotonic time. */
+  private readonly windows = new Map<string, Entry[]>();
+
+  constructor(
+    private readonly store: AlarmStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Loads the windows of an earlier run. */
+  load(): void {
+    // Entries of an earlier run carry wall time only: place them on this run's monotonic clock.
+    const wallToMono = this.clock.elapsed() - this.clock.now();
+    for (const [key, entries] of this.store.loadWindows())
+      this.windows.set(
+        key,
+        entries.map((e) => ({ ...e, mono: e.at + wallToMono })),
+      );
+  }
+
+  /** Adds an entry at wall time `now`, drops those older than `windowMs`; returns the window. */
+  add(key: string, deviceId: string, now: number, windowMs: number): readonly WindowEntry[] {
+    const mono = this.clock.elapsed();
+    const w = (this.windows.get(key) ?? []).filter((e) => e.mono >= mono - windowMs);
+    const entry = { deviceId, at: now, mono };
+    w.push(entry);
+    this.windows.set(key, w);
+    this.store.addWindow(key, entry, Math.min(...w.map((e) => e.at)));
+    return w;
+  }
+
+  /** Forgets a window in memory (its rows are cleared with the event that raised the alarm). */
+  drop(key: string): void {
+    this.windows.delete(key);
+  }
+}

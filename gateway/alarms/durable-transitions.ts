@@ -1,0 +1,69 @@
+/**
+ * Reports alarm transitions as `alarm.*` events (kind `alarm`) and keeps their state writes
+ * durable: a transition's state change is written inside the journal transaction that stores its
+ * event (journal tx hook), so after a crash either both exist or neither. An event the pipeline
+ * does not take (refused) has its state written at once.
+ */
+import { type Alarm, type AlarmHistoryEntry, HISTORY_LIMIT, summary } from '../core/alarm-types.js';
+import type { EventEnvelope, Severity } from '../core/envelope.js';
+import { errorMessage } from '../core/errors.js';
+import { type AlarmEngineOptions, iso } from './engine-types.js';
+
+export class TransitionReporter {
+  /** State writes waiting for the commit of the event (by event id) that reports them. */
+  private readonly writes = new Map<string, () => void>();
+
+  constructor(private readonly o: AlarmEngineOptions) {
+    o.journal.addTxHook((rows) => {
+      for (const { env } of rows) {
+        const w = this.writes.get(env.id);
+        if (!w) continue;
+        try {
+          w();
+        } catch (err) {
+          this.o.log.error({ err: errorMessage(err), event: env.id }, 'alarm state write failed');
+        }
+      }
+    });
+  }
+
+  /** Called with every committed event: its state write (if any) is done. */
+  committed(env: EventEnvelope): void {
+    if (this.writes.size) this.writes.delete(env.id);
+  }
+
+  /** Appends to the alarm's history, keeping the first entry (raised) and the latest ones. */
+  addHistory(a: Alarm, h: AlarmHistoryEntry): void {
+    a.history.push(h);
+    if (a.history.length > HISTORY_LIMIT) a.history.splice(1, a.history.length - HISTORY_LIMIT);
+  }
+
+  /** Reports a transition as an event; its state change is written with the event's commit. */
+  emit(
+    a: Alarm,
+    type: string,
+    extra: Record<string, unknown>,
+    severity?: Severity,
+    alsoWrite?: () => void,
+  ): void {
+    const now = this.o.clock.now();
+    a.updatedAt = iso(now);
+    const body = JSON.stringify(a);
+    const snapshot = { ...a };
+    const write = () => {
+      this.o.store.saveAlarm(snapshot, body);
+      alsoWrite?.();
+    };
+    const env = this.o.ingest({
+      deviceId: a.device.id,
+      type,
+      kind: 'alarm',
+      severity: severity ?? a.severity,
+      receivedAt: new Date(now),
+      data: { alarm: summary(a), ...extra },
+    });
+    if (env) this.writes.set(env.id, write);
+    else write();
+    this.o.hooks?.transition?.(type, a);
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Linkage: a raised alarm's actions (e.g. close the gas valve, start the fan) are sent as commands
+ * through the command path to the devices in the action's scope (trigger, zone, building, site).
+ * Each outcome is kept in the alarm's history and reported as `alarm.action`; a failed or
+ * unanswered command raises the `linkage-failed` alarm of its target device (critical, cleared
+ * only by a person).
+ */
+import { type Alarm, alarmKey } from '../core/alarm-types.js';
+import type { DeviceRef } from '../core/envelope.js';
+import { errorMessage } from '../core/errors.js';
+import type { ActiveAlarms } from './active-alarms.js';
+import type { AlarmLifecycle } from './alarm-lifecycle.js';
+import type { TransitionReporter } from './durable-transitions.js';
+import { type ActionOutcome, type AlarmEngineOptions, iso, type Trigger } from './engine-types.js';
+import { selectorMatches } from './match.js';
+import type { CompiledRule } from './rule-set.js';
+
+export class Linkage {
+  constructor(
+    private readonly o: AlarmEngineOptions,
+    private readonly alarms: ActiveAlarms,
+    private readonly lifecycle: AlarmLifecycle,
+    private readonly report: TransitionReporter,
+    private readonly isStopped: () => boolean,
+  ) {}
+
+  /** Sends every action of the rule to each of its targets; does not wait for the answers. */
+  run(cr: CompiledRule, a: Alarm): void {
+    cr.rule.actions.forEach((action, k) => {
+      for (const target of this.targetsOf(action, a)) {
+        void this.runAction(a, action.command, action.args, target, cr.actionTimeoutMs[k] ?? 5000);
+      }
+    });
+  }
+
+  private targetsOf(action: CompiledRule['rule']['actions'][number], a: Alarm): string[] {
+    const scope = action.target.scope;
+    const trig = a.device;
+    let candidates: DeviceRef[];
+    if (scope === 'trigger')
+      candidates = a.devices.map((id) => this.o.devices.get(id)).filter((d): d is DeviceRef => !!d);
+    else {
+      candidates = [...this.o.devices.values()].filter(
+        (d) =>
+          scope === 'site' ||
+          (d.building !== undefined &&
+            d.building === trig.building &&
+            (scope === 'building' || d.zone === trig.zone)),
+      );
+    }
+    return candidates
+      .filter((d) => d.family !== 'gateway' && selectorMatches(action.target.devices, d))
+      .map((d) => d.id);
+  }
+
+  private async runAction(
+    a: Alarm,
+    command: string,
+    args: unknown,
+    target: string,
+    timeoutMs: number,
+  ): Promise<void> {
+    this.o.hooks?.actionSent?.(a, command, target);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    let outcome: ActionOutcome;
+    try {
+      const res = await Promise.race([this.o.execute(target, command, args), timeout]);
+      outcome =
+        res === 'timeout'
+          ? {
+              alarmId: a.id,
+              rule: a.rule,
+              command,
+              target,
+              outcome: 'timeout',
+              error: `no answer within ${timeoutMs} ms`,
+            }
+          : res.ok
+            ? {
+                alarmId: a.id,
+                rule: a.rule,
+                command,
+                target,
+                outcome: 'ok',
+                ...(res.data ? { data: res.data } : {}),
+              }
+            : { alarmId: a.id, rule: a.rule, command, target, outcome: 'failed', error: res.error };
+    } catch (err) {
+      outcome = { alarmId: a.id, rule: a.rule, command, target, outcome: 'failed', error: errorMessage(err) };
+    } finally {
+      clearTimeout(timer);
+    }
+    this.o.hooks?.actionDone?.(outcome);
+    if (this.isStopped()) return;
+    const { alarmId: _a, rule: _r, ...detail } = outcome;
+    const latest = this.alarms.byId(a.id) ?? a;
+    this.report.addHistory(latest, { at: iso(this.o.clock.now()), what: 'action', detail });
+    this.report.emit(latest, 'alarm.action', { action: detail }, outcome.outcome === 'ok' ? 'info' : undefined);
+    if (outcome.outcome !== 'ok') {
+      this.o.log.error(
+        { alarm: a.id, rule: a.rule, command, target, outcome: outcome.outcome, err: outcome.error },
+        'linkage action failed',
+      );
+      this.linkageFailed(a, outcome);
+    }
+  }
+
+  /** A failed action raises its own alarm (rule `linkage-failed`), one per target device. */
+  private linkageFailed(a: Alarm, o: ActionOutcome): void {
+    const device = this.o.devices.get(o.target) ?? a.device;
+    const t: Trigger = {
+      eventId: a.id,
+      type: 'alarm.action',
+      kind: 'alarm',
+      receivedAt: iso(this.o.clock.now()),
+      data: {
+        alarm: a.id,
+        rule: a.rule,
+        command: o.command,
+        target: o.target,
+        outcome: o.outcome,
+        error: o.error,
+      },
+      device,
+    };
+    const subject = device.id;
+    const existing = this.alarms.atKey(alarmKey(this.o.linkageFailed.rule.id, subject));
+    if (existing) this.lifecycle.repeat(existing, t);
+    else this.lifecycle.raise(this.o.linkageFailed, subject, t, [device.id]);
+  }
+}
