@@ -4,7 +4,7 @@ import { createLogger } from '../core/logger.js';
 import { AtModem, ModemError, openSerialModem } from './at-modem.js';
 import { type NotificationOutcome, Notifier } from './notifier.js';
 import { NotifyConfig } from './notify-schema.js';
-import { sampleAlarm as alarm } from './test/sample-alarm.js';
+import { sampleAlarm as alarm } from '../testing/sample-alarm.js';
 
 const log = createLogger('silent');
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../core/logger.js';
 import { type NotificationOutcome, Notifier } from './notifier.js';
 import { NotifyConfig } from './notify-schema.js';
-import { sampleAlarm } from './test/sample-alarm.js';
+import { sampleAlarm } from '../testing/sample-alarm.js';
 
 const alarm = sampleAlarm();
 

@@ -7,7 +7,7 @@ import { hashPassword } from '../auth/password.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { createLogger } from '../core/logger.js';
 import { AlarmFeed, type AlarmFeedOptions, CLOSE_LOGIN_TIMEOUT, type FeedRefusal, originAllowed } from './alarm-feed.js';
-import { sampleAlarm } from './test/sample-alarm.js';
+import { sampleAlarm } from '../testing/sample-alarm.js';
 import { registerAlarmRoutes } from './console-routes.js';
 
 const ALARM = sampleAlarm();

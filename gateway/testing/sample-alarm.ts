@@ -1,5 +1,5 @@
 /** One active gas alarm, as the engine hands it to the notification channels (test fixture). */
-import type { Alarm } from '../../core/alarm-types.js';
+import type { Alarm } from '../core/alarm-types.js';
 
 export function sampleAlarm(over: Partial<Alarm> = {}): Alarm {
   return {

@@ -5,8 +5,8 @@
  * Logins go through the gateway's LoginGuard, like every console login.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type Alarm, summary } from '../core/alarm-types.js';
 import { LoginGuard } from '../auth/login-guard.js';
+import { type Alarm, summary } from '../core/alarm-types.js';
 import { ConsoleLogin, type LoginResult, parseBasic, principalOf, refuse } from '../http/http-auth.js';
 import type { FeedAccount } from './alarm-feed.js';
 

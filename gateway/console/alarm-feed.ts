@@ -18,8 +18,8 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { type Alarm, type LifecycleResult, summary } from '../core/alarm-types.js';
 import { LoginGuard } from '../auth/login-guard.js';
+import { type Alarm, type LifecycleResult, summary } from '../core/alarm-types.js';
 import type { EventEnvelope } from '../core/envelope.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
