@@ -64,6 +64,18 @@ const failure = (p: Promise<unknown>) =>
 const words = (unitId: number, address: number, n: number) => patternModel.read(unitId, 3, address, n);
 
 describe('ModbusBus against a hostile Modbus TCP slave', () => {
+  it('refuses an answer whose MBAP protocol identifier is not Modbus (0), for reads and writes', async () => {
+    const s = await tcpSlave();
+    const b = await connectedBus('tcp', s.port);
+    s.script(2, [{ kind: 'wrong-protocol', protocolId: 5939 }]);
+    const write = await failure(b.writeCoil(2, 10, false));
+    expect(write.code).toBe('MODBUS_BAD_RESPONSE');
+    expect(write.message).toMatch(/protocol identifier 5939/);
+    s.script(2, [{ kind: 'wrong-protocol', protocolId: 1 }]);
+    expect(await failure(b.readHolding(2, 0, 3))).toMatchObject({ code: 'MODBUS_BAD_RESPONSE' });
+    expect(await b.readHolding(2, 0, 3)).toEqual(words(2, 0, 3));
+  });
+
   it('refuses reads whose byte count disagrees with the quantity (it used to return too few or too many)', async () => {
     const s = await tcpSlave();
     const b = await connectedBus('tcp', s.port);

@@ -27,7 +27,13 @@ import modbusSerial from 'modbus-serial';
 import { errorMessage } from '../../gateway/core/errors.js';
 import type { Logger } from '../../gateway/core/logger.js';
 import { Backoff } from './backoff.js';
-import { flushReceived, serialPortOf, tapLastFrame, tcpSocketOf } from './modbus-client-internals.js';
+import {
+  flushReceived,
+  type LastFrame,
+  serialPortOf,
+  tapLastFrame,
+  tcpSocketOf,
+} from './modbus-client-internals.js';
 import { ModbusError, toModbusError } from './modbus-errors.js';
 import {
   bitsProblem,
@@ -85,7 +91,7 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
   /** Why the bus is not connected (for MODBUS_NOT_CONNECTED messages). */
   private downReason = 'not connected yet';
   /** The last frame the current connection's port delivered. */
-  private lastFrame?: () => Buffer | undefined;
+  private lastFrame?: () => LastFrame;
   /** Fails the request in flight; set while one is (destroying a TCP client cancels its own timeouts). */
   private abortInFlight?: (err: ModbusError) => void;
 
@@ -170,7 +176,7 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
       `write coil ${address}`,
       priority,
       (c) => c.writeCoil(address, value),
-      (res) => coilEchoProblem(res, address, value, this.lastFrame?.()),
+      (res) => coilEchoProblem(res, address, value, this.lastFrame?.().frame),
     );
   }
 
@@ -244,13 +250,17 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
       });
       try {
         const result = await Promise.race([op(client), watchdog]);
-        const wrong = problem(result);
+        const protocolId = this.lastFrame?.().protocolId;
+        const wrong =
+          protocolId !== undefined && protocolId !== 0
+            ? `protocol identifier ${protocolId} in the MBAP header is not Modbus (0)`
+            : problem(result);
         if (wrong) throw new ModbusError('MODBUS_BAD_RESPONSE', `${label}: ${wrong}`);
         this.failedInARow = 0;
         return result;
       } catch (err) {
         let failure = toModbusError(err, label);
-        const from = this.lastFrame?.()?.[0];
+        const from = this.lastFrame?.().frame?.[0];
         if (failure.code === 'MODBUS_EXCEPTION' && from !== undefined && from !== unitId) {
           // the library checks the unit id of normal responses only
           failure = new ModbusError('MODBUS_BAD_RESPONSE', `${label}: exception response from unit ${from}`);

@@ -12,7 +12,9 @@
  *   the bus notice a reset or a close at once instead of at the next request's timeout; and the
  *   serial port, whose `close` event says why (the adapter was unplugged) where the library's does not.
  * - the frames the port hands to the client (unit id, PDU, CRC), of which the bus keeps the last
- *   one: the library reduces the value echoed by FC5 to a boolean, so 0x1234 passes for OFF.
+ *   one: the library reduces the value echoed by FC5 to a boolean, so 0x1234 passes for OFF; and,
+ *   on TCP, the MBAP header the port strips from it, whose protocol identifier the library ignores
+ *   (Modbus Messaging on TCP/IP Implementation Guide V1.0b §3.1.3: 0 = Modbus).
  *
  * Both degrade to doing nothing when the internals are not where they were.
  */
@@ -58,13 +60,23 @@ export function serialPortOf(client: object): NodeJS.EventEmitter | undefined {
   return port as unknown as NodeJS.EventEmitter;
 }
 
+export interface LastFrame {
+  /** Unit id, PDU and CRC of the last frame the port delivered. */
+  frame?: Buffer;
+  /** The MBAP protocol identifier that came with it (Modbus TCP only). */
+  protocolId?: number;
+}
+
 /** Keeps the last frame the port delivered to the client (read it right after a request settles). */
-export function tapLastFrame(client: object): () => Buffer | undefined {
-  let last: Buffer | undefined;
+export function tapLastFrame(client: object): () => LastFrame {
+  let last: LastFrame = {};
   const port = portOf(client);
   if (typeof port?.on === 'function') {
     port.on('data', (frame) => {
-      if (Buffer.isBuffer(frame)) last = frame;
+      if (!Buffer.isBuffer(frame)) return;
+      // TcpPort emits while the frame, MBAP header first, is still at the head of its buffer.
+      const rcv = port._clientRcvData;
+      last = { frame, protocolId: Buffer.isBuffer(rcv) && rcv.length >= 4 ? rcv.readUInt16BE(2) : undefined };
     });
   }
   return () => last;
