@@ -83,6 +83,11 @@ export const BrokerLimits = z.strictObject({
    * always allowed.
    */
   maxRetainedMessages: z.number().int().min(0).default(10_000),
+  /**
+   * QoS 1 messages kept for one persistent session (clean session off) until its client acknowledges
+   * them, e.g. while it is offline. Beyond it new messages for that client are dropped and counted.
+   */
+  maxQueuedPerSession: z.number().int().min(1).default(10_000),
   /** Total bytes (topic and payload) of the retained messages stored by clients. */
   maxRetainedBytes: z.number().int().min(0).default(32 * 1024 * 1024),
   /** A client whose socket does not take its messages for this long is disconnected, so it cannot stall others. */

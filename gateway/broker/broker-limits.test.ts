@@ -258,6 +258,42 @@ describe('subscriptions per client', () => {
   });
 });
 
+describe('messages queued for a persistent session', () => {
+  let broker: RunningBroker;
+  let denied: DeniedEvent[];
+  beforeAll(async () => {
+    ({ broker, denied } = await start({ maxQueuedPerSession: 10 }));
+  });
+  afterAll(() => broker.close());
+
+  it('keeps at most maxQueuedPerSession for an offline subscriber, counts the rest, and queues again once it caught up', async () => {
+    const id = `city-archive-${randomUUID().slice(0, 8)}`;
+    const first = await connect(broker, 'city', { clientId: id, clean: false });
+    await first.subscribeAsync('cg/v1/#', { qos: 1 });
+    await first.endAsync();
+    for (let i = 0; i < 50; i++) await broker.publish('cg/v1/s/g/events/x', `m${i}`, { qos: 1 });
+    expect(count(denied, 'session-queue-full')).toBe(40);
+
+    const got: string[] = [];
+    const back = await connectAsync(`mqtt://127.0.0.1:${tcpPort(broker)}`, {
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      username: 'city',
+      password: PASSWORDS.city,
+      clientId: id,
+      clean: false,
+    });
+    clients.push(back);
+    back.on('message', (_t, p) => got.push(p.toString()));
+    expect(await eventually(() => got.length === 10)).toBe(true);
+    expect(got).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`)); // the oldest kept, in order
+    // acknowledged: the queue is empty again and holds new messages while it is offline
+    await back.endAsync();
+    for (let i = 0; i < 5; i++) await broker.publish('cg/v1/s/g/events/x', `n${i}`, { qos: 1 });
+    expect(count(denied, 'session-queue-full')).toBe(40);
+  });
+});
+
 describe('retained messages', () => {
   let broker: RunningBroker;
   let denied: DeniedEvent[];

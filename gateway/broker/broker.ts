@@ -11,6 +11,7 @@ import { loadAccounts } from './accounts.js';
 import { type AclAccount, ANONYMOUS, canPublish, canSubscribe } from './acl.js';
 import { type BrokerConfigInput, BrokerLimits, BrokerLogin } from './broker-config.js';
 import { ClientIdOwners } from './client-ids.js';
+import { boundedSessionStore } from './session-queue-limit.js';
 import { connectLogin } from './connect-login.js';
 import { ConnectionLimits, sourceOf } from './connection-limits.js';
 import { deliveryClassStamper } from './delivery-class.js';
@@ -185,7 +186,11 @@ export async function startBroker(config: BrokerConfigInput, opts: StartBrokerOp
   const subscriptions = new SubscriptionLimit(limits.maxSubscriptionsPerClient);
   const retained = new RetainedBudget(limits);
 
+  const sessions = boundedSessionStore(limits.maxQueuedPerSession, (clientId) =>
+    deny({ action: 'deliver', clientId, reason: 'session-queue-full' }),
+  );
   const aedes = await Aedes.createBroker({
+    persistence: sessions.persistence,
     drainTimeout: opts.drainTimeoutMs ?? limits.drainTimeoutMs,
     connectTimeout: limits.connectTimeoutMs,
 

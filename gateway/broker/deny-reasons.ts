@@ -23,12 +23,13 @@ export type DenyReason =
   | 'max-retained-messages'
   | 'max-retained-bytes'
   | 'slow-consumer'
+  | 'session-queue-full'
   | 'protocol-error'
   | 'timeout';
 
 export interface DeniedEvent {
   /** connection: refused at accept; packet: closed by the socket-level packet check. */
-  action: 'connect' | 'publish' | 'subscribe' | 'connection' | 'packet';
+  action: 'connect' | 'publish' | 'subscribe' | 'connection' | 'packet' | 'deliver';
   clientId: string;
   username?: string;
   topic?: string;
