@@ -76,6 +76,38 @@ describe('ModbusBus against a hostile Modbus TCP slave', () => {
     expect(await b.readHolding(2, 0, 3)).toEqual(words(2, 0, 3));
   });
 
+  it('refuses a write echo cut short and completed by the first bytes of a late answer (concurrent requests)', async () => {
+    const s = await tcpSlave();
+    const b = await connectedBus('tcp', s.port);
+    // Unit 2's behaviours go to its requests in the order they are sent: the high-priority write
+    // coil goes right after the read in flight. Its echo (12 bytes) is cut after 11; the answer to
+    // the read, late, lands 200 ms into the write's time and its first byte (transaction id high,
+    // 0) completes the echo as the right one; the rest of it is no MBAP header.
+    s.script(2, [
+      { kind: 'late', ms: TIMEOUT_MS + 200 },
+      { kind: 'truncated', keep: 14 },
+      { kind: 'wrong-protocol', protocolId: 5939 },
+    ]);
+    const [read, coils, registers, register, coil] = await Promise.all([
+      failure(b.readHolding(2, 98, 17)),
+      failure(b.readCoils(1, 2, 15)),
+      failure(b.writeRegisters(2, 6, [18567, 39625, 12274])),
+      failure(b.writeRegister(1, 79, 15720)),
+      failure(b.writeCoil(2, 10, false, 'high')),
+    ]);
+    expect(read.code).toBe('MODBUS_TIMEOUT');
+    expect(coil.code).toBe('MODBUS_BAD_RESPONSE'); // it used to resolve
+    expect(coil.message).toMatch(/completed by a later piece of the stream/);
+    expect(registers).toMatchObject({
+      code: 'MODBUS_BAD_RESPONSE',
+      message: expect.stringMatching(/protocol identifier 5939/),
+    });
+    const bits = patternModel.read(1, 1, 2, 15)?.map((v) => v === 1);
+    expect(coils).toEqual({ code: 'resolved', message: JSON.stringify(bits) });
+    expect(register.code).toBe('resolved');
+    expect(s.answeredHonestly({ unitId: 2, fc: 5, address: 10, quantity: 0 })).toBe(false);
+  });
+
   it('refuses reads whose byte count disagrees with the quantity (it used to return too few or too many)', async () => {
     const s = await tcpSlave();
     const b = await connectedBus('tcp', s.port);

@@ -12,7 +12,10 @@
  *   late, dripping), and left there they would misframe the next answer.
  * - A response is accepted only if it answers the request: besides the library's unit id,
  *   function code, length and CRC checks, the byte count of reads (§6.1-6.4), the echo of
- *   writes (§6.5, §6.6, §6.12) and the unit id of exception responses must match. Anything else
+ *   writes (§6.5, §6.6, §6.12) and the unit id of exception responses must match; on TCP, the
+ *   frame the library matched by transaction id must carry protocol identifier 0 and must not
+ *   be an answer cut short that the next piece of the stream completed while carrying on with
+ *   bytes that start no MBAP header (the tail of another answer glued to it). Anything else
  *   is MODBUS_BAD_RESPONSE.
  * - The connection is opened in the background and re-opened with exponential backoff and
  *   jitter whenever it is lost (ECONNRESET, "Port Not Open", port closed, serial error, the
@@ -29,9 +32,9 @@ import type { Logger } from '../../gateway/core/logger.js';
 import { Backoff } from './backoff.js';
 import {
   flushReceived,
-  type LastFrame,
+  type FrameTap,
   serialPortOf,
-  tapLastFrame,
+  tapFrames,
   tcpSocketOf,
 } from './modbus-client-internals.js';
 import { ModbusError, toModbusError } from './modbus-errors.js';
@@ -90,8 +93,8 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
   private failedInARow = 0;
   /** Why the bus is not connected (for MODBUS_NOT_CONNECTED messages). */
   private downReason = 'not connected yet';
-  /** The last frame the current connection's port delivered. */
-  private lastFrame?: () => LastFrame;
+  /** The frames the current connection's port delivers. */
+  private frames?: FrameTap;
   /** Fails the request in flight; set while one is (destroying a TCP client cancels its own timeouts). */
   private abortInFlight?: (err: ModbusError) => void;
 
@@ -176,7 +179,7 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
       `write coil ${address}`,
       priority,
       (c) => c.writeCoil(address, value),
-      (res) => coilEchoProblem(res, address, value, this.lastFrame?.().frame),
+      (res, frame) => coilEchoProblem(res, address, value, frame),
     );
   }
 
@@ -225,8 +228,8 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
     what: string,
     priority: Priority | undefined,
     op: (c: Client) => Promise<T>,
-    /** What is wrong with a response the library accepted, if anything. */
-    problem: (result: T) => string | undefined,
+    /** What is wrong with a response the library accepted (`frame`: the frame it came in), if anything. */
+    problem: (result: T, frame: Buffer | undefined) => string | undefined,
   ): Promise<T> {
     const label = `${this.name} unit ${unitId} ${what}`;
     return this.queue.run(async () => {
@@ -239,6 +242,7 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
       const stale = flushReceived(client);
       if (stale) this.o.log?.debug({ bus: this.name, bytes: stale }, 'modbus bus dropped stale received bytes');
       client.setID(unitId);
+      const transactionId = this.frames?.begin();
       let guard: NodeJS.Timeout | undefined;
       const watchdog = new Promise<never>((_, reject) => {
         this.abortInFlight = reject;
@@ -250,17 +254,18 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
       });
       try {
         const result = await Promise.race([op(client), watchdog]);
-        const protocolId = this.lastFrame?.().protocolId;
+        const answer = this.frames?.answer(transactionId);
+        const protocolId = answer?.protocolId;
         const wrong =
           protocolId !== undefined && protocolId !== 0
             ? `protocol identifier ${protocolId} in the MBAP header is not Modbus (0)`
-            : problem(result);
+            : (answer?.spliced ?? problem(result, answer?.frame));
         if (wrong) throw new ModbusError('MODBUS_BAD_RESPONSE', `${label}: ${wrong}`);
         this.failedInARow = 0;
         return result;
       } catch (err) {
         let failure = toModbusError(err, label);
-        const from = this.lastFrame?.().frame?.[0];
+        const from = this.frames?.answer(transactionId)?.frame[0];
         if (failure.code === 'MODBUS_EXCEPTION' && from !== undefined && from !== unitId) {
           // the library checks the unit id of normal responses only
           failure = new ModbusError('MODBUS_BAD_RESPONSE', `${label}: exception response from unit ${from}`);
@@ -340,7 +345,7 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
     }
     client.setTimeout(this.o.timeoutMs);
     this.watchPort(client);
-    this.lastFrame = tapLastFrame(client);
+    this.frames = tapFrames(client);
     this.client = client;
     this.failedInARow = 0;
     this.state = 'connected';
