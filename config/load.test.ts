@@ -164,11 +164,11 @@ drivers:
   });
 
   it('bounds the parser\'s work before it starts: tokens, keys and values, syntax errors, documents; and finds repeated keys', () => {
-    expect(() => parseConfigText('blank.yaml', '\n'.repeat(4_100_000))).toThrow(
-      /\(line 4000001\): the file holds more than 4,000,000 YAML tokens/,
+    expect(() => parseConfigText('blank.yaml', '\n'.repeat(2_100_000))).toThrow(
+      /\(line 2000001\): the file holds more than 2,000,000 YAML tokens/,
     );
-    expect(() => parseConfigText('list.yaml', `x: [${Array(1_000_001).fill('1').join(',')}]\n`)).toThrow(
-      /the file holds more than 1,000,000 keys and values/,
+    expect(() => parseConfigText('list.yaml', `x: [${Array(1_001).fill('1').join(',')}]\n`, { maxNodes: 1_000 })).toThrow(
+      /the file holds more than 1,000 keys and values/,
     );
     expect(() => parseConfigText('noise.yaml', '] '.repeat(1000))).toThrow(
       /\(line 1\): more than 100 YAML syntax errors, the first here: Unexpected flow-seq-end/,

@@ -14,8 +14,9 @@
 import { CST, type Document, isScalar, Lexer, visit } from 'yaml';
 
 /**
- * Resource limits of the loader. The defaults take a site of about 50,000 devices (a 20,000-device
- * site file is about 2.5 MB, 300,000 keys and values, and takes about 300 MB of memory to load).
+ * Resource limits of the loader. The defaults take a site of about 40,000 devices (a 20,000-device
+ * site file is about 2.5 MB, 900,000 tokens, and takes about 300 MB of memory to load; a hostile
+ * file just under the limits about 1 GB, once, at start).
  */
 export interface LoadLimits {
   /** Largest file accepted, in bytes; checked before the file is read. Default 8 MiB. */
@@ -26,14 +27,14 @@ export interface LoadLimits {
   maxAliasNodes: number;
   /**
    * Most YAML tokens (keys, values, punctuation, comments, blank lines), counted in one streaming
-   * pass before the parser builds them (a few hundred bytes each). Default 4,000,000.
+   * pass before the parser builds them (a few hundred bytes each). Default 2,000,000.
    */
   maxTokens: number;
   /** Most YAML syntax errors before the file is refused as not YAML, without composing it. Default 100. */
   maxSyntaxErrors: number;
   /**
    * Most nodes written in the file (keys, values, aliases, flow lists and mappings), counted before
-   * the parser builds them (it needs about 1 kB of memory for each). Default 1,000,000.
+   * the parser builds them (it needs about 1 kB of memory for each). Default 800,000.
    */
   maxNodes: number;
   /** Most values (mappings, lists, scalars) once every alias counts at its full size. Default 1,000,000. */
@@ -44,8 +45,8 @@ export const DEFAULT_LOAD_LIMITS: Readonly<LoadLimits> = Object.freeze({
   maxBytes: 8 * 1024 * 1024,
   maxDepth: 64,
   maxAliasNodes: 5_000,
-  maxNodes: 1_000_000,
-  maxTokens: 4_000_000,
+  maxNodes: 800_000,
+  maxTokens: 2_000_000,
   maxSyntaxErrors: 100,
   maxValues: 1_000_000,
 });
