@@ -108,7 +108,8 @@ export function createHarness(o: HarnessOptions) {
     const type = kind === 'alarm' ? 'gas.alarm.high' : kind === 'event' ? 'gas.normal' : 'gas.reading';
     const severity = kind === 'alarm' ? 'critical' : 'info';
     const env = pipeline.ingest({ deviceId, type, kind, severity, data: { lel: n % 100, n, ...data } });
-    if (!env) throw new Error('event rejected');
+    // Telemetry beyond one batch per tick waits (unstamped) and coalesces: callers keep bursts smaller.
+    if (!env) throw new Error(`event not stamped at once (rejected, or ${kind} waiting for a batch)`);
     return env;
   }
 
