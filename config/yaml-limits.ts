@@ -16,7 +16,7 @@ import { CST, type Document, isScalar, Lexer, visit } from 'yaml';
 /**
  * Resource limits of the loader. The defaults take a site of about 40,000 devices (a 20,000-device
  * site file is about 2.5 MB, 900,000 tokens, and takes about 300 MB of memory to load; a hostile
- * file just under the limits about 1 GB, once, at start).
+ * file just under the limits, e.g. a flood of tokens, up to about 2 GB, once, at start).
  */
 export interface LoadLimits {
   /** Largest file accepted, in bytes; checked before the file is read. Default 8 MiB. */
