@@ -237,9 +237,9 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
     closing = true;
     clearInterval(pruneTimer);
     await Promise.all(supervisors.map((s) => s.stop()));
-    pipeline.flush();
+    pipeline.flush(true);
     await alarms.close();
-    pipeline.flush();
+    pipeline.flush(true);
     await uplink?.close();
     await publish(
       topics.status(root),

@@ -253,9 +253,11 @@ export class Pipeline {
       done.resolve();
     } else if (this.rows.length && !this.commitFailing) {
       this.schedule();
-    } else if (this.parked.size && !this.retryTimer && !this.commitFailing) {
+    } else if (this.parked.size && !this.commitFailing) {
+      // The tick's budget ran out: go on next tick (I/O, and alarms with it, run in between).
+      if (!this.downstreamFull()) this.schedule();
       // Downstream is full: look again shortly rather than spinning the event loop.
-      this.retryTimer = setTimeout(() => this.flush(), 5);
+      else this.retryTimer ??= setTimeout(() => this.flush(), 5);
     }
   }
 
