@@ -14,7 +14,6 @@
  *   npx tsx scripts/bench/alarm-latency.ts [--quick]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +26,7 @@ import { startGateway } from '../../gateway/gateway.js';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import { fmt, fmtInt, type LatencySummary, now, sleep, summarise } from './stats.js';
 import type { BenchOptions, Figure, SectionResult } from './types.js';
+import { freePort } from '../../drivers/common/free-port.js';
 
 const BUSES = 10;
 const UNITS_PER_BUS = 200;
@@ -51,16 +51,6 @@ interface ScenarioResult {
   poll: LatencySummary;
   eventsPerS: number;
   alarms: number;
-}
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 1));
-    });
-  });
 }
 
 async function runScenario(
@@ -92,7 +82,7 @@ async function runScenario(
     journal: { path: join(dir, 'gw.db'), synchronous: 'FULL' },
     http: { host: '127.0.0.1', port: 0 },
     drivers,
-    ...(sc.uplinkDown ? { uplink: { url: `mqtt://127.0.0.1:${await closedPort()}` } } : {}),
+    ...(sc.uplinkDown ? { uplink: { url: `mqtt://127.0.0.1:${await freePort()}` } } : {}),
   });
   if (!parsed.ok) throw new Error(`bench config: ${JSON.stringify(parsed.problems.slice(0, 3))}`);
 

@@ -10,7 +10,6 @@
  * Figures only: budgets are compared, nothing is asserted.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateConfig } from '../../config/load.js';
@@ -22,6 +21,7 @@ import { Child } from './ipc.js';
 import { openLoop, runStep, STEP_COLUMNS, type StepDriver, type StepRow, stepCells, SUSTAINED } from './load.js';
 import { cpuMeter, fmt, fmtInt, MB, now, rssSampler, sleep, summarise } from './stats.js';
 import type { BenchOptions, Figure, SectionResult } from './types.js';
+import { freePort } from '../../drivers/common/free-port.js';
 
 const PER_DRIVER = 200;
 const ALARMS_PER_S = 20;
@@ -29,16 +29,6 @@ const OVERLOAD_FACTOR = 3;
 const ALARM_TYPE = 'gas.alarm.high';
 /** How long the section waits for the gateway to recover before it gives up measuring. */
 const RECOVERY_WAIT_MS = 120_000;
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 1));
-    });
-  });
-}
 
 function siteConfig(fleet: GasFleet, dir: string, uplinkPort: number) {
   const refs = [...fleet.devices.values()];
@@ -100,7 +90,7 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
   const dir = mkdtempSync(join(tmpdir(), 'cg-bench-overload-'));
   const fleet = new GasFleet(deviceCount, { telemetryOnly: true });
   const deviceIds = [...fleet.devices.keys()];
-  const config = siteConfig(fleet, dir, await closedPort());
+  const config = siteConfig(fleet, dir, await freePort());
   const cpu = cpuMeter();
   const rss = rssSampler(100);
   let gw: Gateway | undefined;
