@@ -9,7 +9,7 @@
  * wall-clock jump is covered by gateway/alarms/clock.test.ts (fake timers, no real clock change).
  */
 import { runFlapChaos, runKillChaos } from './chaos-runs.js';
-import { commandLine, parseOptions, recordRun } from './results.js';
+import { commandLine, parseOptions, recordRun, runCommand } from './results.js';
 
 const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
@@ -77,12 +77,4 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`chaos: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCommand('chaos', main);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FuzzOutcome } from '../../gateway/testing/fuzz-target.js';
 import { FUZZ_TARGETS } from './fuzz-targets.js';
-import { commandLine, parseOptions, REPO, recordRun } from './results.js';
+import { commandLine, parseOptions, REPO, recordRun, runCommand } from './results.js';
 
 const SELF = join(REPO, 'scripts/reliability/fuzz.ts');
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -125,12 +125,4 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`fuzz: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCommand('fuzz', main);

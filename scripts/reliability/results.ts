@@ -163,3 +163,16 @@ export function parseOptions(
   }
   return out;
 }
+
+/** Runs a command's `main` and turns its outcome into the process exit code (1 and a line on failure). */
+export function runCommand(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -14,7 +14,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { finish } from './chaos-runs.js';
-import { commandLine, parseOptions, recordRun, type RunOutcome } from './results.js';
+import { commandLine, parseOptions, recordRun, type RunOutcome, runCommand } from './results.js';
 import { metric, Rig, sleep } from './rig.js';
 
 const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -290,12 +290,4 @@ async function main(): Promise<number> {
   return r.status === 'passed' ? 0 : 1;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`soak: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCommand('soak', main);
