@@ -44,7 +44,7 @@ interface Job {
   qos: 0 | 1;
   retain: boolean;
   urgent: boolean;
-  done: () => void;
+  done?: () => void;
 }
 
 /** A FIFO with O(1) push and shift. */
@@ -88,11 +88,13 @@ export class LocalBus {
 
   /** Resolves once the broker took the message (never rejects: a failure is logged and counted). */
   publish(topic: string, payload: string | Buffer, opts: BusPublishOptions): Promise<void> {
-    return new Promise((done) => {
-      const job = { topic, payload, qos: opts.qos, retain: opts.retain, urgent: opts.urgent, done };
-      (opts.urgent ? this.urgent : this.normal).push(job);
-      this.pump();
-    });
+    return new Promise((done) => this.send(topic, payload, opts, done));
+  }
+
+  /** As `publish`, without a promise per message (the event path: nobody waits for it). */
+  send(topic: string, payload: string | Buffer, opts: BusPublishOptions, done?: () => void): void {
+    (opts.urgent ? this.urgent : this.normal).push({ topic, payload, ...opts, done });
+    this.pump();
   }
 
   /** True while telemetry waits beyond the high-water mark: the pipeline then holds telemetry back. */
@@ -132,7 +134,7 @@ export class LocalBus {
   private finish(job: Job): void {
     this.inFlight--;
     if (!job.urgent) this.telemetryInFlight--;
-    job.done();
+    job.done?.();
     this.pump();
     if (this.depth === 0) {
       this.failures = 0;
@@ -153,13 +155,13 @@ export function bridgePipelineToBus(pipeline: Pipeline, bus: LocalBus, root: str
   pipeline.onDelivered((env: EventEnvelope, json: string) => {
     const { family, id } = env.device;
     const telemetry = env.kind === 'telemetry';
-    void bus.publish(topics.event(root, family, id, env.type), json, {
+    bus.send(topics.event(root, family, id, env.type), json, {
       qos: telemetry ? 0 : 1,
       retain: false,
       urgent: !telemetry,
     });
-    if (telemetry) void bus.publish(topics.state(root, family, id), json, { qos: 0, retain: true, urgent: false });
+    if (telemetry) bus.send(topics.state(root, family, id), json, { qos: 0, retain: true, urgent: false });
     if (env.type === 'device.availability')
-      void bus.publish(topics.availability(root, id), json, { qos: 1, retain: true, urgent: true });
+      bus.send(topics.availability(root, id), json, { qos: 1, retain: true, urgent: true });
   });
 }
