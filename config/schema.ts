@@ -4,9 +4,9 @@
  */
 import { z } from 'zod';
 import { DRIVERS } from '../drivers/index.js';
-import { AlarmsConfig, Rule } from '../gateway/alarms/rule-schema.js';
+import { AlarmsConfig, Rule } from '../gateway/core/rule-schema.js';
 import { BrokerConfig } from '../gateway/broker/broker-config.js';
-import type { DeviceBase, DriverBase } from '../gateway/drivers/driver-api.js';
+import type { DeviceBase, DriverBase } from '../gateway/devices/driver-api.js';
 import { HttpConfig } from '../gateway/http/http-config.js';
 import { NotifyConfig } from '../gateway/notify/notify-schema.js';
 import { UplinkConfig } from '../gateway/uplink/uplink-config.js';

@@ -25,7 +25,7 @@ set -euo pipefail
 PY=${CG_TEST_PYTHON:-/usr/bin/python3}
 MOSQUITTO=${CG_TEST_MOSQUITTO:-/usr/sbin/mosquitto}
 
-# What drivers/gas-detector/test/pymodbus-slave.py imports from pymodbus.
+# What drivers/gas-detector/testing/pymodbus-slave.py imports from pymodbus.
 PYMODBUS_IMPORTS='from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
 from pymodbus.server import StartAsyncTcpServer'
 

@@ -8,12 +8,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DriverInstance } from '../../gateway/drivers/driver-api.js';
+import type { DriverInstance } from '../../gateway/devices/driver-api.js';
 import { openPtyPair, type PtyPair } from '../../simulators/common/pty-pair.js';
 import { type RunningGasSimulatorRtu, startGasSimulatorRtu } from '../../simulators/gas-detector/index.js';
-import type { RecordingContext } from '../common/test/fake-context.js';
-import { waitFor } from '../common/test/wait-for.js';
-import { gasConfig, startDriver } from './test/harness.js';
+import type { RecordingContext } from '../../gateway/devices/testing/fake-context.js';
+import { waitFor } from '../../gateway/testing/wait-for.js';
+import { gasConfig, startDriver } from './testing/harness.js';
 
 let dir: string;
 let links: { a: string; b: string };

@@ -4,11 +4,11 @@
  * and on the order of requests the simulator received, never on elapsed time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DriverInstance } from '../../gateway/drivers/driver-api.js';
+import type { DriverInstance } from '../../gateway/devices/driver-api.js';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
-import type { RecordingContext } from '../common/test/fake-context.js';
-import { waitFor } from '../common/test/wait-for.js';
-import { gasConfig, startDriver } from './test/harness.js';
+import type { RecordingContext } from '../../gateway/devices/testing/fake-context.js';
+import { waitFor } from '../../gateway/testing/wait-for.js';
+import { gasConfig, startDriver } from './testing/harness.js';
 
 let sim: RunningGasSimulatorTcp;
 let driver: DriverInstance;

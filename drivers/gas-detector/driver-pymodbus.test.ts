@@ -6,13 +6,13 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DriverInstance } from '../../gateway/drivers/driver-api.js';
-import { freePort } from '../common/free-port.js';
-import type { RecordingContext } from '../common/test/fake-context.js';
-import { waitFor } from '../common/test/wait-for.js';
-import { gasConfig, startDriver } from './test/harness.js';
+import type { DriverInstance } from '../../gateway/devices/driver-api.js';
+import { freePort } from '../../gateway/core/free-port.js';
+import type { RecordingContext } from '../../gateway/devices/testing/fake-context.js';
+import { waitFor } from '../../gateway/testing/wait-for.js';
+import { gasConfig, startDriver } from './testing/harness.js';
 
-const SCRIPT = fileURLToPath(new URL('./test/pymodbus-slave.py', import.meta.url));
+const SCRIPT = fileURLToPath(new URL('./testing/pymodbus-slave.py', import.meta.url));
 
 interface Slave {
   port: number;

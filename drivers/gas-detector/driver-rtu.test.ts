@@ -3,12 +3,12 @@
  * socat pseudo-terminal pair (a virtual RS-485 line): simulator on one end, driver on the other.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DriverInstance } from '../../gateway/drivers/driver-api.js';
+import type { DriverInstance } from '../../gateway/devices/driver-api.js';
 import { type RunningGasSimulatorRtu, startGasSimulatorRtu } from '../../simulators/gas-detector/index.js';
-import type { RecordingContext } from '../common/test/fake-context.js';
+import type { RecordingContext } from '../../gateway/devices/testing/fake-context.js';
 import { openPtyPair, type PtyPair } from '../../simulators/common/pty-pair.js';
-import { waitFor } from '../common/test/wait-for.js';
-import { gasConfig, startDriver } from './test/harness.js';
+import { waitFor } from '../../gateway/testing/wait-for.js';
+import { gasConfig, startDriver } from './testing/harness.js';
 
 let pty: PtyPair;
 let sim: RunningGasSimulatorRtu;

@@ -4,12 +4,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceEvent } from '../../gateway/core/envelope.js';
-import type { DriverInstance } from '../../gateway/drivers/driver-api.js';
+import type { DriverInstance } from '../../gateway/devices/driver-api.js';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
-import { freePort } from '../common/free-port.js';
-import type { RecordingContext } from '../common/test/fake-context.js';
-import { waitFor } from '../common/test/wait-for.js';
-import { gasConfig, startDriver } from './test/harness.js';
+import { freePort } from '../../gateway/core/free-port.js';
+import type { RecordingContext } from '../../gateway/devices/testing/fake-context.js';
+import { waitFor } from '../../gateway/testing/wait-for.js';
+import { gasConfig, startDriver } from './testing/harness.js';
 
 let sim: RunningGasSimulatorTcp;
 let driver: DriverInstance;

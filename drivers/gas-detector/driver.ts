@@ -12,10 +12,10 @@
  */
 import { z } from 'zod';
 import { errorMessage } from '../../gateway/core/errors.js';
-import type { CommandResult, DriverContext, DriverInstance } from '../../gateway/drivers/driver-api.js';
-import { Backoff } from '../common/backoff.js';
-import { ModbusBus } from '../common/modbus-bus.js';
-import { isBusFault, toModbusError } from '../common/modbus-errors.js';
+import type { CommandResult, DriverContext, DriverInstance } from '../../gateway/devices/driver-api.js';
+import { Backoff } from '../../gateway/core/backoff.js';
+import { ModbusBus } from '../modbus/modbus-bus.js';
+import { isBusFault, toModbusError } from '../modbus/modbus-errors.js';
 import { type GasRegisterMap, MODELS } from './models.js';
 import { type GasState, normalise, type ReportPolicy } from './normalise.js';
 import type { GasDetectorConfig, GasDetectorDevice } from './schema.js';

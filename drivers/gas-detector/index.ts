@@ -1,5 +1,5 @@
 /** The gas-detector driver module: Modbus RTU/TCP combustible-gas detectors with a valve relay. */
-import type { DriverDefinition } from '../../gateway/drivers/driver-api.js';
+import type { DriverDefinition } from '../../gateway/devices/driver-api.js';
 import { GAS_COMMANDS, GasDetectorDriver } from './driver.js';
 import { GAS_EVENT_TYPES } from './normalise.js';
 import { GasDetectorConfig } from './schema.js';

@@ -1,7 +1,7 @@
 /** Config of one gas-detector driver instance: one Modbus bus and the detectors on it. */
 import { z } from 'zod';
-import { DeviceBase, DriverBase } from '../../gateway/drivers/driver-api.js';
-import { ModbusTransport } from '../common/modbus-transport.js';
+import { DeviceBase, DriverBase } from '../../gateway/devices/driver-api.js';
+import { ModbusTransport } from '../modbus/modbus-transport.js';
 import { MODEL_NAMES } from './models.js';
 
 export const GasDetectorDevice = z.strictObject({

@@ -2,7 +2,7 @@
 import { DRIVERS } from '../../drivers/index.js';
 import { Journal } from '../journal/journal.js';
 import { AlarmStore } from './alarm-store.js';
-import type { AlarmsConfig, Rule } from './rule-schema.js';
+import type { AlarmsConfig, Rule } from '../core/rule-schema.js';
 import { effectiveRules } from './rule-set.js';
 
 /** Active alarms (and, with `recent`, the last ended ones) from the gateway's database. */

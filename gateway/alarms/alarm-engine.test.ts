@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from './clock.js';
-import { startHarness } from './test/engine-harness.js';
+import { ManualClock } from '../core/clock.js';
+import { startHarness } from './testing/engine-harness.js';
 
 const high = (lel = 60) => ({ lel, lowThreshold: 20, highThreshold: 50, status: 'high' });
 const normal = { lel: 0, lowThreshold: 20, highThreshold: 50, status: 'normal' };

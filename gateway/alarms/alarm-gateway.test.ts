@@ -8,7 +8,7 @@ import type { RunningGasSimulatorTcp } from '../../simulators/gas-detector/index
 import { type RunningGsmModem, startGsmModemSimulator } from '../../simulators/gsm-modem/index.js';
 import { alarmsReport } from './alarm-cli.js';
 import type { Alarm } from '../core/alarm-types.js';
-import { ManualClock } from './clock.js';
+import { ManualClock } from '../core/clock.js';
 import {
   bootGateway,
   CONSOLE_USER,
@@ -16,7 +16,7 @@ import {
   siteConfig,
   startGasSim,
   waitFor,
-} from './test/gateway-harness.js';
+} from './testing/gateway-harness.js';
 
 const alarmOf = (e: { data: Record<string, unknown> }) => e.data.alarm as Alarm;
 

@@ -7,7 +7,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { type Alarm, alarmKey, type LifecycleResult, type Person } from '../core/alarm-types.js';
 import type { ActiveAlarms } from './active-alarms.js';
-import type { TimerHandle } from './clock.js';
+import type { TimerHandle } from '../core/clock.js';
 import type { CountWindows } from './count-windows.js';
 import type { TransitionReporter } from './durable-transitions.js';
 import { type AlarmEngineOptions, iso, type Trigger } from './engine-types.js';

@@ -14,7 +14,7 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Pipeline } from '../core/pipeline.js';
 import { parseDuration } from '../core/time.js';
-import type { AnyDriverDefinition } from '../drivers/driver-api.js';
+import type { AnyDriverDefinition } from '../devices/driver-api.js';
 import type { ConsoleFeedConfig } from '../http/http-config.js';
 import type { RefusalReason } from '../http/http-server.js';
 import type { Journal } from '../journal/journal.js';
@@ -23,8 +23,8 @@ import { Notifier } from '../notify/notifier.js';
 import type { NotifyConfig } from '../notify/notify-schema.js';
 import { AlarmEngine, type AlarmEngineHooks } from './alarm-engine.js';
 import { AlarmStore } from './alarm-store.js';
-import { type Clock, systemClock } from './clock.js';
-import type { AlarmsConfig, Rule } from './rule-schema.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import type { AlarmsConfig, Rule } from '../core/rule-schema.js';
 import { effectiveRules, linkageFailedRule } from './rule-set.js';
 
 export interface AlarmSiteConfig {

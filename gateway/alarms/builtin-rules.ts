@@ -4,7 +4,7 @@
  * same id under `rules:`. Rules are only loaded for families present in the driver registry:
  * the rules of a family are added here when its driver lands, the engine does not change.
  */
-import type { RuleInput } from './rule-schema.js';
+import type { RuleInput } from '../core/rule-schema.js';
 
 /** Families whose devices are life-safety devices (offline for long = an alarm). */
 export const LIFE_SAFETY_FAMILIES = ['gas-detector', 'smoke-detector', 'emergency-button'];

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DRIVERS } from '../../drivers/index.js';
 import { BUILTIN_RULES } from './builtin-rules.js';
-import { Rule } from './rule-schema.js';
+import { Rule } from '../core/rule-schema.js';
 import { effectiveRules } from './rule-set.js';
 
 const SITE = `

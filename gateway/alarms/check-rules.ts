@@ -4,11 +4,11 @@
  * target family cannot perform (not in its `commands`) or with bad arguments, references to
  * unknown rules, tiers and channels. Each problem carries its path in the site file.
  */
-import type { AnyDriverDefinition } from '../drivers/driver-api.js';
+import type { AnyDriverDefinition } from '../devices/driver-api.js';
 import type { NotifyConfig } from '../notify/notify-schema.js';
 import { BUILTIN_RULES, LINKAGE_FAILED_RULE } from './builtin-rules.js';
 import { selectorFamilies, typeMatches, typePatterns } from './match.js';
-import type { AlarmsConfig, Rule, Selector } from './rule-schema.js';
+import type { AlarmsConfig, Rule, Selector } from '../core/rule-schema.js';
 
 export interface RuleProblem {
   rawPath: (string | number)[];

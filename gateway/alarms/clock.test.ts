@@ -5,8 +5,8 @@
  * durations in monotonic time; timestamps keep following the wall clock.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type Clock, type ManualClock, systemClock } from './clock.js';
-import { startHarness } from './test/engine-harness.js';
+import { type Clock, type ManualClock, systemClock } from '../core/clock.js';
+import { startHarness } from './testing/engine-harness.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-23T09:30:00Z');

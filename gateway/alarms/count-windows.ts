@@ -4,7 +4,7 @@
  * does not move a window; each entry is written to the database as it is added.
  */
 import type { AlarmStore, WindowEntry } from './alarm-store.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../core/clock.js';
 
 type Entry = WindowEntry & { mono: number };
 

@@ -8,8 +8,8 @@ import type { DeviceEvent, DeviceRef, EventEnvelope, EventKind } from '../core/e
 import type { Logger } from '../core/logger.js';
 import type { Journal } from '../journal/journal.js';
 import type { AlarmStore } from './alarm-store.js';
-import type { Clock } from './clock.js';
-import type { MaintenanceWindow } from './rule-schema.js';
+import type { Clock } from '../core/clock.js';
+import type { MaintenanceWindow } from '../core/rule-schema.js';
 import type { CompiledRule } from './rule-set.js';
 
 export interface EngineTier {

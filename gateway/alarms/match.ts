@@ -1,6 +1,6 @@
 /** Pure matching helpers of the rule engine: device selectors, thresholds, type patterns, templates. */
 import type { DeviceRef } from '../core/envelope.js';
-import type { Comparison, Rule, Selector, Where } from './rule-schema.js';
+import type { Comparison, Rule, Selector, Where } from '../core/rule-schema.js';
 
 const list = (v: string | string[] | undefined): string[] | undefined =>
   v === undefined ? undefined : Array.isArray(v) ? v : [v];

@@ -4,7 +4,7 @@
  * its original due time (at once if already due).
  */
 import type { AlarmStore, PendingTimer } from './alarm-store.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 
 export class PendingTimers {
   private readonly pending = new Map<string, { p: PendingTimer; timer: TimerHandle }>();

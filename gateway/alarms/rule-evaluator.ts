@@ -15,7 +15,7 @@ import { CountWindows } from './count-windows.js';
 import { type AlarmEngineOptions, type Trigger, triggerOf } from './engine-types.js';
 import { selectorMatches, subjectOf, typeMatches, whereMatches } from './match.js';
 import { PendingTimers } from './pending-timers.js';
-import type { MaintenanceWindow } from './rule-schema.js';
+import type { MaintenanceWindow } from '../core/rule-schema.js';
 import type { CompiledRule } from './rule-set.js';
 
 export class RuleEvaluator {

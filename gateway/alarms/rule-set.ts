@@ -5,10 +5,10 @@
  */
 
 import { parseDuration } from '../core/time.js';
-import type { AnyDriverDefinition } from '../drivers/driver-api.js';
+import type { AnyDriverDefinition } from '../devices/driver-api.js';
 import { BUILTIN_RULES, LINKAGE_FAILED_RULE } from './builtin-rules.js';
 import { typePatterns } from './match.js';
-import { type AlarmsConfig, Rule } from './rule-schema.js';
+import { type AlarmsConfig, Rule } from '../core/rule-schema.js';
 
 export interface CompiledRule {
   rule: Rule;

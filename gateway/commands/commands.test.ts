@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { AnyDriverDefinition } from '../drivers/driver-api.js';
+import type { AnyDriverDefinition } from '../devices/driver-api.js';
 import { commandExecutor, handleCommandRequest } from './commands.js';
 
 const definition = {

@@ -5,7 +5,7 @@
  */
 import { CommandRequest, type CommandResponse } from '../core/contract-payloads.js';
 import { errorMessage } from '../core/errors.js';
-import type { AnyDriverDefinition, CommandResult } from '../drivers/driver-api.js';
+import type { AnyDriverDefinition, CommandResult } from '../devices/driver-api.js';
 
 export interface CommandTarget {
   definition: AnyDriverDefinition;

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { freePort } from '../../drivers/common/free-port.js';
+import { freePort } from '../core/free-port.js';
 import type { EventEnvelope } from '../core/envelope.js';
-import { type GatewayProcess, spawnGateway, tempDir, writeSiteConfig } from './harness.js';
+import { type GatewayProcess, spawnGateway, tempDir, writeSiteConfig } from './testing/harness.js';
 
 describe('npm run demo', () => {
   let gw: GatewayProcess | undefined;

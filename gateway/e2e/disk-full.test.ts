@@ -13,7 +13,7 @@ import {
   siteConfig,
   startGasSim,
   waitFor,
-} from '../alarms/test/gateway-harness.js';
+} from '../alarms/testing/gateway-harness.js';
 import type { EventEnvelope } from '../core/envelope.js';
 import type { RunningGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import { type RunningGsmModem, startGsmModemSimulator } from '../../simulators/gsm-modem/index.js';

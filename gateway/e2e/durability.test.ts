@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import type { EventEnvelope } from '../core/envelope.js';
 import { Journal } from '../journal/journal.js';
-import { type GatewayProcess, gatewayReady, spawnGateway, tempDir, writeSiteConfig } from './harness.js';
+import { type GatewayProcess, gatewayReady, spawnGateway, tempDir, writeSiteConfig } from './testing/harness.js';
 
 const UNITS = Array.from({ length: 20 }, (_, i) => i + 1);
 

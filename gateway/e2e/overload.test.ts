@@ -11,7 +11,7 @@ import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../config/load.js';
 import type { SiteConfig } from '../../config/schema.js';
-import { waitFor } from '../alarms/test/gateway-harness.js';
+import { waitFor } from '../alarms/testing/gateway-harness.js';
 import { hashPassword } from '../auth/password.js';
 import type { DeviceEvent, EventEnvelope } from '../core/envelope.js';
 import { createLogger } from '../core/logger.js';

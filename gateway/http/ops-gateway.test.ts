@@ -7,7 +7,7 @@ import {
   feedClient,
   siteConfig,
   startGasSim,
-} from '../alarms/test/gateway-harness.js';
+} from '../alarms/testing/gateway-harness.js';
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -26,7 +26,7 @@ import { startGateway } from '../../gateway/gateway.js';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import { fmt, fmtInt, type LatencySummary, now, sleep, summarise } from './stats.js';
 import type { BenchOptions, Figure, SectionResult } from './types.js';
-import { freePort } from '../../drivers/common/free-port.js';
+import { freePort } from '../../gateway/core/free-port.js';
 
 const BUSES = 10;
 const UNITS_PER_BUS = 200;

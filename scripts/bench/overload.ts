@@ -21,7 +21,7 @@ import { Child } from './ipc.js';
 import { openLoop, runStep, STEP_COLUMNS, type StepDriver, type StepRow, stepCells, SUSTAINED } from './load.js';
 import { cpuMeter, fmt, fmtInt, MB, now, rssSampler, sleep, summarise } from './stats.js';
 import type { BenchOptions, Figure, SectionResult } from './types.js';
-import { freePort } from '../../drivers/common/free-port.js';
+import { freePort } from '../../gateway/core/free-port.js';
 
 const PER_DRIVER = 200;
 const ALARMS_PER_S = 20;

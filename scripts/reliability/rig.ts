@@ -11,7 +11,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { type GatewayProcess, gatewayReady, spawnGateway, tempDir, writeSiteConfig } from '../../gateway/e2e/harness.js';
+import { type GatewayProcess, gatewayReady, spawnGateway, tempDir, writeSiteConfig } from '../../gateway/e2e/testing/harness.js';
 import { freePort, type Mosquitto, startMosquitto } from '../../gateway/uplink/testing/mosquitto.js';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import { CityRecorder } from './city-recorder.js';

@@ -1,6 +1,6 @@
 /** Serves simulated gas detectors over Modbus TCP (modbus-serial ServerTCP), on loopback only. */
 import { ServerTCP } from 'modbus-serial';
-import { freePort } from '../../drivers/common/free-port.js';
+import { freePort } from '../../gateway/core/free-port.js';
 import type { GasRegisterMap } from '../../drivers/gas-detector/models.js';
 import { GasDetectorSimulator, type SimUnitInit } from './simulator.js';
 

@@ -5,14 +5,14 @@ import type { DeviceEvent, DeviceRef, EventEnvelope } from '../../core/envelope.
 import { createLogger } from '../../core/logger.js';
 import { createMetrics } from '../../core/metrics.js';
 import { Pipeline } from '../../core/pipeline.js';
-import type { CommandResult } from '../../drivers/driver-api.js';
+import type { CommandResult } from '../../devices/driver-api.js';
 import { Journal } from '../../journal/journal.js';
 import { AlarmEventData } from '../alarm-contract.js';
 import { AlarmEngine } from '../alarm-engine.js';
 import { AlarmStore } from '../alarm-store.js';
 import type { Alarm } from '../../core/alarm-types.js';
-import { ManualClock } from '../clock.js';
-import { type AlarmsConfig, Rule, type RuleInput } from '../rule-schema.js';
+import { ManualClock } from '../../core/clock.js';
+import { type AlarmsConfig, Rule, type RuleInput } from '../../core/rule-schema.js';
 import { compile, effectiveRules, linkageFailedRule } from '../rule-set.js';
 
 export const log = createLogger('silent');

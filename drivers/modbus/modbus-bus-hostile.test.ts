@@ -15,7 +15,7 @@ import { patternModel } from '../../simulators/common/modbus-frames.js';
 import { openPtyPair } from '../../simulators/common/pty-pair.js';
 import { ModbusBus } from './modbus-bus.js';
 import { ModbusError } from './modbus-errors.js';
-import { waitFor } from './test/wait-for.js';
+import { waitFor } from '../../gateway/testing/wait-for.js';
 
 const TIMEOUT_MS = 400; // generous: a loaded machine must not turn a healthy answer into a timeout
 const cleanup: (() => Promise<void>)[] = [];

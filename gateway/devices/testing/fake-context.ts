@@ -2,9 +2,9 @@
  * A DriverContext that records what a driver reports, for tests that run a real driver
  * against a real protocol peer (simulator, pymodbus). Set LOG_LEVEL=debug to see driver logs.
  */
-import type { DeviceEvent } from '../../../gateway/core/envelope.js';
-import { createLogger } from '../../../gateway/core/logger.js';
-import type { DriverContext } from '../../../gateway/drivers/driver-api.js';
+import type { DeviceEvent } from '../../core/envelope.js';
+import { createLogger } from '../../core/logger.js';
+import type { DriverContext } from '../driver-api.js';
 
 export interface RecordingContext extends DriverContext {
   readonly events: DeviceEvent[];

@@ -1,5 +1,5 @@
 /**
- * Generated inputs of the Modbus fuzz target (drivers/common/modbus.fuzz.ts): what a hostile
+ * Generated inputs of the Modbus fuzz target (drivers/modbus/modbus.fuzz.ts): what a hostile
  * slave does with a request, and the requests a master sends.
  */
 import fc from 'fast-check';

@@ -29,7 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import modbusSerial from 'modbus-serial';
 import { errorMessage } from '../../gateway/core/errors.js';
 import type { Logger } from '../../gateway/core/logger.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../../gateway/core/backoff.js';
 import {
   flushReceived,
   type FrameTap,

@@ -1,5 +1,5 @@
 /**
- * Fuzz target: hostile Modbus slaves against the Modbus bus (drivers/common/modbus-bus.ts) and the
+ * Fuzz target: hostile Modbus slaves against the Modbus bus (drivers/modbus/modbus-bus.ts) and the
  * gas-detector driver on top of it.
  *
  * A hostile slave (simulators/common/hostile-modbus-slave.ts) plays a healthy unit 1 and a hostile
@@ -32,7 +32,7 @@ import { GasDetectorConfig, gasDetectorDriver } from '../gas-detector/index.js';
 import { ModbusBus } from './modbus-bus.js';
 import { ModbusError, type ModbusErrorCode } from './modbus-errors.js';
 import type { ModbusTransport } from './modbus-transport.js';
-import { fakeContext } from './test/fake-context.js';
+import { fakeContext } from '../../gateway/devices/testing/fake-context.js';
 import {
   HEALTHY,
   HOSTILE,
@@ -41,7 +41,7 @@ import {
   misbehaviour,
   type Step,
   steps,
-} from './test/modbus-fuzz-inputs.js';
+} from './testing/modbus-fuzz-inputs.js';
 
 const TIMEOUT_MS = 200;
 /** Time budget of one phase: `npm run fuzz` asks for 20,000 runs, at up to a second each. */

@@ -4,10 +4,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
-import { freePort } from './free-port.js';
+import { freePort } from '../../gateway/core/free-port.js';
 import { ModbusBus } from './modbus-bus.js';
 import { ModbusError } from './modbus-errors.js';
-import { waitFor } from './test/wait-for.js';
+import { waitFor } from '../../gateway/testing/wait-for.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {

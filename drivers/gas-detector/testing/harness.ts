@@ -1,8 +1,8 @@
 /** Starts the gas-detector driver (through its public definition) with a recording context, for tests. */
 import type { DeviceEvent } from '../../../gateway/core/envelope.js';
-import type { DriverInstance } from '../../../gateway/drivers/driver-api.js';
-import type { ModbusTransport } from '../../common/modbus-transport.js';
-import { fakeContext, type RecordingContext } from '../../common/test/fake-context.js';
+import type { DriverInstance } from '../../../gateway/devices/driver-api.js';
+import type { ModbusTransport } from '../../modbus/modbus-transport.js';
+import { fakeContext, type RecordingContext } from '../../../gateway/devices/testing/fake-context.js';
 import { GasDetectorConfig, gasDetectorDriver } from '../index.js';
 
 /** A fast test config: 100 ms polls, 200 ms timeout, short backoff. */

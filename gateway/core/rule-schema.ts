@@ -6,8 +6,8 @@
  * Validated by zod here; checked against the driver registry by `checkRules`.
  */
 import { z } from 'zod';
-import { Severity } from '../core/envelope.js';
-import { Duration } from '../core/time.js';
+import { Severity } from './envelope.js';
+import { Duration } from './time.js';
 
 const OneOrMany = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
