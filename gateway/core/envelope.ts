@@ -85,3 +85,16 @@ export function stampEvent(e: DeviceEvent, s: Stamp): EventEnvelope {
     data: e.data,
   };
 }
+
+/**
+ * What one event type is: its uplink lane and the shape of its `data`. Each device family
+ * declares its event types this way, the gateway its own: events are checked against it once,
+ * where they enter the gateway.
+ */
+export interface EventSpec {
+  kind: EventKind;
+  /** zod schema of `data`; an event whose data does not match is refused and counted. */
+  data: z.ZodType<Record<string, unknown>>;
+  /** One line for the docs and the console. */
+  description: string;
+}

@@ -1,20 +1,32 @@
 /**
- * The narrow interface between the core and a device driver (EdgeX-style: push and
- * poll paths both end in `ctx.emit`). A driver module is data plus a factory:
- * its zod config schema, the commands it accepts, and `create`.
+ * The interface between the core and a device family. A family is data plus a factory: its
+ * config schema, its commands with their argument schemas, its event types with their data
+ * schemas, whether its devices are life-safety devices, its built-in alarm rules, and `create`.
+ *
+ * A driver instance reaches the core only through its `DriverContext`. The driver host (one per
+ * gateway) owns what every family needs and none should write again: availability and liveness,
+ * the poll schedule with its backoff, command routing with arguments already parsed, listening
+ * endpoints for devices that push, subscriptions on the local broker, a small durable store, and
+ * counters of refused input.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import type { DeviceEvent } from '../core/envelope.js';
+import type { Clock } from '../core/clock.js';
+import type { CommandResult } from '../core/command-result.js';
+import type { DeviceEvent, EventSpec } from '../core/envelope.js';
 import type { Logger } from '../core/logger.js';
+import type { RuleInput } from '../core/rule-schema.js';
+
+export type { CommandResult } from '../core/command-result.js';
+export type { DeviceEvent, EventSpec } from '../core/envelope.js';
+export type { RuleInput } from '../core/rule-schema.js';
+
+const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'letters, digits, "-" and "_" only');
 
 /** Fields every device entry carries, whatever its family (used for selectors and the envelope). */
 export const DeviceBase = z.object({
-  id: z
-    .string()
-    .regex(
-      /^[A-Za-z0-9][A-Za-z0-9_-]*$/,
-      'letters, digits, "-" and "_" only (it becomes an MQTT topic level)',
-    ),
+  id: Name.describe('device id; it becomes an MQTT topic level'),
   name: z.string().optional(),
   building: z.string().optional(),
   zone: z.string().optional(),
@@ -25,55 +37,215 @@ export type DeviceBase = z.infer<typeof DeviceBase>;
 /** Fields every driver instance carries in the `drivers:` list of the site config. */
 export const DriverBase = z.object({
   /** Unique name of this driver instance, e.g. `gas-bus-b3`. */
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'letters, digits, "-" and "_" only'),
+  id: Name,
   enabled: z.boolean().default(true),
+  /**
+   * A device not heard from for this long is reported offline (default: the family's; a family
+   * of devices that push states one). Applies to polled families too: a successful poll is hearing.
+   */
+  livenessTimeoutMs: z.number().int().min(1000).optional(),
 });
 
-export type CommandResult = { ok: true; data?: Record<string, unknown> } | { ok: false; error: string };
+/** What the core knows of any driver instance config; each family's schema adds its own fields. */
+export type DriverConfig = z.infer<typeof DriverBase> & { family: string; devices: DeviceBase[] };
+
+/** Config fields of a polled family (spread into its schema): the host's poll schedule reads them. */
+export const PollConfig = {
+  /** Each device is read once per interval (an offline one less often, see backoff). */
+  pollIntervalMs: z.number().int().min(100).default(1000),
+  /** Consecutive failed polls before a device is reported offline. */
+  offlineAfterFailures: z.number().int().min(1).default(3),
+  /** Retry delays of a device that went offline (exponential, with jitter), and of the link. */
+  backoff: z
+    .strictObject({
+      initialMs: z.number().int().min(100).default(2000),
+      maxMs: z.number().int().min(100).default(60_000),
+    })
+    .refine((b) => b.initialMs <= b.maxMs, { message: 'initialMs must not exceed maxMs', path: ['initialMs'] })
+    .default({ initialMs: 2000, maxMs: 60_000 }),
+};
+export type PollSettings = {
+  pollIntervalMs: number;
+  offlineAfterFailures: number;
+  backoff: { initialMs: number; maxMs: number };
+};
+
+/** Config field of a family whose devices connect to it: where its listener binds. */
+export const ListenConfig = {
+  listen: z.strictObject({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65_535),
+  }),
+};
+
+/** Config field of a family whose devices publish to another MQTT broker (e.g. a LoRaWAN network server's). */
+export const ExternalBrokerConfig = {
+  mqtt: z.strictObject({
+    url: z.string().regex(/^(mqtts?|wss?):\/\//, 'mqtt://, mqtts://, ws:// or wss:// URL'),
+    username: z.string().optional(),
+    /** File holding the password (first line), readable by the gateway only. */
+    passwordFile: z.string().optional(),
+    clientId: z.string().optional(),
+  }),
+};
+
+/**
+ * Thrown by `poll` when the link to every device of the instance is down (bus unplugged,
+ * connection lost): the failure counts, but the device gets no backoff of its own, and is
+ * polled again as soon as the driver calls `ctx.pollNow()`.
+ */
+export class LinkDown extends Error {
+  override readonly name = 'LinkDown';
+}
+
+/** Durable key-value state of one driver instance (JSON values), kept in the gateway's database. */
+export interface DriverStore {
+  get<T = unknown>(key: string): T | undefined;
+  /** Written and synced before it returns. */
+  set(key: string, value: unknown): void;
+  delete(key: string): void;
+  /** Every entry whose key starts with `prefix`, in key order. */
+  entries<T = unknown>(prefix?: string): [string, T][];
+}
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+
+/** The driver's own listener (`listen:` in its config): HTTP routes and WebSocket upgrades. */
+export interface DriverHttp {
+  /** `method` `*` matches any; `path` is exact, or a RegExp tested on the path. */
+  route(method: string, path: string | RegExp, handler: RouteHandler): void;
+  /** Accepts WebSocket upgrades on `path`; `accept` may refuse by returning a reason (answered 401/403/404). */
+  upgrade(
+    path: string | RegExp,
+    onSocket: (ws: WebSocket, req: IncomingMessage, url: URL) => void,
+    accept?: (req: IncomingMessage, url: URL) => string | undefined | Promise<string | undefined>,
+  ): void;
+  /**
+   * Reads a request body up to `maxBytes`; a larger one rejects, is answered 413 and counted
+   * as refused (`too-large`).
+   */
+  body(req: IncomingMessage, maxBytes: number): Promise<Buffer>;
+}
+
+/** A message a device published to a broker. */
+export interface DeviceMessage {
+  topic: string;
+  payload: Buffer;
+  /** The broker account that published it (local broker: the device's user name). */
+  username?: string;
+}
+
+export interface SubscribeOptions {
+  /** `local` (default): the embedded broker's device accounts (`dev/<username>/#`); `external`: the broker in the driver's `mqtt:` config. */
+  broker?: 'local' | 'external';
+}
 
 export interface DriverContext {
   /** pino child logger bound to this driver instance. */
   readonly log: Logger;
-  /** Report a normalised event about one of this driver's devices. */
+  /** Wall and monotonic time, and timers; injectable in tests. */
+  readonly clock: Clock;
+  /** Durable state of this instance, e.g. the last event serial number fetched. */
+  readonly store: DriverStore;
+  /** The listener of this instance; using it without `listen:` in the config throws. */
+  readonly http: DriverHttp;
+  /** Report a normalised event about one of this driver's devices; it also counts as hearing from it. */
   emit(event: DeviceEvent): void;
+  /** The device was heard from (a heartbeat, any message): online, liveness timer restarted. */
+  seen(deviceId: string): void;
   /** Report a device going online or offline; repeated identical reports are ignored. */
   availability(deviceId: string, online: boolean, reason?: string): void;
-  /** Report device data that did not validate: it is logged with the reason and counted, never turned into an event. */
+  /** Device data that did not validate: logged with the reason and counted, never turned into an event. */
   invalid(deviceId: string, reason: string, raw?: unknown): void;
-  /** Count a failed poll of a device (for `/metrics`). */
-  pollError(deviceId: string, reason: string): void;
+  /** Inbound input refused (bad credentials, shape, size, unknown sender): counted per driver and reason. */
+  refused(reason: string, detail?: Record<string, unknown>): void;
+  /** Receive device messages from a broker; the handler's promise is awaited before the broker acknowledges. */
+  subscribe(filter: string, handler: (msg: DeviceMessage) => void | Promise<void>, opts?: SubscribeOptions): void;
+  /** Run the poll cycle now (e.g. the link just came back). */
+  pollNow(): void;
   /**
-   * True while the gateway is behind (telemetry waiting and coalescing): a polling driver stretches
-   * its cycle, a push driver answers "busy" where its protocol has a way to say it.
+   * True while the gateway is behind (telemetry waiting and coalescing): the poll schedule
+   * stretches by itself, a push driver answers "busy" where its protocol has a way to say it.
    */
   busy(): boolean;
 }
 
-export interface DriverInstance {
-  /** Resolves once the driver is running; rejects if it cannot start (the supervisor retries). */
-  start(): Promise<void>;
-  /** Stops polling and closes connections. Must not throw. */
-  stop(): Promise<void>;
-  /** Runs a command on one device. Never throws: failures are `{ ok: false, error }`. */
-  command(deviceId: string, name: string, args: unknown): Promise<CommandResult>;
+/** A command the device accepted and completes later; `done` settles with the final result. */
+export interface Accepted {
+  accepted: true;
+  data?: Record<string, unknown>;
+  done: Promise<CommandResult>;
+}
+export type CommandOutcome = CommandResult | Accepted;
+
+export type CommandSchemas = Readonly<Record<string, z.ZodType>>;
+
+/** One handler per command, given the device's config entry and its arguments parsed by the command's schema. */
+export type CommandHandlers<S extends CommandSchemas, D> = {
+  readonly [K in keyof S]: (device: D, args: z.output<S[K]>) => Promise<CommandOutcome>;
+};
+
+export interface DriverInstance<D extends DeviceBase = DeviceBase, S extends CommandSchemas = CommandSchemas> {
+  /** Resolves once the driver is running; rejects if it cannot start (the host retries with backoff). */
+  start?(): Promise<void>;
+  /** Stops and closes connections. Must not throw. */
+  stop?(): Promise<void>;
   /**
-   * Optional: the driver calls this when it hits an unrecoverable fault at run time
-   * (the supervisor then restarts it with backoff).
+   * Polled families: read one device and emit what it says; reject when it does not answer
+   * (throw `LinkDown` when no device can answer). The host calls it on the schedule of the
+   * config's `PollConfig` fields, one device after the other.
    */
-  onFatal?: (listener: (err: Error) => void) => void;
+  poll?(device: D): Promise<void>;
+  /** Command handlers; the host has checked the device, the command (per model) and the arguments. */
+  readonly commands: CommandHandlers<S, D>;
+  /** The driver calls the listener on an unrecoverable fault at run time (the host restarts it with backoff). */
+  onFatal?(listener: (err: Error) => void): void;
 }
 
-export interface DriverDefinition<C extends z.infer<typeof DriverBase> & { devices: DeviceBase[] }> {
+type DeviceOf<C extends DriverConfig> = C['devices'][number];
+
+export interface FamilyDefinition<C extends DriverConfig = DriverConfig, S extends CommandSchemas = CommandSchemas> {
   /** Device family, e.g. `gas-detector`; the `family:` key in the config. */
   readonly family: string;
   /** zod schema of one driver instance config (must include `family: z.literal(family)`). */
   readonly configSchema: z.ZodType<C>;
   /** Commands the devices of this family accept, with their argument schemas. */
-  readonly commands: Readonly<Record<string, z.ZodType>>;
-  /** Event types this family emits, for docs and rule validation. */
-  readonly eventTypes: readonly string[];
-  create(config: C, ctx: DriverContext): DriverInstance;
+  readonly commands: S;
+  /** The commands one device accepts, where models differ (default: all). */
+  commandsFor?(device: DeviceOf<C>): readonly (keyof S & string)[];
+  /** Event types this family emits, each with its lane and data schema. */
+  readonly events: Readonly<Record<string, EventSpec>>;
+  /** Life-safety devices (detectors, alarm points): one offline for long is an alarm. */
+  readonly lifeSafety: boolean;
+  /** Default liveness timeout of the family's devices (see `DriverBase.livenessTimeoutMs`). */
+  readonly livenessTimeoutMs?: number;
+  /** Built-in alarm rules of the family, as data (a site may disable or replace each by id). */
+  readonly rules?: readonly RuleInput[];
+  create(config: C, ctx: DriverContext): DriverInstance<DeviceOf<C>, S>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds definitions of every config type
-export type AnyDriverDefinition = DriverDefinition<any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds families of every config type
+export type AnyFamily = FamilyDefinition<any, any>;
+
+/** One simulated device of the compound simulator, changed through its control API. */
+export interface SimulatedDevice {
+  id: string;
+  family: string;
+  state(): Record<string, unknown>;
+  /** Applies a change; throws a zod error on a bad one. */
+  apply(change: unknown): void | Promise<void>;
+}
+
+/** How a family's simulator joins the compound simulator: started per driver instance of the site file. */
+export interface FamilySimulator {
+  /** Example changes, shown when a change is refused. */
+  readonly changeHint: string;
+  /** Starts simulators for this driver instance; undefined when it drives real devices (e.g. a serial port). */
+  start(config: DriverConfig, log: Logger): Promise<{ devices: SimulatedDevice[]; close(): Promise<void> } | undefined>;
+}
+
+/** A registry entry: the family, and its simulator (loaded only by the compound simulator). */
+export interface RegisteredFamily {
+  readonly definition: AnyFamily;
+  readonly simulator?: () => Promise<FamilySimulator>;
+}
