@@ -30,6 +30,12 @@ export function createMetrics() {
       labelNames: ['driver'] as const,
       registers: [registry],
     }),
+    driverRefused: new Counter({
+      name: 'gateway_driver_refused_total',
+      help: 'Inbound device input a driver refused (auth, shape, too-large, unknown-sender, unknown-route, handler-error, ...), per driver instance, family and reason',
+      labelNames: ['driver', 'family', 'reason'] as const,
+      registers: [registry],
+    }),
     driverRestarts: new Counter({
       name: 'gateway_driver_restarts_total',
       help: 'Driver instances restarted by the supervisor after a failure',
