@@ -19,8 +19,10 @@ import type { Logger } from '../core/logger.js';
 import type { RuleInput } from '../core/rule-schema.js';
 
 export type { CommandResult } from '../core/command-result.js';
-export type { DeviceEvent, EventSpec } from '../core/envelope.js';
+export type { DeviceEvent, EventKind, EventSpec, Severity } from '../core/envelope.js';
 export type { RuleInput } from '../core/rule-schema.js';
+// Families import nothing else of the core: what they need is re-exported here.
+export { errorMessage } from '../core/errors.js';
 
 const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'letters, digits, "-" and "_" only');
 

@@ -1,41 +1,61 @@
 /**
- * Runs one driver instance: creates it with its context, starts it, and restarts it with
- * exponential backoff when it fails to start or reports a fatal fault. A failing driver
- * never stops the others.
+ * Runs one driver instance: launches it, and relaunches it with exponential backoff (the shared
+ * `Backoff`, with jitter) when it fails to start or reports a fatal fault. A failing driver never
+ * stops the others.
  */
+import { Backoff } from '../core/backoff.js';
+import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { AnyDriverDefinition, CommandResult, DriverContext, DriverInstance } from './driver-api.js';
 
 export type DriverState = 'starting' | 'running' | 'backoff' | 'stopped';
 
-export interface SupervisorOptions {
-  definition: AnyDriverDefinition;
-  config: { id: string; devices: { id: string }[] };
-  context: DriverContext;
-  log: Logger;
-  onRestart?: () => void;
-  /** First retry delay; doubles up to maxBackoffMs, with ±20 % jitter. */
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
+/** One launch of a driver instance with everything it holds (listener, subscriptions, schedule). */
+export interface Runnable {
+  /** Resolves once running; rejects if it cannot start. */
+  start(): Promise<void>;
+  /** Releases everything; must not throw. */
+  stop(): Promise<void>;
+  onFatal?(listener: (err: Error) => void): void;
 }
 
-export class DriverSupervisor {
+export interface SupervisorOptions<R extends Runnable> {
+  id: string;
+  family: string;
+  /** Builds a fresh launch; called again for every restart. */
+  create(): R;
+  log: Logger;
+  clock?: Clock;
+  onRestart?: () => void;
+  backoff?: { initialMs: number; maxMs: number; random?: () => number };
+}
+
+export class DriverSupervisor<R extends Runnable = Runnable> {
   state: DriverState = 'stopped';
   lastError?: string;
-  private instance?: DriverInstance;
-  private timer?: NodeJS.Timeout;
-  private failures = 0;
+  private current?: R;
+  private timer?: TimerHandle;
   private stopping = false;
+  private readonly backoff: Backoff;
+  private readonly clock: Clock;
 
-  constructor(private readonly o: SupervisorOptions) {}
+  constructor(private readonly o: SupervisorOptions<R>) {
+    const b = o.backoff ?? { initialMs: 1000, maxMs: 60_000 };
+    this.backoff = new Backoff({ initialMs: b.initialMs, maxMs: b.maxMs, random: b.random });
+    this.clock = o.clock ?? systemClock;
+  }
 
   get id(): string {
-    return this.o.config.id;
+    return this.o.id;
   }
 
   get family(): string {
-    return this.o.definition.family;
+    return this.o.family;
+  }
+
+  /** The launch that is running now, if any. */
+  get running(): R | undefined {
+    return this.state === 'running' ? this.current : undefined;
   }
 
   start(): void {
@@ -45,68 +65,55 @@ export class DriverSupervisor {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.timer);
-    const inst = this.instance;
-    this.instance = undefined;
+    this.timer?.cancel();
+    this.timer = undefined;
+    const cur = this.current;
+    this.current = undefined;
     this.state = 'stopped';
-    if (inst) await safeStop(inst, this.o.log);
-  }
-
-  async command(deviceId: string, name: string, args: unknown): Promise<CommandResult> {
-    if (!this.instance || this.state !== 'running')
-      return { ok: false, error: `driver ${this.id} is not running (${this.state})` };
-    try {
-      return await this.instance.command(deviceId, name, args);
-    } catch (err) {
-      return { ok: false, error: errorMessage(err) };
-    }
+    if (cur) await safeStop(cur, this.o.log);
   }
 
   private async run(): Promise<void> {
     this.state = 'starting';
-    let inst: DriverInstance;
+    let cur: R;
     try {
-      inst = this.o.definition.create(this.o.config, this.o.context);
-      this.instance = inst;
-      inst.onFatal?.((err) => this.fail(inst, err));
-      await inst.start();
+      cur = this.o.create();
+      this.current = cur;
+      cur.onFatal?.((err) => this.fail(cur, err));
+      await cur.start();
     } catch (err) {
-      this.fail(this.instance, err);
+      this.fail(this.current, err);
       return;
     }
-    if (this.stopping || this.instance !== inst) return;
+    if (this.stopping || this.current !== cur) return;
     this.state = 'running';
     this.lastError = undefined;
-    this.failures = 0;
+    this.backoff.reset();
     this.o.log.info('driver running');
   }
 
-  private fail(inst: DriverInstance | undefined, err: unknown): void {
-    if (this.stopping || (inst && this.instance !== inst)) return;
-    this.instance = undefined;
-    this.failures += 1;
+  private fail(cur: R | undefined, err: unknown): void {
+    if (this.stopping || (cur && this.current !== cur)) return;
+    this.current = undefined;
     this.lastError = errorMessage(err);
-    const base = Math.min(
-      this.o.maxBackoffMs ?? 60_000,
-      (this.o.initialBackoffMs ?? 1000) * 2 ** (this.failures - 1),
-    );
-    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    const delay = this.backoff.next();
     this.state = 'backoff';
     this.o.log.error(
-      { err: this.lastError, retryInMs: delay, failures: this.failures },
+      { err: this.lastError, retryInMs: delay, failures: this.backoff.attempts },
       'driver failed; restarting',
     );
-    if (inst) void safeStop(inst, this.o.log);
-    this.timer = setTimeout(() => {
+    if (cur) void safeStop(cur, this.o.log);
+    this.timer = this.clock.after(delay, () => {
+      this.timer = undefined;
       this.o.onRestart?.();
       void this.run();
-    }, delay);
+    });
   }
 }
 
-async function safeStop(inst: DriverInstance, log: Logger): Promise<void> {
+async function safeStop(r: Runnable, log: Logger): Promise<void> {
   try {
-    await inst.stop();
+    await r.stop();
   } catch (err) {
     log.warn({ err: errorMessage(err) }, 'driver stop failed');
   }
