@@ -3,21 +3,11 @@
  * "Timed out" TransactionTimedOutError, a "Port Not Open" PortNotOpenError, socket errnos,
  * exception responses with `modbusCode`); `toModbusError` maps them onto a few stable codes.
  */
+import type { ErrorCode } from '../../gateway/core/error-codes.js';
 import { errorMessage, GatewayError } from '../../gateway/core/errors.js';
 
-export type ModbusErrorCode =
-  /** No open connection when the request was due; it was not sent. */
-  | 'MODBUS_NOT_CONNECTED'
-  /** The connection broke during the request (ECONNRESET, EPIPE, port closed). */
-  | 'MODBUS_CONNECTION_LOST'
-  /** The unit did not answer within the timeout (absent, dead, or wrong unit id). */
-  | 'MODBUS_TIMEOUT'
-  /** The unit answered with an exception response (Modbus Application Protocol V1.1b3 §7). */
-  | 'MODBUS_EXCEPTION'
-  /** The answer was malformed (CRC, length, unit id or function code mismatch). */
-  | 'MODBUS_BAD_RESPONSE'
-  /** The bus was closed by its owner. */
-  | 'MODBUS_CLOSED';
+/** The Modbus codes of the one list in gateway/core/error-codes.ts, where each is explained. */
+export type ModbusErrorCode = Extract<ErrorCode, `MODBUS_${string}`>;
 
 /** Exception codes of Modbus Application Protocol V1.1b3 §7. */
 const EXCEPTION_NAMES: Record<number, string> = {

@@ -1,7 +1,12 @@
+import type { ErrorCode } from './error-codes.js';
+
+export type { ErrorCode } from './error-codes.js';
+
 /** Coded errors: every error the gateway reports carries a stable code and, where useful, a hint. */
 export class GatewayError extends Error {
   constructor(
-    readonly code: string,
+    /** One of the codes listed, with their meanings, in error-codes.ts. */
+    readonly code: ErrorCode,
     message: string,
     readonly hint?: string,
     options?: { cause?: unknown },

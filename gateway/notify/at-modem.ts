@@ -5,6 +5,7 @@
  * AT+CSMP data coding scheme 8 (TS 23.038 §4). One command at a time; `sendSms` is queued.
  */
 import { SerialPort } from 'serialport';
+import type { ErrorCode } from '../core/error-codes.js';
 import { GatewayError } from '../core/errors.js';
 
 export interface ModemPort {
@@ -15,7 +16,7 @@ export interface ModemPort {
 
 export class ModemError extends GatewayError {
   constructor(
-    code: string,
+    code: Extract<ErrorCode, `MODEM_${string}`>,
     message: string,
     /** The modem's `+CMS ERROR` / `+CME ERROR` number, when it gave one. */
     readonly modemCode?: number,

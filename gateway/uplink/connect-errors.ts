@@ -3,12 +3,14 @@
  * log line with a code and a hint, and the right retry pace (auth refusals: slowly).
  * CONNACK codes: MQTT 3.1.1 §3.2.2.3, MQTT 5 §3.2.2.2.
  */
+import type { ErrorCode } from '../core/error-codes.js';
+
 export type FailureReason = 'unreachable' | 'tls' | 'auth' | 'refused' | 'protocol' | 'lost' | 'config';
 
 export interface ConnectFailure {
   reason: FailureReason;
   /** Stable error code for logs and alerts. */
-  code: string;
+  code: Extract<ErrorCode, `UPLINK_${string}`>;
   detail: string;
   hint: string;
 }
