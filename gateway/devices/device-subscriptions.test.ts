@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../auth/password.js';
-import { type RunningBroker, startBroker } from '../broker/broker.js';
-import { captureLog, tcpPort } from '../broker/broker-test-kit.js';
+import { captureLog } from '../broker/broker-test-kit.js';
 import { type Mosquitto, startMosquitto, waitFor } from '../uplink/testing/mosquitto.js';
 import type { DeviceMessage } from './driver-api.js';
 import { DeviceSubscriptions } from './device-subscriptions.js';
+import { type DeviceBroker, startDeviceBroker } from './testing/device-broker.js';
 
 const clients: MqttClient[] = [];
 afterEach(async () => {
@@ -21,7 +20,7 @@ function recorder() {
 }
 
 describe('local broker subscriptions', () => {
-  let broker: RunningBroker;
+  let broker: DeviceBroker;
   let subs: DeviceSubscriptions;
   let lines: string[];
 
@@ -29,29 +28,13 @@ describe('local broker subscriptions', () => {
     const cap = captureLog('debug');
     lines = cap.lines;
     subs = new DeviceSubscriptions({ log: cap.log });
-    broker = await startBroker(
-      {
-        listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }],
-        accounts: [{ username: 's-1', role: 'device', passwordHash: hashPassword('s1-pass') }],
-      },
-      { demo: false, log: cap.log, onDevicePublish: subs.onDevicePublish },
-    );
+    broker = await startDeviceBroker({ devices: { 's-1': 's1-pass' }, onDevicePublish: subs.onDevicePublish, log: cap.log });
   });
   afterAll(async () => {
     await broker?.close();
   });
 
-  async function device(): Promise<MqttClient> {
-    const c = await connectAsync(`mqtt://127.0.0.1:${tcpPort(broker)}`, {
-      protocolVersion: 4,
-      clientId: `s-1:${Math.random().toString(16).slice(2, 8)}`,
-      username: 's-1',
-      password: 's1-pass',
-      reconnectPeriod: 0,
-    });
-    clients.push(c);
-    return c;
-  }
+  const device = () => broker.device('s-1');
 
   it('delivers a device publish to the matching subscription before the PUBACK', async () => {
     const r = recorder();
