@@ -1,12 +1,16 @@
 /**
- * The one explicit list of device drivers. Adding a family = writing `drivers/<family>/`
- * and adding its definition here; nothing else in the core changes.
+ * The one explicit list of device families. Adding a family = writing `drivers/<family>/`
+ * and adding one line here; nothing else in the core changes.
  */
-import type { AnyDriverDefinition } from '../gateway/devices/driver-api.js';
-import { gasDetectorDriver } from './gas-detector/index.js';
+import type { AnyFamily, RegisteredFamily } from '../gateway/devices/driver-api.js';
+import { gasDetector } from './gas-detector/index.js';
 
-export const DRIVERS: readonly AnyDriverDefinition[] = [gasDetectorDriver];
+export const FAMILIES: readonly RegisteredFamily[] = [
+  { definition: gasDetector, simulator: () => import('../simulators/gas-detector/compound.js').then((m) => m.simulator) },
+];
 
-export function driverFor(family: string): AnyDriverDefinition | undefined {
-  return DRIVERS.find((d) => d.family === family);
+export const DEFINITIONS: readonly AnyFamily[] = FAMILIES.map((f) => f.definition);
+
+export function familyDefinition(family: string): AnyFamily | undefined {
+  return DEFINITIONS.find((d) => d.family === family);
 }

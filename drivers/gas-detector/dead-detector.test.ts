@@ -4,15 +4,13 @@
  * and on the order of requests the simulator received, never on elapsed time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DriverInstance } from '../../gateway/devices/driver-api.js';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
-import type { RecordingContext } from '../../gateway/devices/testing/fake-context.js';
+import type { HostHarness } from '../../gateway/devices/testing/host-harness.js';
 import { waitFor } from '../../gateway/testing/wait-for.js';
-import { gasConfig, startDriver } from './testing/harness.js';
+import { gasConfig, startGas } from './testing/harness.js';
 
 let sim: RunningGasSimulatorTcp;
-let driver: DriverInstance;
-let ctx: RecordingContext;
+let host: HostHarness;
 
 beforeAll(async () => {
   sim = await startGasSimulatorTcp({
@@ -36,23 +34,23 @@ beforeAll(async () => {
       backoff: { initialMs: 400, maxMs: 1200 },
     },
   );
-  ({ driver, ctx } = await startDriver(cfg));
+  host = await startGas(cfg);
 });
 
 afterAll(async () => {
-  await driver?.stop();
+  await host?.close();
   await sim?.close();
 });
 
 describe('a dead gas detector on a shared bus', () => {
   it('goes offline and is retried with backoff while the live ones are polled every cycle', async () => {
     for (const id of ['gas-1', 'gas-2', 'gas-3'])
-      await waitFor(`${id} online`, () => ctx.online(id) === true);
+      await waitFor(`${id} online`, () => host.online(id) === true);
     const base = { 1: sim.sim.requests(1), 2: sim.sim.requests(2), 3: sim.sim.requests(3) };
     const logStart = sim.sim.requestLog.length;
 
     sim.sim.setResponding(2, false);
-    await waitFor('gas-2 offline', () => ctx.online('gas-2') === false);
+    await waitFor('gas-2 offline', () => host.online('gas-2') === false);
     await waitFor('40 more polls of gas-1', () => sim.sim.requests(1) - base[1] >= 40, { timeoutMs: 20_000 });
 
     const live1 = sim.sim.requests(1) - base[1];
@@ -67,8 +65,8 @@ describe('a dead gas detector on a shared bus', () => {
     });
     expect(Math.abs(live1 - live3)).toBeLessThanOrEqual(1);
     // and all those polls succeeded
-    expect(ctx.pollErrors.filter((p) => p.deviceId !== 'gas-2')).toEqual([]);
-    expect(ctx.availabilityLog.filter((a) => a.deviceId !== 'gas-2' && !a.online)).toEqual([]);
+    expect(host.pollErrors.filter((p) => p.deviceId !== 'gas-2')).toEqual([]);
+    expect(host.availabilityLog.filter((a) => a.deviceId !== 'gas-2' && !a.online)).toEqual([]);
 
     // the dead one: offlineAfterFailures attempts, then one per (growing) backoff period
     expect(dead).toBeGreaterThanOrEqual(3);
@@ -80,15 +78,15 @@ describe('a dead gas detector on a shared bus', () => {
       if (u === 2) deadSinceLive += 1;
       expect(deadSinceLive).toBeLessThanOrEqual(1);
     }
-    const offline = ctx.availabilityLog.filter((a) => a.deviceId === 'gas-2' && !a.online);
+    const offline = host.availabilityLog.filter((a) => a.deviceId === 'gas-2' && !a.online);
     expect(offline).toHaveLength(1);
     expect(offline[0]?.reason).toMatch(/timed out/);
   });
 
   it('comes back online on its first answer after recovering', async () => {
     sim.sim.setResponding(2, true);
-    await waitFor('gas-2 online again', () => ctx.online('gas-2') === true);
+    await waitFor('gas-2 online again', () => host.online('gas-2') === true);
     sim.sim.setLel(2, 55);
-    await waitFor('gas.alarm.high from gas-2', () => ctx.eventsOf('gas-2', 'gas.alarm.high')[0]);
+    await waitFor('gas.alarm.high from gas-2', () => host.eventsOf('gas-2', 'gas.alarm.high')[0]);
   });
 });

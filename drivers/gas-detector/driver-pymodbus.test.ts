@@ -6,11 +6,10 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DriverInstance } from '../../gateway/devices/driver-api.js';
 import { freePort } from '../../gateway/core/free-port.js';
-import type { RecordingContext } from '../../gateway/devices/testing/fake-context.js';
+import type { HostHarness } from '../../gateway/devices/testing/host-harness.js';
 import { waitFor } from '../../gateway/testing/wait-for.js';
-import { gasConfig, startDriver } from './testing/harness.js';
+import { gasConfig, startGas } from './testing/harness.js';
 
 const SCRIPT = fileURLToPath(new URL('./testing/pymodbus-slave.py', import.meta.url));
 
@@ -62,8 +61,7 @@ function slave(proc: ChildProcessWithoutNullStreams, port: number, lines: string
 }
 
 let pymodbus: Slave;
-let driver: DriverInstance;
-let ctx: RecordingContext;
+let host: HostHarness;
 
 beforeAll(async () => {
   pymodbus = await startSlave({
@@ -77,43 +75,43 @@ beforeAll(async () => {
     { id: 'gas-3', unitId: 3 },
     { id: 'gas-4', unitId: 4 }, // not served: pymodbus stays silent
   ]);
-  ({ driver, ctx } = await startDriver(cfg));
+  host = await startGas(cfg);
 });
 
 afterAll(async () => {
-  await driver?.stop();
+  await host?.close();
   await pymodbus?.close();
 });
 
 describe('gas-detector driver against pymodbus 3.0', () => {
   it('reads the levels and raises the alarms and faults the slave holds', async () => {
-    const r1 = await waitFor('gas-1 reading', () => ctx.eventsOf('gas-1', 'gas.reading')[0]);
+    const r1 = await waitFor('gas-1 reading', () => host.eventsOf('gas-1', 'gas.reading')[0]);
     expect(r1.data).toEqual({ lel: 12.3, lowThreshold: 20, highThreshold: 50, status: 'normal' });
-    const high = await waitFor('gas-2 high alarm', () => ctx.eventsOf('gas-2', 'gas.alarm.high')[0]);
+    const high = await waitFor('gas-2 high alarm', () => host.eventsOf('gas-2', 'gas.alarm.high')[0]);
     expect(high).toMatchObject({ kind: 'alarm', severity: 'critical', data: { lel: 60, status: 'high' } });
-    const fault = await waitFor('gas-3 fault', () => ctx.eventsOf('gas-3', 'gas.fault')[0]);
+    const fault = await waitFor('gas-3 fault', () => host.eventsOf('gas-3', 'gas.fault')[0]);
     expect(fault.data).toMatchObject({ faultCode: 9, status: 'fault' });
-    await waitFor('gas-4 offline', () => ctx.online('gas-4') === false);
-    expect(ctx.online('gas-1')).toBe(true);
-    expect(ctx.invalids).toEqual([]);
+    await waitFor('gas-4 offline', () => host.online('gas-4') === false);
+    expect(host.online('gas-1')).toBe(true);
+    expect(host.invalids).toEqual([]);
   });
 
   it('follows changes made in the slave', async () => {
     await pymodbus.set(1, 0, 300, 1); // 30 %LEL, low alarm
-    const low = await waitFor('gas-1 low alarm', () => ctx.eventsOf('gas-1', 'gas.alarm.low')[0]);
+    const low = await waitFor('gas-1 low alarm', () => host.eventsOf('gas-1', 'gas.alarm.low')[0]);
     expect(low.data).toMatchObject({ lel: 30, status: 'low' });
     await pymodbus.set(3, 1, 0, 200, 500, 0); // fault cleared
-    await waitFor('gas-3 fault cleared', () => ctx.eventsOf('gas-3', 'gas.fault.cleared')[0]);
+    await waitFor('gas-3 fault cleared', () => host.eventsOf('gas-3', 'gas.fault.cleared')[0]);
     await pymodbus.set(2, 0, 40, 0); // 4 %LEL, normal
-    await waitFor('gas-2 normal', () => ctx.eventsOf('gas-2', 'gas.normal')[0]);
+    await waitFor('gas-2 normal', () => host.eventsOf('gas-2', 'gas.normal')[0]);
   });
 
   it('closes the valve: the coil pymodbus holds reads back ON', async () => {
-    expect(await driver.command('gas-2', 'valve.close', {})).toEqual({
+    expect(await host.execute('gas-2', 'valve.close', {})).toEqual({
       ok: true,
       data: { valveClosed: true },
     });
-    expect(await driver.command('gas-2', 'valve.open', {})).toEqual({
+    expect(await host.execute('gas-2', 'valve.open', {})).toEqual({
       ok: true,
       data: { valveClosed: false },
     });

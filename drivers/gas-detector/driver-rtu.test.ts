@@ -3,17 +3,15 @@
  * socat pseudo-terminal pair (a virtual RS-485 line): simulator on one end, driver on the other.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DriverInstance } from '../../gateway/devices/driver-api.js';
 import { type RunningGasSimulatorRtu, startGasSimulatorRtu } from '../../simulators/gas-detector/index.js';
-import type { RecordingContext } from '../../gateway/devices/testing/fake-context.js';
+import type { HostHarness } from '../../gateway/devices/testing/host-harness.js';
 import { openPtyPair, type PtyPair } from '../../simulators/common/pty-pair.js';
 import { waitFor } from '../../gateway/testing/wait-for.js';
-import { gasConfig, startDriver } from './testing/harness.js';
+import { gasConfig, startGas } from './testing/harness.js';
 
 let pty: PtyPair;
 let sim: RunningGasSimulatorRtu;
-let driver: DriverInstance;
-let ctx: RecordingContext;
+let host: HostHarness;
 
 beforeAll(async () => {
   pty = await openPtyPair();
@@ -24,35 +22,35 @@ beforeAll(async () => {
     { id: 'gas-5', unitId: 5 },
     { id: 'gas-6', unitId: 6 },
   ]);
-  ({ driver, ctx } = await startDriver(cfg));
+  host = await startGas(cfg);
 });
 
 afterAll(async () => {
-  await driver?.stop();
+  await host?.close();
   await sim?.close();
   await pty?.close();
 });
 
 describe('gas-detector driver over Modbus RTU (simulator on a pty pair)', () => {
   it('reports readings of the live detectors and the dead one offline', async () => {
-    const r = await waitFor('first reading of gas-1', () => ctx.eventsOf('gas-1', 'gas.reading')[0]);
+    const r = await waitFor('first reading of gas-1', () => host.eventsOf('gas-1', 'gas.reading')[0]);
     expect(r.data).toEqual({ lel: 7.5, lowThreshold: 20, highThreshold: 50, status: 'normal' });
-    await waitFor('first reading of gas-5', () => ctx.eventsOf('gas-5', 'gas.reading')[0]);
-    await waitFor('gas-6 offline', () => ctx.online('gas-6') === false);
-    expect(ctx.pollErrors.find((p) => p.deviceId === 'gas-6')?.reason).toMatch(/timed out/);
+    await waitFor('first reading of gas-5', () => host.eventsOf('gas-5', 'gas.reading')[0]);
+    await waitFor('gas-6 offline', () => host.online('gas-6') === false);
+    expect(host.pollErrors.find((p) => p.deviceId === 'gas-6')?.reason).toMatch(/timed out/);
   });
 
   it('raises gas.alarm.high and gas.fault from the line', async () => {
     sim.sim.setLel(5, 75);
-    const alarm = await waitFor('gas.alarm.high', () => ctx.eventsOf('gas-5', 'gas.alarm.high')[0]);
+    const alarm = await waitFor('gas.alarm.high', () => host.eventsOf('gas-5', 'gas.alarm.high')[0]);
     expect(alarm.data).toMatchObject({ lel: 75, status: 'high' });
     sim.sim.setFault(1, 3);
-    const fault = await waitFor('gas.fault', () => ctx.eventsOf('gas-1', 'gas.fault')[0]);
+    const fault = await waitFor('gas.fault', () => host.eventsOf('gas-1', 'gas.fault')[0]);
     expect(fault.data).toMatchObject({ faultCode: 3 });
   });
 
   it('valve.close closes the valve over RTU', async () => {
-    expect(await driver.command('gas-5', 'valve.close', {})).toEqual({
+    expect(await host.execute('gas-5', 'valve.close', {})).toEqual({
       ok: true,
       data: { valveClosed: true },
     });
@@ -63,8 +61,8 @@ describe('gas-detector driver over Modbus RTU (simulator on a pty pair)', () => 
   it('survives the serial line going away: detectors go offline, nothing crashes', async () => {
     await sim.close();
     await pty.close();
-    await waitFor('gas-1 offline', () => ctx.online('gas-1') === false);
-    await waitFor('gas-5 offline', () => ctx.online('gas-5') === false);
-    expect(await driver.command('gas-5', 'valve.open', {})).toMatchObject({ ok: false });
+    await waitFor('gas-1 offline', () => host.online('gas-1') === false);
+    await waitFor('gas-5 offline', () => host.online('gas-5') === false);
+    expect(await host.execute('gas-5', 'valve.open', {})).toMatchObject({ ok: false });
   });
 });

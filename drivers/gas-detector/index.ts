@@ -1,17 +1,25 @@
-/** The gas-detector driver module: Modbus RTU/TCP combustible-gas detectors with a valve relay. */
-import type { DriverDefinition } from '../../gateway/devices/driver-api.js';
-import { GAS_COMMANDS, GasDetectorDriver } from './driver.js';
-import { GAS_EVENT_TYPES } from './normalise.js';
+/** The gas-detector family: Modbus RTU/TCP combustible-gas detectors with a valve relay. */
+import type { FamilyDefinition } from '../../gateway/devices/driver-api.js';
+import { GAS_COMMANDS, type GasCommands, GasDetectorDriver } from './driver.js';
+import { GAS_EVENTS } from './events.js';
+import { MODELS } from './models.js';
+import { GAS_RULES } from './rules.js';
 import { GasDetectorConfig } from './schema.js';
 
+export { GAS_COMMANDS } from './driver.js';
+export { GAS_EVENTS } from './events.js';
 export { GasRegisterMap, MODEL_NAMES, MODELS } from './models.js';
-export { GAS_EVENT_TYPES, type GasState, type GasStatus, normalise } from './normalise.js';
+export { type GasState, type GasStatus, normalise } from './normalise.js';
 export { GasDetectorConfig, GasDetectorDevice } from './schema.js';
 
-export const gasDetectorDriver: DriverDefinition<GasDetectorConfig> = {
+export const gasDetector: FamilyDefinition<GasDetectorConfig, GasCommands> = {
   family: 'gas-detector',
   configSchema: GasDetectorConfig,
   commands: GAS_COMMANDS,
-  eventTypes: GAS_EVENT_TYPES,
+  // A detector without a valve relay has no valve to close or open.
+  commandsFor: (device) => (MODELS[device.model].valveCoil === null ? [] : ['valve.close', 'valve.open']),
+  events: GAS_EVENTS,
+  lifeSafety: true,
+  rules: GAS_RULES,
   create: (config, ctx) => new GasDetectorDriver(config, ctx),
 };

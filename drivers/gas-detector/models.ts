@@ -69,6 +69,21 @@ export const MODELS = {
     statusValues: { normal: 0, low: 1, high: 2, fault: 3 },
     valveCoil: 0,
   }),
+  'generic-lel-novalve': GasRegisterMap.parse({
+    description: 'The generic detector without a valve relay: same registers, no valve commands',
+    table: 'holding',
+    start: 0,
+    length: 5,
+    fields: {
+      lel: { offset: 0, scale: 0.1 },
+      status: { offset: 1 },
+      lowThreshold: { offset: 2, scale: 0.1 },
+      highThreshold: { offset: 3, scale: 0.1 },
+      faultCode: { offset: 4 },
+    },
+    statusValues: { normal: 0, low: 1, high: 2, fault: 3 },
+    valveCoil: null,
+  }),
 } as const satisfies Record<string, GasRegisterMap>;
 
 export type GasModelName = keyof typeof MODELS;

@@ -11,17 +11,8 @@
  * - `gas.fault.cleared` event/info: on leaving fault.
  */
 import { z } from 'zod';
-import type { DeviceEvent, EventKind, Severity } from '../../gateway/core/envelope.js';
+import type { DeviceEvent, EventKind, Severity } from '../../gateway/devices/driver-api.js';
 import type { GasRegisterMap } from './models.js';
-
-export const GAS_EVENT_TYPES = [
-  'gas.reading',
-  'gas.alarm.low',
-  'gas.alarm.high',
-  'gas.normal',
-  'gas.fault',
-  'gas.fault.cleared',
-] as const;
 
 export const GAS_STATUSES = ['normal', 'low', 'high', 'fault'] as const;
 export type GasStatus = (typeof GAS_STATUSES)[number];

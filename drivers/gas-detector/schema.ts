@@ -1,6 +1,6 @@
 /** Config of one gas-detector driver instance: one Modbus bus and the detectors on it. */
 import { z } from 'zod';
-import { DeviceBase, DriverBase } from '../../gateway/devices/driver-api.js';
+import { DeviceBase, DriverBase, PollConfig } from '../../gateway/devices/driver-api.js';
 import { ModbusTransport } from '../modbus/modbus-transport.js';
 import { MODEL_NAMES } from './models.js';
 
@@ -17,27 +17,14 @@ export const GasDetectorConfig = z
     ...DriverBase.shape,
     family: z.literal('gas-detector'),
     transport: ModbusTransport,
-    /** Each detector is read once per interval (a dead one less often, see backoff). */
-    pollIntervalMs: z.number().int().min(100).default(1000),
+    /** pollIntervalMs, offlineAfterFailures, backoff (also the bus reconnect delays): the host's poll schedule. */
+    ...PollConfig,
     /** Response timeout of one request. */
     timeoutMs: z.number().int().min(20).max(30_000).default(500),
     /** A `gas.reading` is sent at least this often even when nothing changed. */
     reportIntervalMs: z.number().int().min(1000).default(60_000),
     /** A level change larger than this (%LEL) since the last report is reported at once. */
     lelDeadband: z.number().min(0).max(100).default(1),
-    /** Retry delays for a detector that went offline, and for reconnecting the bus. */
-    backoff: z
-      .strictObject({
-        initialMs: z.number().int().min(100).default(2000),
-        maxMs: z.number().int().min(100).default(60_000),
-      })
-      .refine((b) => b.initialMs <= b.maxMs, {
-        message: 'initialMs must not exceed maxMs',
-        path: ['initialMs'],
-      })
-      .default({ initialMs: 2000, maxMs: 60_000 }),
-    /** Consecutive failed polls before a detector is reported offline. */
-    offlineAfterFailures: z.number().int().min(1).default(3),
     devices: z.array(GasDetectorDevice),
   })
   .superRefine((cfg, ctx) => checkUnique(cfg.devices as unknown[], ctx), {

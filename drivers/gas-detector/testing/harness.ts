@@ -1,14 +1,13 @@
-/** Starts the gas-detector driver (through its public definition) with a recording context, for tests. */
-import type { DeviceEvent } from '../../../gateway/core/envelope.js';
-import type { DriverInstance } from '../../../gateway/devices/driver-api.js';
+/** Runs the gas-detector family (through its public definition) in a real driver host, for tests. */
+import type { DeviceEvent } from '../../../gateway/devices/driver-api.js';
+import { type HostHarness, startHost } from '../../../gateway/devices/testing/host-harness.js';
 import type { ModbusTransport } from '../../modbus/modbus-transport.js';
-import { fakeContext, type RecordingContext } from '../../../gateway/devices/testing/fake-context.js';
-import { GasDetectorConfig, gasDetectorDriver } from '../index.js';
+import { GasDetectorConfig, gasDetector } from '../index.js';
 
 /** A fast test config: 100 ms polls, 200 ms timeout, short backoff. */
 export function gasConfig(
   transport: Partial<ModbusTransport> & { type: 'tcp' | 'rtu' },
-  devices: { id: string; unitId: number }[],
+  devices: { id: string; unitId: number; model?: string }[],
   overrides: Record<string, unknown> = {},
 ): GasDetectorConfig {
   return GasDetectorConfig.parse({
@@ -23,12 +22,7 @@ export function gasConfig(
   });
 }
 
-export async function startDriver(
-  config: GasDetectorConfig,
-  onEmit?: (e: DeviceEvent) => void,
-): Promise<{ driver: DriverInstance; ctx: RecordingContext }> {
-  const ctx = fakeContext(onEmit);
-  const driver = gasDetectorDriver.create(config, ctx);
-  await driver.start();
-  return { driver, ctx };
+/** Starts a host with this one gas bus; resolves at once, like the gateway's start. */
+export async function startGas(config: GasDetectorConfig, onEmit?: (e: DeviceEvent) => void): Promise<HostHarness> {
+  return startHost({ families: [gasDetector], drivers: [config], onEmit });
 }
