@@ -28,11 +28,11 @@ import {
 import { patternModel, type SlaveModel } from '../../simulators/common/modbus-frames.js';
 import { openPtyPair } from '../../simulators/common/pty-pair.js';
 import { GasDetectorSimulator, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
-import { GasDetectorConfig, gasDetectorDriver } from '../gas-detector/index.js';
+import { GasDetectorConfig, gasDetector } from '../gas-detector/index.js';
 import { ModbusBus } from './modbus-bus.js';
 import { ModbusError, type ModbusErrorCode } from './modbus-errors.js';
 import type { ModbusTransport } from './modbus-transport.js';
-import { fakeContext } from '../../gateway/devices/testing/fake-context.js';
+import { startHost } from '../../gateway/devices/testing/host-harness.js';
 import {
   HEALTHY,
   HOSTILE,
@@ -286,7 +286,6 @@ async function fuzzDriver(o: { numRuns: number; seed: number }, t: Tally): Promi
     status: 'normal',
   });
   const slave = await startHostileModbusTcp({ model });
-  const ctx = fakeContext();
   const cfg = GasDetectorConfig.parse({
     family: 'gas-detector',
     id: 'gas-fuzz',
@@ -300,8 +299,7 @@ async function fuzzDriver(o: { numRuns: number; seed: number }, t: Tally): Promi
       { id: 'gas-2', unitId: HOSTILE },
     ],
   });
-  const driver = gasDetectorDriver.create(cfg, ctx);
-  await driver.start();
+  const ctx = startHost({ families: [gasDetector], drivers: [cfg] });
   const gas2 = (p: { deviceId: string }) => p.deviceId === 'gas-2';
   const counted = () => ctx.pollErrors.filter(gas2).length + ctx.invalids.filter(gas2).length;
   try {
@@ -367,7 +365,7 @@ async function fuzzDriver(o: { numRuns: number; seed: number }, t: Tally): Promi
       t.log(`gas-detector driver: time budget reached after ${details.numRuns} runs`);
     }
   } finally {
-    await driver.stop();
+    await ctx.close();
     await slave.close();
   }
 }

@@ -1,114 +1,107 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import { ManualClock } from '../core/clock.js';
 import { createLogger } from '../core/logger.js';
-import type { AnyDriverDefinition, DriverContext, DriverInstance } from './driver-api.js';
-import { DriverSupervisor } from './supervisor.js';
+import { DriverSupervisor, type Runnable } from './supervisor.js';
 
 const log = createLogger('silent');
-const ctx: DriverContext = {
-  log,
-  emit() {},
-  availability() {},
-  invalid() {},
-  pollError() {},
-  busy: () => false,
-};
+/** No jitter: the delays are exactly 100, 200, 400, ... ms. */
+const BACKOFF = { initialMs: 100, maxMs: 1000, random: () => 0.5 };
+const flush = () => new Promise((r) => setImmediate(r));
 
-/** A driver whose behaviour each test scripts: how many starts fail, and a handle to report a fatal fault. */
-function scriptedDriver(failStarts: number) {
+/** Launches whose behaviour each test scripts: how many starts fail, and a handle to report a fatal fault. */
+function scripted(failStarts: number) {
   const calls = { create: 0, start: 0, stop: 0 };
   let fatal: ((err: Error) => void) | undefined;
-  const definition: AnyDriverDefinition = {
-    family: 'scripted',
-    configSchema: z.any(),
-    commands: { ping: z.object({}) },
-    eventTypes: [],
-    create(): DriverInstance {
-      calls.create += 1;
-      return {
-        async start() {
-          calls.start += 1;
-          if (calls.start <= failStarts) throw new Error(`start ${calls.start} failed`);
-        },
-        async stop() {
-          calls.stop += 1;
-        },
-        async command() {
-          return { ok: true, data: { pong: true } };
-        },
-        onFatal(listener) {
-          fatal = listener;
-        },
-      };
-    },
+  const create = (): Runnable & { n: number } => {
+    calls.create += 1;
+    return {
+      n: calls.create,
+      async start() {
+        calls.start += 1;
+        if (calls.start <= failStarts) throw new Error(`start ${calls.start} failed`);
+      },
+      async stop() {
+        calls.stop += 1;
+      },
+      onFatal(listener) {
+        fatal = listener;
+      },
+    };
   };
-  return { definition, calls, fatal: (err: Error) => fatal?.(err) };
-}
-
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(cond()).toBe(true);
+  return { create, calls, fatal: (err: Error) => fatal?.(err) };
 }
 
 describe('driver supervisor', () => {
-  it('restarts a driver whose start fails, with backoff, until it runs', async () => {
-    const d = scriptedDriver(2);
+  it('restarts a launch whose start fails, after growing backoff delays, until it runs', async () => {
+    const clock = new ManualClock(0);
+    const d = scripted(2);
     let restarts = 0;
     const sup = new DriverSupervisor({
-      definition: d.definition,
-      config: { id: 'x', devices: [] },
-      context: ctx,
+      id: 'x',
+      family: 'f',
+      create: d.create,
       log,
-      initialBackoffMs: 5,
+      clock,
+      backoff: BACKOFF,
       onRestart: () => restarts++,
     });
     sup.start();
-    await until(() => sup.state === 'running');
-    expect(d.calls.start).toBe(3);
+    await flush();
+    expect(sup.state).toBe('backoff');
+    expect(sup.lastError).toBe('start 1 failed');
+    clock.advance(99);
+    expect(d.calls.start).toBe(1); // not before its delay
+    clock.advance(1);
+    await flush();
+    expect(d.calls.start).toBe(2);
+    clock.advance(199); // the second delay is twice the first
+    expect(d.calls.start).toBe(2);
+    clock.advance(1);
+    await flush();
+    expect(sup.state).toBe('running');
+    expect(sup.running?.n).toBe(3);
     expect(restarts).toBe(2);
-    expect(d.calls.stop).toBe(2); // each failed instance was stopped before the next one
-    expect(await sup.command('dev', 'ping', {})).toEqual({ ok: true, data: { pong: true } });
+    expect(d.calls.stop).toBe(2); // each failed launch was stopped before the next one
     await sup.stop();
     expect(sup.state).toBe('stopped');
+    expect(sup.running).toBeUndefined();
   });
 
-  it('restarts a running driver that reports a fatal fault; refuses commands meanwhile', async () => {
-    const d = scriptedDriver(0);
-    const sup = new DriverSupervisor({
-      definition: d.definition,
-      config: { id: 'x', devices: [] },
-      context: ctx,
-      log,
-      initialBackoffMs: 50,
-    });
+  it('restarts a running launch that reports a fatal fault; none is running meanwhile', async () => {
+    const clock = new ManualClock(0);
+    const d = scripted(0);
+    const sup = new DriverSupervisor({ id: 'x', family: 'f', create: d.create, log, clock, backoff: BACKOFF });
     sup.start();
-    await until(() => sup.state === 'running');
+    await flush();
+    expect(sup.state).toBe('running');
     d.fatal(new Error('bus gone'));
     expect(sup.state).toBe('backoff');
     expect(sup.lastError).toBe('bus gone');
-    expect(await sup.command('dev', 'ping', {})).toEqual({
-      ok: false,
-      error: 'driver x is not running (backoff)',
-    });
-    await until(() => sup.state === 'running');
+    expect(sup.running).toBeUndefined();
+    clock.advance(100);
+    await flush();
+    expect(sup.state).toBe('running');
+    expect(sup.lastError).toBeUndefined();
     expect(d.calls.create).toBe(2);
+    // a good run resets the backoff: the next fault waits the first delay again
+    d.fatal(new Error('bus gone again'));
+    clock.advance(100);
+    await flush();
+    expect(d.calls.create).toBe(3);
     await sup.stop();
   });
 
   it('a stopped supervisor does not restart', async () => {
-    const d = scriptedDriver(100);
-    const sup = new DriverSupervisor({
-      definition: d.definition,
-      config: { id: 'x', devices: [] },
-      context: ctx,
-      log,
-      initialBackoffMs: 5,
-    });
+    const clock = new ManualClock(0);
+    const d = scripted(100);
+    const sup = new DriverSupervisor({ id: 'x', family: 'f', create: d.create, log, clock, backoff: BACKOFF });
     sup.start();
-    await until(() => d.calls.start >= 1);
+    await flush();
+    expect(d.calls.start).toBe(1);
     await sup.stop();
-    const starts = d.calls.start;
-    await new Promise((r) => setTimeout(r, 50));
-    expect(d.calls.start).toBe(starts);
+    clock.advance(10_000);
+    await flush();
+    expect(d.calls.start).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
   });
 });
