@@ -106,14 +106,3 @@ export function classifyConnectError(err: unknown, protocolVersion: 4 | 5): Conn
   }
   return { reason: 'unreachable', code: 'UPLINK_ERROR', detail: message, hint: 'retrying with backoff' };
 }
-
-/** Exponential backoff with "equal jitter": half the delay fixed, half random (no lock-step retries). */
-export function backoffDelay(
-  attempt: number,
-  initialMs: number,
-  maxMs: number,
-  random: () => number = Math.random,
-): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(base / 2 + (random() * base) / 2);
-}

@@ -14,9 +14,10 @@ import {
   type IPublishPacket,
   type MqttClient,
 } from 'mqtt';
+import { Backoff, jittered } from '../core/backoff.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import { backoffDelay, type ConnectFailure, classifyConnectError } from './connect-errors.js';
+import { type ConnectFailure, classifyConnectError } from './connect-errors.js';
 import type { Link, LinkState } from './link-state.js';
 import type { UplinkConfig } from './uplink-config.js';
 
@@ -42,17 +43,31 @@ export interface UplinkConnectionOptions {
   random?: () => number;
 }
 
+/** Spread of the slow retry after an auth refusal: uplink.backoff.authFailureMs ± 20 %. */
+const AUTH_JITTER = 0.2;
+
+/**
+ * The retry pace after network failures: uplink.backoff.initialMs doubling to maxMs, with equal
+ * jitter (half fixed, half random): when the city broker comes back after an outage, every
+ * gateway of the city reconnects, so the spread is wide, and the fixed half keeps a floor.
+ * A maxMs below initialMs caps every delay at maxMs.
+ */
+export function uplinkBackoff(c: UplinkConfig['backoff'], random?: () => number): Backoff {
+  return new Backoff({ initialMs: Math.min(c.initialMs, c.maxMs), maxMs: c.maxMs, kind: 'equal', random });
+}
+
 export class UplinkConnection {
   private current?: MqttClient;
   private generation = 0;
   private version: 4 | 5;
-  private failures = 0;
+  private readonly backoff: Backoff;
   private timer?: NodeJS.Timeout;
   private stopping = false;
   private failure?: ConnectFailure;
 
   constructor(private readonly o: UplinkConnectionOptions) {
     this.version = o.config.protocol === '3.1.1' ? 4 : 5;
+    this.backoff = uplinkBackoff(o.config.backoff, o.random);
   }
 
   get client(): MqttClient | undefined {
@@ -168,7 +183,7 @@ export class UplinkConnection {
       connacked = true;
       // No Nagle: a PUBLISH is small and the window waits for its PUBACK (delayed-ACK stalls otherwise).
       (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
-      this.failures = 0;
+      this.backoff.reset();
       this.failure = undefined;
       this.o.hooks.onConnected(gen, client, connack.properties?.receiveMaximum);
     });
@@ -255,20 +270,19 @@ export class UplinkConnection {
       this.version = this.version === 5 ? 4 : 5;
       fallback = true;
     }
-    if (connacked) this.failures = 0;
-    this.failures += 1;
-    const rnd = this.o.random ?? Math.random;
+    if (connacked) this.backoff.reset();
+    const networkDelay = this.backoff.next(); // every failure counts, whatever paces this retry
     const delay =
       f.reason === 'auth'
-        ? Math.round(c.backoff.authFailureMs * (0.8 + 0.4 * rnd()))
+        ? jittered(c.backoff.authFailureMs, AUTH_JITTER, this.o.random)
         : fallback && f.reason === 'protocol' && this.version === 4
           ? Math.min(c.backoff.initialMs, 1000) // an explicit "not MQTT 5": retry 3.1.1 at once
-          : backoffDelay(this.failures, c.backoff.initialMs, c.backoff.maxMs, rnd);
+          : networkDelay;
     const fields = {
       code: f.code,
       err: f.detail,
       hint: f.hint,
-      attempt: this.failures,
+      attempt: this.backoff.attempts,
       retryInMs: delay,
       url: this.safeUrl,
     };

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type EventKind, stampEvent } from '../core/envelope.js';
 import type { JournalRow } from '../journal/journal.js';
-import { backoffDelay, classifyConnectError } from './connect-errors.js';
+import { classifyConnectError } from './connect-errors.js';
 import { ALARM, EVENT, Outbox, TELEMETRY } from './outbox.js';
 import { formatOutboxReport, outboxReport } from './outbox-report.js';
 import { isAllowed } from './platform-commands.js';
@@ -15,6 +15,7 @@ import { tempDir } from './testing/fixtures.js';
 import { createHarness } from './testing/harness.js';
 import { freePort, waitFor } from './testing/mosquitto.js';
 import { UplinkConfig } from './uplink-config.js';
+import { uplinkBackoff } from './uplink-connection.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const cleanups: (() => Promise<void>)[] = [];
@@ -123,11 +124,18 @@ describe('connect errors and backoff', () => {
   });
 
   it('backoff doubles up to the maximum, half fixed and half jitter', () => {
-    expect(backoffDelay(1, 1000, 60_000, () => 0)).toBe(500);
-    expect(backoffDelay(1, 1000, 60_000, () => 1)).toBe(1000);
-    expect(backoffDelay(3, 1000, 60_000, () => 1)).toBe(4000);
-    expect(backoffDelay(30, 1000, 60_000, () => 1)).toBe(60_000);
-    expect(backoffDelay(30, 1000, 60_000, () => 0)).toBe(30_000);
+    /** The delay before attempt n (1-based) after n failures in a row. */
+    const delay = (n: number, random: () => number, initialMs = 1000, maxMs = 60_000): number => {
+      const b = uplinkBackoff({ initialMs, maxMs, authFailureMs: 300_000 }, random);
+      for (let i = 1; i < n; i++) b.next();
+      return b.next();
+    };
+    expect(delay(1, () => 0)).toBe(500);
+    expect(delay(1, () => 1)).toBe(1000);
+    expect(delay(3, () => 1)).toBe(4000);
+    expect(delay(30, () => 1)).toBe(60_000);
+    expect(delay(30, () => 0)).toBe(30_000);
+    expect(delay(1, () => 1, 5000, 2000)).toBe(2000); // a maximum below the initial delay caps it
   });
 });
 
