@@ -4,15 +4,23 @@ import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { captureLog } from '../broker/broker-test-kit.js';
-import { type Mosquitto, startMosquitto, waitFor } from '../uplink/testing/mosquitto.js';
 import type { DeviceMessage } from './driver-api.js';
 import { DeviceSubscriptions } from './device-subscriptions.js';
 import { type DeviceBroker, startDeviceBroker } from './testing/device-broker.js';
+import { type RunningMosquitto, startExternalBroker } from './testing/external-broker.js';
 
 const clients: MqttClient[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
 });
+
+async function waitFor(what: string, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}
 
 function recorder() {
   const reasons: string[] = [];
@@ -115,12 +123,12 @@ describe('local broker subscriptions', () => {
 
 describe('external broker subscriptions (mosquitto)', () => {
   let dir: string;
-  let mosquitto: Mosquitto;
+  let mosquitto: RunningMosquitto;
   let passwordFile: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cg-ext-'));
-    mosquitto = await startMosquitto({ dir, users: { gateway: 'gw-secret', lns: 'lns-secret' } });
+    mosquitto = await startExternalBroker(dir, { gateway: 'gw-secret', lns: 'lns-secret' });
     passwordFile = join(dir, 'gw-password');
     writeFileSync(passwordFile, 'gw-secret\n');
   });
