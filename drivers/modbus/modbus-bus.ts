@@ -26,17 +26,18 @@
  */
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import modbusSerial from 'modbus-serial';
 import { errorMessage } from '../../gateway/core/errors.js';
 import type { Logger } from '../../gateway/core/logger.js';
 import { Backoff } from '../../gateway/core/backoff.js';
+import { flushReceived, type FrameTap, tapFrames } from './modbus-client-internals.js';
 import {
-  flushReceived,
-  type FrameTap,
-  serialPortOf,
-  tapFrames,
-  tcpSocketOf,
-} from './modbus-client-internals.js';
+  type Client,
+  disposeClient,
+  ModbusRTU,
+  openClient,
+  silentIntervalMs,
+  watchPort,
+} from './modbus-connection.js';
 import { ModbusError, toModbusError } from './modbus-errors.js';
 import {
   bitsProblem,
@@ -47,11 +48,6 @@ import {
 } from './modbus-response-checks.js';
 import { describeTransport, type ModbusTransport } from './modbus-transport.js';
 import { type Priority, SerialQueue } from './serial-queue.js';
-
-// modbus-serial is CommonJS with `module.exports.default = module.exports`; under NodeNext the
-// default import is the module object, whose `default` is the ModbusRTU client class.
-const ModbusRTU = modbusSerial.default;
-type Client = InstanceType<typeof ModbusRTU>;
 
 export interface ModbusBusOptions {
   transport: ModbusTransport;
@@ -220,7 +216,7 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
     this.abortInFlight?.(closed);
     const client = this.client;
     this.client = undefined;
-    if (client) await this.dispose(client);
+    if (client) await disposeClient(client, this.o.transport);
   }
 
   private request<T>(
@@ -327,24 +323,24 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
     try {
       const limit = this.o.connectTimeoutMs ?? Math.max(2000, 4 * this.o.timeoutMs);
       await Promise.race([
-        this.open(client),
+        openClient(client, this.o.transport),
         new Promise<never>((_, reject) => {
           deadline = setTimeout(() => reject(new Error(`no connection within ${limit} ms`)), limit);
         }),
       ]);
     } catch (err) {
-      void this.dispose(client);
+      void disposeClient(client, this.o.transport);
       this.retryLater(`connect failed: ${errorMessage(err)}`);
       return;
     } finally {
       clearTimeout(deadline);
     }
     if ((this.state as State) !== 'connecting') {
-      void this.dispose(client);
+      void disposeClient(client, this.o.transport);
       return;
     }
     client.setTimeout(this.o.timeoutMs);
-    this.watchPort(client);
+    watchPort(client, (reason) => this.lost(client, reason));
     this.frames = tapFrames(client);
     this.client = client;
     this.failedInARow = 0;
@@ -354,53 +350,12 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
     this.emit('connected');
   }
 
-  private open(client: Client): Promise<void> {
-    const t = this.o.transport;
-    if (t.type === 'tcp') return client.connectTCP(t.host, { port: t.port });
-    return client.connectRTUBuffered(t.path, {
-      baudRate: t.baudRate,
-      parity: t.parity,
-      dataBits: t.dataBits,
-      stopBits: t.stopBits,
-    });
-  }
-
-  /**
-   * TCP: the library records a reset only in `isOpen` and emits nothing; watch the socket so that
-   * a reset or close is noticed (and the request in flight failed) at once. Serial: the library's
-   * close event drops the reason; take it from the port (runs before the library's listeners).
-   */
-  private watchPort(client: Client): void {
-    const socket = tcpSocketOf(client);
-    if (socket) {
-      let cause: string | undefined;
-      socket.prependListener('error', (err: NodeJS.ErrnoException) => {
-        cause ??= err.code ?? err.message;
-      });
-      // before the library's own listener, which reports a mere "port closed"
-      socket.prependOnceListener('close', () => {
-        this.lost(client, cause ? `connection reset (${cause})` : 'connection closed by the peer');
-      });
-      return;
-    }
-    const serial = serialPortOf(client);
-    if (!serial) return;
-    let cause: string | undefined;
-    serial.prependListener('error', (err: unknown) => {
-      cause ??= errorMessage(err);
-    });
-    serial.prependListener('close', (err: unknown) => {
-      const why = err instanceof Error ? err.message : cause;
-      this.lost(client, why ? `serial port disconnected (${why})` : 'serial port closed');
-    });
-  }
-
   /** The connection of `client` is gone: drop it and reconnect later (once per connection). */
   private lost(client: Client, reason: string): void {
     if (client !== this.client || this.state !== 'connected') return;
     this.client = undefined;
     this.abortInFlight?.(new ModbusError('MODBUS_CONNECTION_LOST', `${this.name}: ${reason}`));
-    void this.dispose(client);
+    void disposeClient(client, this.o.transport);
     this.o.log?.warn({ bus: this.name, reason }, 'modbus bus connection lost');
     this.emit('disconnected', reason);
     this.retryLater(reason);
@@ -414,26 +369,6 @@ export class ModbusBus extends EventEmitter<ModbusBusEvents> {
     this.o.log?.debug({ bus: this.name, reason, retryInMs: delay }, 'modbus bus reconnect scheduled');
     this.retryTimer = setTimeout(() => void this.connect(), delay);
   }
-
-  /** Closes a client's port; bounded, never throws (TCP ports may never call back after an error). */
-  private dispose(client: Client): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = setTimeout(resolve, 1000);
-      const finish = () => {
-        clearTimeout(done);
-        resolve();
-      };
-      try {
-        if (this.o.transport.type === 'tcp') client.destroy(finish);
-        else client.close(finish);
-      } catch {
-        finish();
-      }
-    });
-  }
 }
 
-/** 3.5 character times at `baudRate` (11 bits per character), or 1.75 ms above 19200 baud (§2.5.1.1). */
-export function silentIntervalMs(baudRate: number): number {
-  return baudRate > 19_200 ? 1.75 : (3.5 * 11 * 1000) / baudRate;
-}
+export { silentIntervalMs } from './modbus-connection.js';
