@@ -189,6 +189,30 @@ describe('external broker subscriptions (mosquitto)', () => {
     await second.close();
   });
 
+  it('reconnects after the broker restarted and subscribes again (the new broker kept no session)', async () => {
+    const { log } = captureLog('silent');
+    const subs = new DeviceSubscriptions({ log, reconnectPeriodMs: 100 });
+    const own = mkdtempSync(join(tmpdir(), 'cg-ext-restart-'));
+    let broker = await startExternalBroker(own, { gateway: 'gw-secret', lns: 'lns-secret' });
+    const got: string[] = [];
+    const set = subs.forDriver('lora-5', { url: broker.url, username: 'gateway', passwordFile }, () => {});
+    set.subscribe('app/+/up', (m) => void got.push(m.payload.toString()), { broker: 'external' });
+    await set.start();
+    await broker.stop();
+    broker = await startExternalBroker(own, { gateway: 'gw-secret', lns: 'lns-secret' }, broker.port);
+    const pub = await connectAsync(broker.url, { username: 'lns', password: 'lns-secret', reconnectPeriod: 0 });
+    clients.push(pub);
+    // Publish until one arrives: the driver's client reconnects on its own schedule.
+    for (let i = 0; got.length === 0 && i < 200; i++) {
+      await pub.publishAsync('app/d-5/up', `after-restart-${i}`, { qos: 1 });
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(got[0]).toMatch(/^after-restart-\d+$/);
+    await set.close();
+    await broker.stop();
+    rmSync(own, { recursive: true, force: true });
+  });
+
   it('a refused login fails start() instead of retrying forever', async () => {
     const { log } = captureLog('silent');
     const subs = new DeviceSubscriptions({ log, reconnectPeriodMs: 100 });

@@ -50,7 +50,7 @@ export class DeviceSubscriptions {
   private readonly log: Logger;
 
   constructor(private readonly o: DeviceSubscriptionsOptions) {
-    this.log = o.log.child({ component: 'device-subscriptions' });
+    this.log = o.log;
   }
 
   /** Local subscriptions, for the host's status and tests. */
@@ -137,14 +137,22 @@ export class DeviceSubscriptions {
         // Messages one at a time, in order; the PUBACK goes after the handlers ran.
         c.handleMessage = onMessage;
         client = c;
+        // One warn line per outage, not one per reconnect attempt.
+        let outage = false;
+        const trouble = (fields: Record<string, unknown>, msg: string) => {
+          if (outage) log.debug(fields, msg);
+          else log.warn(fields, msg);
+          outage = true;
+        };
         c.on('connect', (connack) => {
+          outage = false;
           log.info({ url: external.url, sessionPresent: connack.sessionPresent }, 'external broker connected');
           subscribeExternal(c, externalSubs.map((s) => s.filter)).catch((err: unknown) =>
             log.error({ err }, 'external subscribe failed'),
           );
         });
-        c.on('offline', () => log.warn({ url: external.url }, 'external broker offline; reconnecting'));
-        c.on('error', (err) => log.warn({ err: err.message, url: external.url }, 'external broker error'));
+        c.on('offline', () => trouble({ url: external.url }, 'external broker offline; reconnecting'));
+        c.on('error', (err) => trouble({ err: err.message, url: external.url }, 'external broker error'));
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => fail(new Error(`driver ${driver}: no connection to ${external.url}`)), options.connectTimeout);
           const fail = (err: Error) => {

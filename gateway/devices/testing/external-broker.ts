@@ -14,12 +14,17 @@ import { freePort } from '../../core/free-port.js';
 
 export interface RunningMosquitto {
   url: string;
+  port: number;
   stop(): Promise<void>;
 }
 
 /** Starts mosquitto in `dir` with these users (name -> password); anonymous logins refused. */
-export async function startExternalBroker(dir: string, users: Record<string, string>): Promise<RunningMosquitto> {
-  const port = await freePort();
+export async function startExternalBroker(
+  dir: string,
+  users: Record<string, string>,
+  port?: number,
+): Promise<RunningMosquitto> {
+  port ??= await freePort();
   const passwd = join(dir, 'passwd');
   writeFileSync(passwd, '');
   for (const [u, p] of Object.entries(users)) execFileSync('mosquitto_passwd', ['-b', passwd, u, p]);
@@ -48,6 +53,7 @@ export async function startExternalBroker(dir: string, users: Record<string, str
   }
   return {
     url: `mqtt://127.0.0.1:${port}`,
+    port,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
