@@ -4,7 +4,7 @@
  *
  * A hostile slave (simulators/common/hostile-modbus-slave.ts) plays a healthy unit 1 and a hostile
  * unit 2 on one bus, over TCP and over RTU on a socat pty pair; fast-check (seeded) picks what unit 2
- * does with each request (test/modbus-fuzz-inputs.ts): wrong function code, byte count, length, unit
+ * does with each request (testing/modbus-fuzz-inputs.ts): wrong function code, byte count, length, unit
  * id, transaction id, protocol id, exception codes, slow drip, garbage, truncated and oversized
  * frames, broken CRC, reset, close, silence, late and duplicated answers. Invariants:
  *   - every request settles, with the right data (reads are checked against the slave's model,
@@ -25,27 +25,24 @@ import {
   startHostileModbusRtu,
   startHostileModbusTcp,
 } from '../../simulators/common/hostile-modbus-slave.js';
-import { patternModel, type SlaveModel } from '../../simulators/common/modbus-frames.js';
+import { patternModel } from '../../simulators/common/modbus-frames.js';
 import { openPtyPair } from '../../simulators/common/pty-pair.js';
-import { GasDetectorSimulator, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
-import { GasDetectorConfig, gasDetector } from '../gas-detector/index.js';
+import { startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import { ModbusBus } from './modbus-bus.js';
 import { ModbusError, type ModbusErrorCode } from './modbus-errors.js';
 import type { ModbusTransport } from './modbus-transport.js';
-import { startHost } from '../../gateway/devices/testing/host-harness.js';
 import {
-  HEALTHY,
-  HOSTILE,
-  MUST_FAIL,
-  maySplice,
-  misbehaviour,
-  type Step,
-  steps,
-} from './testing/modbus-fuzz-inputs.js';
+  Broken,
+  budget,
+  report,
+  settleWithin,
+  type Tally,
+  TIMEOUT_MS,
+  within,
+} from './testing/fuzz-kit.js';
+import { fuzzDriver } from './testing/gas-driver-fuzz.js';
+import { HEALTHY, HOSTILE, maySplice, type Step, steps } from './testing/modbus-fuzz-inputs.js';
 
-const TIMEOUT_MS = 200;
-/** Time budget of one phase: `npm run fuzz` asks for 20,000 runs, at up to a second each. */
-const PHASE_BUDGET_MS = 6 * 60_000;
 /** Heap growth over a whole run that counts as a failure (a few MB is normal). */
 const HEAP_LIMIT_MB = 100;
 const CODES = new Set<ModbusErrorCode>([
@@ -55,8 +52,6 @@ const CODES = new Set<ModbusErrorCode>([
   'MODBUS_EXCEPTION',
   'MODBUS_BAD_RESPONSE',
 ]);
-
-class Broken extends Error {}
 
 function run(bus: ModbusBus, s: Step): Promise<unknown> {
   const o = s.op;
@@ -131,43 +126,7 @@ function checkRejected(s: Step, err: unknown): void {
   }
 }
 
-/** Waits for `check` up to `ms` (a hang detector, not a performance assertion). */
-async function within<T>(what: string, ms: number, check: () => T | Promise<T>): Promise<NonNullable<T>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Broken(`stuck: ${what} not within ${ms} ms`);
-    await sleep(10);
-  }
-}
-
-function settleWithin<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Broken(`stuck: ${what} did not settle within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 // ---- phases ----------------------------------------------------------------------------------
-
-interface Tally {
-  inputs: number;
-  refused: number;
-  failures: number;
-  /** RTU reads that took an earlier honest answer of the same shape (see checkResolved). */
-  stale: number;
-  /** TCP reads that took a frame spliced from pieces (see checkResolved). */
-  spliced: number;
-  /** Driver runs whose inputs could splice a frame: gas-2's counts and data were not checked. */
-  spliceable: number;
-  /** Healthy polls after a hostile phase that timed out (forgiven twice per run, see busRun). */
-  slowHealthy: number;
-  log: (line: string) => void;
-}
 
 /** One property run: the steps against the bus, then the healthy unit must be polled normally. */
 async function busRun(
@@ -262,130 +221,6 @@ async function fuzzBus(
   } finally {
     await bus.close();
   }
-}
-
-/** The gas-detector driver: unit 1 healthy, unit 2 scripted; hostile answers must be counted, never emitted. */
-async function fuzzDriver(o: { numRuns: number; seed: number }, t: Tally): Promise<void> {
-  const sim = new GasDetectorSimulator([
-    { unitId: HEALTHY, lel: 5 },
-    { unitId: HOSTILE, lel: 12.5 },
-  ]);
-  const model: SlaveModel = {
-    read(unitId, f, address, quantity) {
-      if (!sim.unitIds().includes(unitId)) return undefined;
-      if (f === 1 && sim.map.valveCoil === address && quantity === 1) return [sim.getValve(unitId) ? 1 : 0];
-      const { start, length } = sim.map;
-      if (f !== 3 || address < start || address + quantity > start + length) return undefined;
-      return sim.registers(unitId).slice(address - start, address - start + quantity);
-    },
-  };
-  const honest = (unitId: number) => ({
-    lel: unitId === HEALTHY ? 5 : 12.5,
-    lowThreshold: 20,
-    highThreshold: 50,
-    status: 'normal',
-  });
-  const slave = await startHostileModbusTcp({ model });
-  const cfg = GasDetectorConfig.parse({
-    family: 'gas-detector',
-    id: 'gas-fuzz',
-    transport: { type: 'tcp', host: '127.0.0.1', port: slave.port },
-    pollIntervalMs: 100,
-    timeoutMs: TIMEOUT_MS,
-    offlineAfterFailures: 2,
-    backoff: { initialMs: 100, maxMs: 200 },
-    devices: [
-      { id: 'gas-1', unitId: HEALTHY },
-      { id: 'gas-2', unitId: HOSTILE },
-    ],
-  });
-  const ctx = startHost({ families: [gasDetector], drivers: [cfg] });
-  const gas2 = (p: { deviceId: string }) => p.deviceId === 'gas-2';
-  const counted = () => ctx.pollErrors.filter(gas2).length + ctx.invalids.filter(gas2).length;
-  try {
-    await within('both detectors online', 10_000, () => ctx.online('gas-1') && ctx.online('gas-2'));
-    const behaviourLists = fc.array(misbehaviour('tcp', { timeoutMs: TIMEOUT_MS, withBadValues: true }), {
-      minLength: 1,
-      maxLength: 5,
-    });
-    const details = await fc.check(
-      fc.asyncProperty(behaviourLists, async (behaviours) => {
-        const logFrom = slave.log.length;
-        const eventsFrom = ctx.events.length;
-        const canSplice = maySplice(behaviours);
-        const countedBefore = counted();
-        const hostileBefore = slave.requests(HOSTILE);
-        try {
-          slave.script(HOSTILE, behaviours);
-          // one request at a time on the bus: a request after the script means its last answer was handled
-          const through = hostileBefore + behaviours.length + 1;
-          await within('the driver to poll through the script', 20_000, () => slave.requests(HOSTILE) >= through);
-          t.inputs += behaviours.length;
-        } finally {
-          slave.calm();
-        }
-        const received = slave.log
-          .slice(logFrom)
-          .filter((l) => l.unitId === HOSTILE)
-          .slice(0, behaviours.length);
-        const mustFail = received.filter((l) => MUST_FAIL.has(l.kind)).length;
-        const got = counted() - countedBefore;
-        t.refused += got;
-        // a spliced frame may pass as an answer: then the counts and gas-2's data prove nothing
-        if (canSplice) t.spliceable += 1;
-        else if (got < mustFail) {
-          throw new Broken(`${mustFail} hostile answers but only ${got} pollError / invalid reports`);
-        }
-        const healthyBefore = slave.requests(HEALTHY);
-        await within(
-          'both detectors online again and polled',
-          20_000,
-          () => ctx.online('gas-1') && ctx.online('gas-2') && slave.requests(HEALTHY) >= healthyBefore + 3,
-        );
-        for (const e of ctx.events.slice(eventsFrom)) {
-          if (canSplice && e.deviceId === 'gas-2') continue;
-          const want = honest(e.deviceId === 'gas-1' ? HEALTHY : HOSTILE);
-          const data = e.data as Record<string, unknown>;
-          for (const [k, v] of Object.entries(want)) {
-            if (data[k] !== v) {
-              throw new Broken(`${e.type} of ${e.deviceId}: ${k}=${String(data[k])}, the detector holds ${String(v)}`);
-            }
-          }
-        }
-        if (ctx.invalids.some((i) => i.deviceId === 'gas-1')) {
-          throw new Broken('the healthy detector was reported invalid');
-        }
-      }),
-      budget(o),
-    );
-    if (details.failed) {
-      t.failures += 1;
-      t.log(`gas-detector driver: ${report(details)}`);
-    } else if (details.interrupted) {
-      t.log(`gas-detector driver: time budget reached after ${details.numRuns} runs`);
-    }
-  } finally {
-    await ctx.close();
-    await slave.close();
-  }
-}
-
-/** Runs and seed; no shrinking (a run can take seconds); the phase's time budget (running out is no failure). */
-function budget(o: { numRuns: number; seed: number }): fc.Parameters<unknown> {
-  return {
-    numRuns: o.numRuns,
-    seed: o.seed,
-    endOnFailure: true,
-    interruptAfterTimeLimit: PHASE_BUDGET_MS,
-    markInterruptAsFailure: false,
-  };
-}
-
-/** The failure, the seed and path to replay it, and the input. */
-function report<T>(details: fc.RunDetails<T>): string {
-  const e = details.errorInstance;
-  const err = e instanceof Error ? e.message : String(e);
-  return `${err}\n${fc.defaultReportMessage(details) ?? ''}`;
 }
 
 const socatAvailable = () => spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
