@@ -10,7 +10,7 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((h) => h.close()));
 });
 
-function make(o: { maxWsPayload?: number } = {}) {
+function make(o: { maxWsPayload?: number; headersTimeoutMs?: number } = {}) {
   const refusals: { reason: string; detail?: Record<string, unknown> }[] = [];
   const { log, lines } = captureLog('debug');
   const http = createDriverHttp({
@@ -179,6 +179,21 @@ describe('driver HTTP listener', () => {
     expect(await closed).toBe(1009);
     expect(got).toEqual(['a'.repeat(100)]);
     expect(reasons()).toEqual(['too-large']);
+  });
+
+  it('a client that never finishes its request headers is answered 408, cut off and counted', async () => {
+    const { http, reasons } = make({ headersTimeoutMs: 200 });
+    http.route('GET', '/x', (_req, res) => void res.end('x'));
+    await http.start();
+    const slow = connect({ host: '127.0.0.1', port: Number(new URL(http.url!).port) });
+    let answer = '';
+    slow.on('data', (d) => (answer += String(d)));
+    slow.on('error', () => {});
+    await new Promise<void>((resolve) => slow.once('connect', () => resolve()));
+    slow.write('GET /x HTTP/1.1\r\nhost: a\r\n');
+    await new Promise<void>((resolve) => slow.once('close', () => resolve()));
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(reasons()).toEqual(['timeout']);
   });
 
   it('close() ends open WebSockets and idle keep-alive connections, and frees the port', async () => {
