@@ -9,7 +9,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Composer, type Document, isNode, LineCounter, Parser } from 'yaml';
 import type { z } from 'zod';
-import { DRIVERS } from '../drivers/index.js';
+import { DEFINITIONS } from '../drivers/index.js';
 import { checkAlarmConfig } from '../gateway/alarms/check-rules.js';
 import { GatewayError } from '../gateway/core/errors.js';
 import { isLoopbackHost } from '../gateway/http/http-auth.js';
@@ -90,7 +90,7 @@ function explain(issue: z.core.$ZodIssue): string {
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(issue.input)}`;
     case 'invalid_union':
       if (issue.discriminator === 'family') {
-        return `unknown family ${describe((issue.input as { family?: unknown })?.family)}; known families: ${DRIVERS.map((d) => d.family).join(', ')}`;
+        return `unknown family ${describe((issue.input as { family?: unknown })?.family)}; known families: ${DEFINITIONS.map((d) => d.family).join(', ')}`;
       }
       return issue.message;
     case 'too_small':
@@ -159,8 +159,8 @@ function crossChecks(cfg: SiteConfig): (ConfigProblem & { rawPath: PropertyKey[]
       message: `false is allowed only on a loopback host (127.0.0.1, ::1, localhost) or in demo mode; http.host is "${cfg.http.host}" (give Prometheus http.metricsTokenFile instead)`,
     });
   }
-  // Alarm rules against the driver registry: families, event types, actions the family can perform.
-  for (const p of checkAlarmConfig(cfg, DRIVERS)) problems.push({ ...p, path: formatPath(p.rawPath) });
+  // Alarm rules against the family registry: families, event types, actions the family can perform.
+  for (const p of checkAlarmConfig(cfg, DEFINITIONS)) problems.push({ ...p, path: formatPath(p.rawPath) });
   return problems;
 }
 

@@ -3,10 +3,10 @@
  * start by `loadConfig`, then frozen. `docs/config.schema.json` is generated from it.
  */
 import { z } from 'zod';
-import { DRIVERS } from '../drivers/index.js';
+import { DEFINITIONS } from '../drivers/index.js';
 import { AlarmsConfig, Rule } from '../gateway/core/rule-schema.js';
 import { BrokerConfig } from '../gateway/broker/broker-config.js';
-import type { DeviceBase, DriverBase } from '../gateway/devices/driver-api.js';
+import type { DriverConfig } from '../gateway/devices/driver-api.js';
 import { HttpConfig } from '../gateway/http/http-config.js';
 import { NotifyConfig } from '../gateway/notify/notify-schema.js';
 import { UplinkConfig } from '../gateway/uplink/uplink-config.js';
@@ -15,12 +15,11 @@ const Id = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-" (it becomes an MQTT topic level)');
 
-const driverSchemas = DRIVERS.map((d) => d.configSchema) as unknown as [z.ZodObject, ...z.ZodObject[]];
+export type { DriverConfig } from '../gateway/devices/driver-api.js';
 
-/** What the core knows of any driver instance config; each family's schema adds its own fields. */
-export type DriverConfig = z.infer<typeof DriverBase> & { family: string; devices: DeviceBase[] };
+const driverSchemas = DEFINITIONS.map((d) => d.configSchema) as unknown as [z.ZodObject, ...z.ZodObject[]];
 
-/** One entry per driver instance, chosen by `family` from the driver registry. */
+/** One entry per driver instance, chosen by `family` from the family registry. */
 const Drivers = z.array(z.discriminatedUnion('family', driverSchemas)) as unknown as z.ZodType<
   DriverConfig[]
 >;

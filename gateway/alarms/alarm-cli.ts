@@ -1,5 +1,5 @@
 /** `gateway alarms` and `gateway rules`: what the alarm engine holds, and the rule set a site runs. */
-import { DRIVERS } from '../../drivers/index.js';
+import { DEFINITIONS } from '../../drivers/index.js';
 import { Journal } from '../journal/journal.js';
 import { AlarmStore } from './alarm-store.js';
 import type { AlarmsConfig, Rule } from '../core/rule-schema.js';
@@ -40,7 +40,7 @@ export function alarmsReport(
 
 /** The effective rule set: built-ins (minus disabled and overridden ones) and the site's rules. */
 export function rulesReport(cfg: { alarms: AlarmsConfig; rules: readonly Rule[] }, json: boolean): string {
-  const rules = effectiveRules(cfg.alarms, cfg.rules, DRIVERS);
+  const rules = effectiveRules(cfg.alarms, cfg.rules, DEFINITIONS);
   if (json)
     return JSON.stringify(
       rules.map((r) => ({ builtin: r.builtin, ...r.rule })),

@@ -4,7 +4,7 @@
  * HTTP server. The engine sees every committed event; the feed every committed `alarm.*` event.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { DRIVERS } from '../../drivers/index.js';
+import { DEFINITIONS } from '../../drivers/index.js';
 import type { LoginGuard } from '../auth/login-guard.js';
 import type { Execute } from '../commands/commands.js';
 import { AlarmFeed, consoleFeedOptions, type FeedAccount } from '../console/alarm-feed.js';
@@ -14,7 +14,7 @@ import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Pipeline } from '../core/pipeline.js';
 import { parseDuration } from '../core/time.js';
-import type { AnyDriverDefinition } from '../devices/driver-api.js';
+import type { AnyFamily } from '../devices/driver-api.js';
 import type { ConsoleFeedConfig } from '../http/http-config.js';
 import type { RefusalReason } from '../http/http-server.js';
 import type { Journal } from '../journal/journal.js';
@@ -56,7 +56,8 @@ export interface AlarmSystemOptions {
   log: Logger;
   metrics?: Metrics;
   clock?: Clock;
-  registry?: readonly AnyDriverDefinition[];
+  /** Device families (default: the registry). */
+  families?: readonly AnyFamily[];
   openModem?: (path: string, baudRate: number) => Promise<ModemPort>;
   /** Extra hooks (benchmark instrumentation). */
   hooks?: AlarmEngineHooks;
@@ -68,7 +69,7 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
   const { config, metrics } = o;
   const log = o.log.child({ component: 'alarms' });
   const store = new AlarmStore(o.journal.db);
-  const rules = effectiveRules(config.alarms, config.rules, o.registry ?? DRIVERS);
+  const rules = effectiveRules(config.alarms, config.rules, o.families ?? DEFINITIONS);
   // Rules see each event as it enters the pipeline, in sequence order: the alarm event then joins
   // the group commit of its trigger (one disk flush, not two) and linkage commands go out at once.
   // Alarm state still commits with its alarm event (journal tx hook), so restarts stay exact.

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DRIVERS } from '../../drivers/index.js';
-import { BUILTIN_RULES } from './builtin-rules.js';
+import { DEFINITIONS } from '../../drivers/index.js';
+import { builtinRules } from './builtin-rules.js';
 import { Rule } from '../core/rule-schema.js';
 import { effectiveRules } from './rule-set.js';
 
@@ -108,12 +108,12 @@ notify:
 
 describe('built-in rule set', () => {
   it('is valid and only uses commands and event types of registered families', () => {
-    const rules = effectiveRules({ builtinRules: true, disable: [], maintenance: [] }, [], DRIVERS);
+    const rules = effectiveRules({ builtinRules: true, disable: [], maintenance: [] }, [], DEFINITIONS);
     expect(rules.map((r) => r.rule.id)).toEqual(['gas-high', 'gas-low', 'gas-fault', 'life-safety-offline']);
-    const gas = DRIVERS.find((d) => d.family === 'gas-detector')!;
+    const gas = DEFINITIONS.find((d) => d.family === 'gas-detector')!;
     for (const r of rules) {
       for (const a of r.rule.actions) expect(Object.keys(gas.commands)).toContain(a.command);
-      for (const t of r.types) expect([...gas.eventTypes, 'device.availability']).toContain(t);
+      for (const t of r.types) expect([...Object.keys(gas.events), 'device.availability']).toContain(t);
     }
   });
 
@@ -127,14 +127,14 @@ describe('built-in rule set', () => {
     const rules = effectiveRules(
       { builtinRules: true, disable: ['gas-fault'], maintenance: [] },
       [mine],
-      DRIVERS,
+      DEFINITIONS,
     );
     expect(rules.map((r) => [r.rule.id, r.builtin])).toEqual([
       ['gas-high', true],
       ['life-safety-offline', true],
       ['gas-low', false],
     ]);
-    expect(effectiveRules({ builtinRules: false, disable: [], maintenance: [] }, [], DRIVERS)).toEqual([]);
-    expect(BUILTIN_RULES.every(({ families: _f, ...r }) => Rule.safeParse(r).success)).toBe(true);
+    expect(effectiveRules({ builtinRules: false, disable: [], maintenance: [] }, [], DEFINITIONS)).toEqual([]);
+    expect(builtinRules(DEFINITIONS).every((r) => Rule.safeParse(r).success)).toBe(true);
   });
 });

@@ -4,9 +4,11 @@
  * target family cannot perform (not in its `commands`) or with bad arguments, references to
  * unknown rules, tiers and channels. Each problem carries its path in the site file.
  */
-import type { AnyDriverDefinition } from '../devices/driver-api.js';
+import { GENERIC_EVENT_TYPES } from '../core/gateway-events.js';
+import type { AnyFamily } from '../devices/driver-api.js';
+import type { z } from 'zod';
 import type { NotifyConfig } from '../notify/notify-schema.js';
-import { BUILTIN_RULES, LINKAGE_FAILED_RULE } from './builtin-rules.js';
+import { builtinRules, LINKAGE_FAILED_RULE } from './builtin-rules.js';
 import { selectorFamilies, typeMatches, typePatterns } from './match.js';
 import type { AlarmsConfig, Rule, Selector } from '../core/rule-schema.js';
 
@@ -15,15 +17,12 @@ export interface RuleProblem {
   message: string;
 }
 
-/** Event types every device has, whatever its family. */
-export const GENERIC_EVENT_TYPES = ['device.availability'];
-
 export function checkAlarmConfig(
   cfg: { rules: readonly Rule[]; alarms: AlarmsConfig; notify: NotifyConfig },
-  registry: readonly AnyDriverDefinition[],
+  families: readonly AnyFamily[],
 ): RuleProblem[] {
   const problems: RuleProblem[] = [];
-  const byFamily = new Map(registry.map((d) => [d.family, d]));
+  const byFamily = new Map(families.map((d) => [d.family, d]));
   const known = [...byFamily.keys()].join(', ') || 'none';
 
   const familiesAt = (sel: Selector | undefined, path: (string | number)[]): string[] | undefined => {
@@ -47,9 +46,9 @@ export function checkAlarmConfig(
     path: (string | number)[],
   ) => {
     if (families && !families.length) return; // every named family is unknown: reported already
-    const emitted = [
+    const emitted: string[] = [
       ...GENERIC_EVENT_TYPES,
-      ...(families ?? [...byFamily.keys()]).flatMap((f) => byFamily.get(f)?.eventTypes ?? []),
+      ...(families ?? [...byFamily.keys()]).flatMap((f) => Object.keys(byFamily.get(f)?.events ?? {})),
     ];
     const patterns = typePatterns(types);
     patterns.forEach((p, k) => {
@@ -87,7 +86,9 @@ export function checkAlarmConfig(
       for (const f of fams) {
         const def = byFamily.get(f);
         if (!def) continue;
-        const schema = def.commands[a.command];
+        const schema = Object.hasOwn(def.commands, a.command)
+          ? (def.commands[a.command] as z.ZodType)
+          : undefined;
         if (!schema) {
           const cmds = Object.keys(def.commands).join(', ') || 'none';
           problems.push({
@@ -110,7 +111,7 @@ export function checkAlarmConfig(
     });
   });
 
-  const builtinIds = new Set(BUILTIN_RULES.map((r) => r.id));
+  const builtinIds = new Set(builtinRules(families).map((r) => r.id));
   cfg.alarms.disable.forEach((id, i) => {
     if (!builtinIds.has(id)) {
       problems.push({

@@ -1,12 +1,12 @@
 /**
- * The effective rule set of a site: the built-in life-safety rules (for the families in the
- * driver registry, minus `alarms.disable`, each replaced by a site rule of the same id),
- * then the site's own rules. Parsed once, compiled for fast matching.
+ * The effective rule set of a site: the built-in rules (those of the registered families and
+ * the generic ones, minus `alarms.disable`, each replaced by a site rule of the same id), then
+ * the site's own rules. Parsed once, compiled for fast matching.
  */
 
 import { parseDuration } from '../core/time.js';
-import type { AnyDriverDefinition } from '../devices/driver-api.js';
-import { BUILTIN_RULES, LINKAGE_FAILED_RULE } from './builtin-rules.js';
+import type { AnyFamily } from '../devices/driver-api.js';
+import { builtinRules, LINKAGE_FAILED_RULE } from './builtin-rules.js';
 import { typePatterns } from './match.js';
 import { type AlarmsConfig, Rule } from '../core/rule-schema.js';
 
@@ -23,15 +23,13 @@ export interface CompiledRule {
 export function effectiveRules(
   alarms: AlarmsConfig,
   siteRules: readonly Rule[],
-  registry: readonly AnyDriverDefinition[],
+  families: readonly AnyFamily[],
 ): CompiledRule[] {
-  const families = new Set(registry.map((d) => d.family));
   const siteIds = new Set(siteRules.map((r) => r.id));
   const out: CompiledRule[] = [];
   if (alarms.builtinRules) {
-    for (const { families: needs, ...input } of BUILTIN_RULES) {
+    for (const input of builtinRules(families)) {
       if (alarms.disable.includes(input.id) || siteIds.has(input.id)) continue;
-      if (!needs.every((f) => families.has(f))) continue;
       out.push(compile(Rule.parse(input), true));
     }
   }

@@ -1,28 +1,16 @@
-import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import type { AnyDriverDefinition } from '../devices/driver-api.js';
-import { commandExecutor, handleCommandRequest } from './commands.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHost } from '../devices/testing/host-harness.js';
+import { widgetConfig, widgetFamily } from '../devices/testing/test-family.js';
+import { waitFor } from '../testing/wait-for.js';
+import { handleCommandRequest } from './commands.js';
 
-const definition = {
-  family: 'gas-detector',
-  commands: {
-    'valve.close': z.strictObject({}),
-    'dim.set': z.strictObject({ percent: z.number().min(0).max(100) }),
-  },
-} as unknown as AnyDriverDefinition;
-
-const ran: { deviceId: string; name: string; args: unknown }[] = [];
-const execute = commandExecutor((deviceId) =>
-  deviceId === 'gas-1'
-    ? {
-        definition,
-        run: async (id, name, args) => {
-          ran.push({ deviceId: id, name, args });
-          return { ok: true, data: { done: name } };
-        },
-      }
-    : undefined,
-);
+// The real command path: a driver host running a scripted family.
+const { family, control } = widgetFamily({ poll: false });
+const host = startHost({ families: [family], drivers: [widgetConfig([{ id: 'gas-1' }])] });
+const execute = host.execute;
+const ran = control.commands;
+beforeAll(() => waitFor('driver running', () => host.host.status()[0]?.state === 'running'));
+afterAll(() => host.close());
 const now = () => new Date('2026-11-23T10:00:00Z');
 
 describe('commands', () => {
@@ -54,7 +42,7 @@ describe('commands', () => {
   it('answers errors that say what is wrong: unknown device, command, bad args, bad payload', async () => {
     const cases: [string, string, string, RegExp][] = [
       ['ghost', 'valve.close', '{"id":"a"}', /unknown device "ghost"/],
-      ['gas-1', 'explode', '{"id":"b"}', /has no command "explode" \(commands: valve.close, dim.set\)/],
+      ['gas-1', 'explode', '{"id":"b"}', /has no command "explode" \(commands: valve.close, dim.set, door.open\)/],
       ['gas-1', 'dim.set', '{"id":"c","args":{"percent":140}}', /bad arguments for dim.set: percent:/],
       ['gas-1', 'valve.close', 'not json', /payload is not JSON/],
       ['gas-1', 'valve.close', '{"args":{}}', /invalid command request: id:/],

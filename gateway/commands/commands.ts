@@ -1,46 +1,11 @@
 /**
- * Device commands: one path for every caller (operators on the local bus, alarm linkage,
- * the city platform). Validates the device, the command and its arguments, honours the
- * deadline, and returns exactly one response.
+ * Command requests over MQTT: parses the request, honours its deadline, runs it on the one
+ * command path (`Execute`, the driver host's) and returns exactly one response.
  */
+import type { Execute } from '../core/command-result.js';
 import { CommandRequest, type CommandResponse } from '../core/contract-payloads.js';
-import { errorMessage } from '../core/errors.js';
-import type { AnyDriverDefinition, CommandResult } from '../devices/driver-api.js';
 
-export interface CommandTarget {
-  definition: AnyDriverDefinition;
-  run(deviceId: string, name: string, args: unknown): Promise<CommandResult>;
-}
-
-export type Execute = (deviceId: string, name: string, args: unknown) => Promise<CommandResult>;
-
-/** Builds `execute` from a lookup of the driver behind each device. */
-export function commandExecutor(targetOf: (deviceId: string) => CommandTarget | undefined): Execute {
-  return async (deviceId, name, args) => {
-    const target = targetOf(deviceId);
-    if (!target) return { ok: false, error: `unknown device "${deviceId}"` };
-    const schema = target.definition.commands[name];
-    if (!schema) {
-      const known = Object.keys(target.definition.commands).join(', ') || 'none';
-      return {
-        ok: false,
-        error: `a ${target.definition.family} has no command "${name}" (commands: ${known})`,
-      };
-    }
-    const parsed = schema.safeParse(args ?? {});
-    if (!parsed.success) {
-      return {
-        ok: false,
-        error: `bad arguments for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}`,
-      };
-    }
-    try {
-      return await target.run(deviceId, name, parsed.data);
-    } catch (err) {
-      return { ok: false, error: errorMessage(err) };
-    }
-  };
-}
+export type { Execute } from '../core/command-result.js';
 
 /** Handles one command request payload from MQTT; always resolves to exactly one response. */
 export async function handleCommandRequest(

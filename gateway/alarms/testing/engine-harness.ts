@@ -1,6 +1,6 @@
 /** Test harness: a real journal and pipeline with the alarm engine on a manual clock, without drivers. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { gasDetectorDriver } from '../../../drivers/gas-detector/index.js';
+import { gasDetector } from '../../../drivers/gas-detector/index.js';
 import type { DeviceEvent, DeviceRef, EventEnvelope } from '../../core/envelope.js';
 import { createLogger } from '../../core/logger.js';
 import { createMetrics } from '../../core/metrics.js';
@@ -60,7 +60,7 @@ export function startHarness(o: HarnessOptions = {}) {
   const siteRules = (o.rules ?? []).map((r) => Rule.parse(r));
   const rules = o.builtin
     ? effectiveRules({ builtinRules: true, disable: [], maintenance: [], ...o.alarms }, siteRules, [
-        gasDetectorDriver,
+        gasDetector,
       ])
     : siteRules.map((r) => compile(r, false));
   const commands: { deviceId: string; name: string; args: unknown }[] = [];
