@@ -337,7 +337,7 @@ export async function benchPipeline(opts: BenchOptions): Promise<SectionResult> 
         'Latency: from the moment the device message is in hand (the `receivedAt` the driver stamps, taken with `performance.timeOrigin + performance.now()`) to its arrival in the subscriber process, clock offset between the processes calibrated by IPC ping (error < half the round trip).',
         'Shed: telemetry the gateway coalesced (latest reading per device and quantity kept) or dropped from its full queue while behind, from `Pipeline.shedCount`; it is reported in its own column, never as lost, and a rate where anything was shed is not sustained.',
         'Loss: per step, journal rows added, publishes the broker accepted on the event topics and events the subscriber received, each plus the events shed, must equal the events offered. Telemetry waiting while the gateway is behind gets its seq only when it is committed, so each event\'s device-message time is kept by its `data` object and mapped to its seq by an `onIngested` listener.',
-        'The loss figure also guards the local bus against aedes dropping a QoS 1 delivery overtaken by a QoS 0 or retained one (moscajs/aedes#994; fixed in gateway/broker/delivery-class.ts by per-class counters): a run of this bench before that fix lost every QoS 1 event.',
+        'The loss figure also guards the local bus against aedes dropping a QoS 1 delivery overtaken by a QoS 0 or retained one (fixed in gateway/broker/delivery-class.ts by per-class counters): a run of this bench before that fix lost every QoS 1 event.',
         'RSS: the gateway process (this section runs in its own process under tsx; the tsx loader adds a few tens of MB over compiled JS).',
       ],
       notes,
