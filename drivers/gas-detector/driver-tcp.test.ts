@@ -3,7 +3,7 @@
  * The device side is the real protocol (modbus-serial ServerTCP); only the driver context is recorded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceEvent } from '../../gateway/core/envelope.js';
+import type { DeviceEvent } from '../../gateway/devices/driver-api.js';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import { freePort } from '../../gateway/core/free-port.js';
 import type { HostHarness } from '../../gateway/devices/testing/host-harness.js';

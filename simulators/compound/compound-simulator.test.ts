@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SiteConfig } from '../../config/schema.js';
 import { GasDetectorConfig } from '../../drivers/gas-detector/schema.js';
 import { freePort } from '../../gateway/core/free-port.js';
 import { createLogger } from '../../gateway/core/logger.js';
@@ -25,8 +24,7 @@ beforeAll(async () => {
       devices: [{ id: 'gas-9', unitId: 9 }],
     }),
   ];
-  // only the driver list is read
-  sim = await startCompoundSimulator({ drivers } as unknown as SiteConfig, createLogger('silent'), {
+  sim = await startCompoundSimulator({ drivers }, createLogger('silent'), {
     controlPort: 0,
   });
 });

@@ -11,10 +11,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import type { SiteConfig } from '../../config/schema.js';
 import { FAMILIES } from '../../drivers/index.js';
 import type { Logger } from '../../gateway/core/logger.js';
-import type { FamilySimulator, SimulatedDevice } from '../../gateway/devices/driver-api.js';
+import type { DriverConfig, FamilySimulator, SimulatedDevice } from '../../gateway/devices/driver-api.js';
 
 interface Entry {
   device: SimulatedDevice;
@@ -29,7 +28,7 @@ export interface CompoundSimulator {
 }
 
 export async function startCompoundSimulator(
-  config: SiteConfig,
+  config: { drivers: readonly DriverConfig[] },
   log: Logger,
   opts: { controlPort?: number } = {},
 ): Promise<CompoundSimulator> {
