@@ -15,7 +15,7 @@ const now = () => new Date('2026-11-23T10:00:00Z');
 
 describe('commands', () => {
   it('runs a valid command and answers ok with the request id', async () => {
-    const res = await handleCommandRequest(execute, 'gas-1', 'valve.close', '{"id":"r1","args":{}}', now);
+    const res = await handleCommandRequest(execute, 'gas-1', 'valve.close', '{"id":"r1","args":{}}', { now });
     expect(res).toEqual({
       id: 'r1',
       deviceId: 'gas-1',
@@ -33,7 +33,7 @@ describe('commands', () => {
       'gas-1',
       'valve.close',
       '{"id":"r2","expiresAt":"2026-11-23T09:59:59Z"}',
-      now,
+      { now },
     );
     expect(res).toMatchObject({ id: 'r2', status: 'expired' });
     expect(ran.length).toBe(before);
@@ -49,10 +49,30 @@ describe('commands', () => {
     ];
     const before = ran.length;
     for (const [device, name, payload, why] of cases) {
-      const res = await handleCommandRequest(execute, device, name, payload, now);
+      const res = await handleCommandRequest(execute, device, name, payload, { now });
       expect(res.status).toBe('error');
       expect(res.error).toMatch(why);
     }
     expect(ran.length).toBe(before);
+  });
+
+  it('a command that completes later is answered accepted at once, then with its final response', async () => {
+    const accepted: unknown[] = [];
+    const final = handleCommandRequest(execute, 'gas-1', 'door.open', '{"id":"d1"}', {
+      now,
+      onAccepted: (res) => accepted.push(res),
+    });
+    await waitFor('accepted response', () => accepted.length === 1);
+    expect(accepted[0]).toEqual({
+      id: 'd1',
+      deviceId: 'gas-1',
+      command: 'door.open',
+      status: 'accepted',
+      data: { eta: 5 },
+      at: '2026-11-23T10:00:00.000Z',
+    });
+    control.finishDoor?.({ ok: true, data: { open: true } });
+    expect(await final).toMatchObject({ id: 'd1', status: 'ok', data: { open: true } });
+    expect(accepted).toHaveLength(1);
   });
 });

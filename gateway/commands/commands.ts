@@ -7,14 +7,27 @@ import { CommandRequest, type CommandResponse } from '../core/contract-payloads.
 
 export type { Execute } from '../core/command-result.js';
 
-/** Handles one command request payload from MQTT; always resolves to exactly one response. */
+export interface CommandRequestOptions {
+  now?: () => Date;
+  /**
+   * Called with an `accepted` response when the device accepted a command that completes later;
+   * the returned promise still resolves with the final response.
+   */
+  onAccepted?: (res: CommandResponse) => void;
+}
+
+/**
+ * Handles one command request payload from MQTT; always resolves to exactly one final response
+ * (before which `onAccepted` may have been called once).
+ */
 export async function handleCommandRequest(
   execute: Execute,
   deviceId: string,
   name: string,
   payload: Buffer | string,
-  now: () => Date = () => new Date(),
+  opts: CommandRequestOptions = {},
 ): Promise<CommandResponse> {
+  const now = opts.now ?? (() => new Date());
   const base = { deviceId, command: name };
   let json: unknown;
   try {
@@ -50,7 +63,12 @@ export async function handleCommandRequest(
       at: now().toISOString(),
     };
   }
-  const result = await execute(deviceId, name, args);
+  const onAccepted = opts.onAccepted;
+  const result = await execute(deviceId, name, args, {
+    onAccepted:
+      onAccepted &&
+      ((data) => onAccepted({ ...base, id, status: 'accepted', ...(data ? { data } : {}), at: now().toISOString() })),
+  });
   return result.ok
     ? { ...base, id, status: 'ok', ...(result.data ? { data: result.data } : {}), at: now().toISOString() }
     : { ...base, id, status: 'error', error: result.error, at: now().toISOString() };

@@ -27,12 +27,16 @@ export const CommandRequest = z.strictObject({
 });
 export type CommandRequest = z.infer<typeof CommandRequest>;
 
-/** Published to `<root>/cmd-response/<deviceId>`: exactly one per request. */
+/**
+ * Published to `<root>/cmd-response/<deviceId>`: exactly one final response per request
+ * (`ok`, `error`, `expired`). A command the device completes later (a door, a charger) is first
+ * answered `accepted`, then with its final response under the same id.
+ */
 export const CommandResponse = z.object({
   id: z.string(),
   deviceId: z.string(),
   command: z.string(),
-  status: z.enum(['ok', 'error', 'expired']),
+  status: z.enum(['ok', 'error', 'expired', 'accepted']),
   error: z.string().optional(),
   data: z.record(z.string(), z.unknown()).optional(),
   at: z.iso.datetime(),

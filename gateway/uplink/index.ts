@@ -1,15 +1,14 @@
 /**
  * Wiring of the uplink into a gateway: builds it from the site config, registers the outbox
- * on the journal's transaction hook (event and outbox row commit together), and lists the
- * inventory for the birth message from the driver registry.
+ * on the journal's transaction hook (event and outbox row commit together), and takes the
+ * birth message's device list from the gateway's inventory.
  */
 import type { SiteConfig } from '../../config/schema.js';
-import { driverFor } from '../../drivers/index.js';
-import type { Execute } from '../commands/commands.js';
-import type { Birth } from '../core/contract-payloads.js';
+import type { Execute } from '../core/command-result.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Pipeline } from '../core/pipeline.js';
+import type { Inventory } from '../devices/inventory.js';
 import type { Journal } from '../journal/journal.js';
 import { VERSION } from '../version.js';
 import { Uplink } from './uplink.js';
@@ -17,14 +16,12 @@ import { Uplink } from './uplink.js';
 export { Uplink } from './uplink.js';
 export { UplinkConfig } from './uplink-config.js';
 
-/** Event types the gateway itself emits (family `gateway`). */
-export const GATEWAY_EVENT_TYPES = ['gateway.outbox.evicted'] as const;
-
 export interface GatewayUplinkDeps {
   config: SiteConfig;
   root: string;
   journal: Journal;
   pipeline: Pipeline;
+  inventory: Inventory;
   metrics: Metrics;
   log: Logger;
   execute: Execute;
@@ -34,31 +31,7 @@ export interface GatewayUplinkDeps {
 export function createGatewayUplink(d: GatewayUplinkDeps): Uplink | undefined {
   const cfg = d.config.uplink;
   if (!cfg?.enabled) return undefined;
-  const family = new Map<string, string>();
-  const devices: Birth['devices'] = [
-    {
-      id: d.config.gateway.id,
-      family: 'gateway',
-      tags: [],
-      commands: [],
-      eventTypes: [...GATEWAY_EVENT_TYPES],
-    },
-  ];
-  for (const drv of d.config.drivers) {
-    const def = driverFor(drv.family);
-    for (const dev of drv.devices) {
-      family.set(dev.id, drv.family);
-      devices.push({
-        id: dev.id,
-        family: drv.family,
-        ...(dev.building ? { building: dev.building } : {}),
-        ...(dev.zone ? { zone: dev.zone } : {}),
-        tags: dev.tags,
-        commands: drv.enabled && def ? Object.keys(def.commands) : [],
-        eventTypes: def ? [...def.eventTypes] : [],
-      });
-    }
-  }
+  const devices = d.inventory.birthDevices();
   const uplink = new Uplink({
     config: cfg,
     site: d.config.site.id,
@@ -68,7 +41,7 @@ export function createGatewayUplink(d: GatewayUplinkDeps): Uplink | undefined {
     db: d.journal.db,
     ingest: (e) => d.pipeline.ingest(e),
     execute: d.execute,
-    familyOf: (id) => family.get(id),
+    familyOf: (id) => d.inventory.familyOf(id),
     birthDevices: () => devices,
     metrics: d.metrics,
     log: d.log.child({ component: 'uplink' }),

@@ -180,20 +180,30 @@ export class PlatformCommands {
         at: now().toISOString(),
       };
     } else {
-      res = await handleCommandRequest(this.o.execute, deviceId, command, payload, now);
+      res = await handleCommandRequest(this.o.execute, deviceId, command, payload, {
+        now,
+        onAccepted: (accepted) => {
+          this.audit('accepted', null, null, auditId);
+          void this.send(responseTopic, props.correlationData, accepted);
+        },
+      });
       result = res.status;
     }
-    try {
-      this.finish.run(result, res.error ?? null, now().getTime(), auditId);
-    } catch (err) {
-      this.o.log.error({ err: errorMessage(err), auditId }, 'command audit update failed');
-    }
+    this.audit(result, res.error ?? null, now().getTime(), auditId);
     this.o.onResult?.(result);
     this.o.log.info(
       { audit: 'command', source: 'city-platform', account, result, ...res },
       'platform command',
     );
     await this.send(responseTopic, props.correlationData, res);
+  }
+
+  private audit(result: CommandResult, error: string | null, finishedAt: number | null, auditId: number): void {
+    try {
+      this.finish.run(result, error, finishedAt, auditId);
+    } catch (err) {
+      this.o.log.error({ err: errorMessage(err), auditId }, 'command audit update failed');
+    }
   }
 
   private async send(

@@ -61,7 +61,7 @@ describe('commands from the city platform', () => {
     cleanups.push(() => gw.close());
     await waitFor(
       'uplink connected, command subscription granted, driver running',
-      () => gw.uplink?.commandsReady === true && gw.supervisors[0]?.state === 'running',
+      () => gw.uplink?.commandsReady === true && gw.drivers.status()[0]?.state === 'running',
     );
 
     // retained on the city broker: per-device availability (through the outbox) and the birth inventory
