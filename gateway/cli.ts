@@ -16,7 +16,7 @@ import { parseSince } from './core/time.js';
 import { type Gateway, startGateway } from './gateway.js';
 import { Journal } from './journal/journal.js';
 import { formatOutboxReport, outboxReport } from './uplink/outbox-report.js';
-import { PACKAGE_ROOT, VERSION } from './version.js';
+import { PACKAGE_ROOT, VERSION } from './core/version.js';
 
 const USAGE = `gateway ${VERSION}: smart-compound IoT edge gateway
 

@@ -13,6 +13,7 @@ import {
   findFolderCycles,
   folderGraph,
   formatCycle,
+  formatTestImport,
   formatFamilyViolation,
   formatSizeViolation,
   type ImportRef,
@@ -178,6 +179,10 @@ describe('structure of the tree', () => {
 
   it('has no import cycles between folders', () => {
     expect(report.cycles.map(formatCycle).join('\n')).toBe('');
+  });
+
+  it('shipped code imports no test file and no testing/ folder', () => {
+    expect(report.testImports.map(formatTestImport).join('\n')).toBe('');
   });
 
   it.each(report.families)('family %s imports only the driver API and the protocol stacks', (family) => {

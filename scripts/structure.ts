@@ -2,9 +2,12 @@
  * Structure rules of the source tree, checked by scripts/structure.test.ts (so by `npm test` and
  * CI) and printed by `npx tsx scripts/structure.ts`:
  *
- * 1. No import cycles between folders: every relative import (static, `export ... from`,
- *    `import type`, dynamic `import()`) is an edge from the importing file's folder to the imported
- *    file's folder; a strongly connected component of more than one folder is a cycle.
+ * 1. No import cycles between folders: every relative import of the shipped code (static,
+ *    `export ... from`, `import type`, dynamic `import()`) is an edge from the importing file's
+ *    folder to the imported file's folder; a strongly connected component of more than one folder
+ *    is a cycle. Tests are leaves (nothing imports a test), so a test's imports cannot close a
+ *    cycle of the shipped code; a driver's test running it against its simulator is how it should be.
+ *    In exchange, shipped code (not tests, not scripts/) never imports a test file or a `testing/` folder.
  * 2. A family folder (`drivers/<name>/`, `drivers/examples/<name>/`) imports only its own files,
  *    the driver API and the shared protocol stacks; its tests may also use simulators and test helpers.
  * 3. File size: a source file over MAX_SOURCE_LINES, or a test file over MAX_TEST_LINES, fails
@@ -320,17 +323,26 @@ export const formatSizeViolation = (v: SizeViolation): string =>
 
 export interface StructureReport {
   cycles: FolderCycle[];
+  /** Shipped code importing a test file or a `testing/` folder. */
+  testImports: ImportRef[];
   families: string[];
   familyViolations: FamilyViolation[];
   sizeViolations: SizeViolation[];
 }
+
+/** Built into the package: not a test, not tooling under scripts/ (benchmarks and reliability runs use test rigs). */
+export const isShipped = (path: string): boolean => !isTestFile(path) && !path.startsWith('scripts/');
+
+export const formatTestImport = (i: ImportRef): string =>
+  `${i.from}:${i.line} imports '${i.specifier}': shipped code never imports a test file or a testing/ folder`;
 
 export function checkStructure(root = REPO_ROOT): StructureReport {
   const files = listSourceFiles(root);
   const imports = collectImports(files, root);
   const families = familyFolders(files.map((f) => f.path));
   return {
-    cycles: findFolderCycles(folderGraph(imports)),
+    cycles: findFolderCycles(folderGraph(imports.filter((i) => !isTestFile(i.from)))),
+    testImports: imports.filter((i) => isShipped(i.from) && i.target && isTestFile(i.target)),
     families,
     familyViolations: familyViolations(imports, families),
     sizeViolations: sizeViolations(files),
@@ -341,6 +353,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const r = checkStructure();
   const out = [
     ...r.cycles.map(formatCycle),
+    ...r.testImports.map(formatTestImport),
     ...r.familyViolations.map(formatFamilyViolation),
     ...r.sizeViolations.map(formatSizeViolation),
   ];

@@ -12,7 +12,7 @@ import { registerAlarmRoutes } from '../console/console-routes.js';
 import type { DeviceEvent, DeviceRef } from '../core/envelope.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import type { Pipeline } from '../core/pipeline.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
 import { parseDuration } from '../core/time.js';
 import type { AnyFamily } from '../devices/driver-api.js';
 import type { ConsoleFeedConfig } from '../http/http-config.js';

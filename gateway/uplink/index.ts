@@ -3,21 +3,21 @@
  * on the journal's transaction hook (event and outbox row commit together), and takes the
  * birth message's device list from the gateway's inventory.
  */
-import type { SiteConfig } from '../../config/schema.js';
 import type { Execute } from '../core/command-result.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import type { Pipeline } from '../core/pipeline.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Inventory } from '../devices/inventory.js';
 import type { Journal } from '../journal/journal.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../core/version.js';
 import { Uplink } from './uplink.js';
+import type { UplinkConfig } from './uplink-config.js';
 
 export { Uplink } from './uplink.js';
 export { UplinkConfig } from './uplink-config.js';
 
 export interface GatewayUplinkDeps {
-  config: SiteConfig;
+  config: { site: { id: string }; gateway: { id: string }; uplink?: UplinkConfig };
   root: string;
   journal: Journal;
   pipeline: Pipeline;

@@ -15,6 +15,7 @@ import {
   type ReportPolicy,
 } from '../../drivers/gas-detector/normalise.js';
 import type { DeviceRef } from '../../gateway/core/envelope.js';
+import type { DriverConfig } from '../../gateway/devices/driver-api.js';
 
 const MAP = MODELS['generic-lel'];
 const LOW = 20; // %LEL
@@ -69,6 +70,11 @@ export class GasFleet {
         step: i % this.words.length,
       });
     }
+  }
+
+  /** The fleet as one driver instance of the site file (for the gateway's inventory). */
+  driverConfig(id: string): DriverConfig {
+    return { id, family: 'gas-detector', enabled: true, devices: [...this.devices.values()] };
   }
 
   /** The next detector's poll answer, normalised as the driver does it (state kept per detector). */

@@ -10,11 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBroker } from '../../gateway/broker/broker.js';
-import type { DeviceRef } from '../../gateway/core/envelope.js';
+import { DEFINITIONS } from '../../drivers/index.js';
+import { buildInventory } from '../../gateway/devices/inventory.js';
 import { createLogger } from '../../gateway/core/logger.js';
-import { bridgePipelineToBus, LocalBus } from '../../gateway/core/local-bus.js';
+import { bridgePipelineToBus, LocalBus } from '../../gateway/pipeline/local-bus.js';
 import { createMetrics } from '../../gateway/core/metrics.js';
-import { Pipeline } from '../../gateway/core/pipeline.js';
+import { Pipeline } from '../../gateway/pipeline/pipeline.js';
 import { topicRoot } from '../../gateway/core/topics.js';
 import { Journal } from '../../gateway/journal/journal.js';
 import { GasFleet } from './gas-load.js';
@@ -36,8 +37,8 @@ export async function benchPipeline(opts: BenchOptions): Promise<SectionResult> 
   const root = topicRoot(site, gatewayId);
 
   // As in gateway.ts: the gateway itself is a device too.
-  const devices = new Map<string, DeviceRef>([[gatewayId, { id: gatewayId, family: 'gateway', tags: [] }]]);
-  for (const [id, ref] of fleet.devices) devices.set(id, ref);
+  // The gateway's own inventory, as startGateway builds it from the site's driver list.
+  const { devices } = buildInventory(gatewayId, [fleet.driverConfig('bench-gas')], DEFINITIONS);
 
   const journal = new Journal({
     path: join(dir, 'journal.db'),
@@ -331,7 +332,7 @@ export async function benchPipeline(opts: BenchOptions): Promise<SectionResult> 
       ],
       method: [
         `Load: ${deviceCount} simulated \`generic-lel\` gas detectors polled round robin; each device message is the register block a Modbus read returns, normalised by the driver's real \`normalise()\`; ${mix}.`,
-        'Path: `Pipeline.ingest` (envelope, zod check, seq) -> group commit into a real `Journal` (temp file, WAL, `synchronous=FULL`) -> the gateway’s own local-bus bridge (`LocalBus` + `bridgePipelineToBus` of `gateway/core/local-bus.ts`, as `startGateway` wires it: a bounded window into aedes, alarms and events ahead of telemetry) on the broker of `startBroker()` (TCP 127.0.0.1, demo mode) -> one MQTT.js subscriber on `<root>/events/#` (QoS 1) in a separate process.',
+        'Path: `Pipeline.ingest` (envelope, zod check, seq) -> group commit into a real `Journal` (temp file, WAL, `synchronous=FULL`) -> the gateway’s own local-bus bridge (`LocalBus` + `bridgePipelineToBus` of `gateway/pipeline/local-bus.ts`, as `startGateway` wires it: a bounded window into aedes, alarms and events ahead of telemetry) on the broker of `startBroker()` (TCP 127.0.0.1, demo mode) -> one MQTT.js subscriber on `<root>/events/#` (QoS 1) in a separate process.',
         'Open loop: events are offered on a schedule (rate x elapsed time, ticks of 1 ms) whatever the gateway does; a step is sustained when the generator stayed within ' +
           `${SUSTAINED.maxLagMs} ms of its schedule, p99 <= ${SUSTAINED.p99Ms} ms (no growing backlog) and the gateway shed nothing; loss is counted separately and must be 0. Max sustained = the highest such rate of the sweep.`,
         'Latency: from the moment the device message is in hand (the `receivedAt` the driver stamps, taken with `performance.timeOrigin + performance.now()`) to its arrival in the subscriber process, clock offset between the processes calibrated by IPC ping (error < half the round trip).',

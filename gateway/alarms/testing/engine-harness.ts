@@ -4,7 +4,7 @@ import { gasDetector } from '../../../drivers/gas-detector/index.js';
 import type { DeviceEvent, DeviceRef, EventEnvelope } from '../../core/envelope.js';
 import { createLogger } from '../../core/logger.js';
 import { createMetrics } from '../../core/metrics.js';
-import { Pipeline } from '../../core/pipeline.js';
+import { Pipeline } from '../../pipeline/pipeline.js';
 import type { CommandResult } from '../../devices/driver-api.js';
 import { Journal } from '../../journal/journal.js';
 import { AlarmEventData } from '../alarm-contract.js';

@@ -7,7 +7,7 @@ import type { Execute } from '../../commands/commands.js';
 import type { DeviceRef, EventKind } from '../../core/envelope.js';
 import { createLogger } from '../../core/logger.js';
 import { createMetrics } from '../../core/metrics.js';
-import { Pipeline } from '../../core/pipeline.js';
+import { Pipeline } from '../../pipeline/pipeline.js';
 import { topicRoot } from '../../core/topics.js';
 import { Journal } from '../../journal/journal.js';
 import type { OutboxRow } from '../outbox.js';

@@ -6,12 +6,12 @@
  * messages in its emitter without bound until the process dies, so nothing else may call the
  * broker's publish in a loop. The pipeline asks `full` before it adds telemetry to a batch.
  */
-import type { EventEnvelope } from './envelope.js';
-import { errorMessage } from './errors.js';
-import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
+import type { EventEnvelope } from '../core/envelope.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
 import type { Pipeline } from './pipeline.js';
-import { topics } from './topics.js';
+import { topics } from '../core/topics.js';
 
 export interface BusPublishOptions {
   qos: 0 | 1;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Finds the package root (works from the sources and from dist/) and reads the version once. */
 function findPackage(): { root: string; version: string } {
-  for (const rel of ['../package.json', '../../package.json']) {
+  for (const rel of ['../../package.json', '../../../package.json']) {
     const file = fileURLToPath(new URL(rel, import.meta.url));
     try {
       const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };

@@ -11,10 +11,10 @@
  */
 
 import type { Journal, JournalRow } from '../journal/journal.js';
-import { type DeviceEvent, type DeviceRef, EventEnvelope, stampEvent } from './envelope.js';
-import { errorMessage } from './errors.js';
-import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
+import { type DeviceEvent, type DeviceRef, EventEnvelope, stampEvent } from '../core/envelope.js';
+import { errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Metrics } from '../core/metrics.js';
 
 export type CommittedListener = (env: EventEnvelope, json: string) => void;
 

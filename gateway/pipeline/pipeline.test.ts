@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Journal } from '../journal/journal.js';
-import type { DeviceRef, EventEnvelope } from './envelope.js';
-import { createLogger } from './logger.js';
-import { createMetrics } from './metrics.js';
+import type { DeviceRef, EventEnvelope } from '../core/envelope.js';
+import { createLogger } from '../core/logger.js';
+import { createMetrics } from '../core/metrics.js';
 import { Pipeline } from './pipeline.js';
 
 const devices = new Map<string, DeviceRef>([
