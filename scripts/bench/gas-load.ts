@@ -74,7 +74,8 @@ export class GasFleet {
 
   /** The fleet as one driver instance of the site file (for the gateway's inventory). */
   driverConfig(id: string): DriverConfig {
-    return { id, family: 'gas-detector', enabled: true, devices: [...this.devices.values()] };
+    const devices = [...this.devices.values()].map((ref, i) => ({ ...ref, unitId: (i % 247) + 1, model: 'generic-lel' }));
+    return { id, family: 'gas-detector', enabled: true, devices };
   }
 
   /** The next detector's poll answer, normalised as the driver does it (state kept per detector). */
