@@ -58,6 +58,13 @@ export const SiteConfig = z.strictObject({
       synchronous: 'FULL',
       retention: { maxAgeDays: 30, maxSizeMB: 2048 },
     }),
+  /** Files the drivers keep (gate pictures, camera snapshots), in `files/` beside the journal. */
+  files: z
+    .strictObject({
+      /** Total size budget: past it, the oldest files are deleted. */
+      maxSizeMB: z.number().positive().default(1024),
+    })
+    .default({ maxSizeMB: 1024 }),
   /** Ops server: /healthz, /metrics, the duty console; a login on anything but a loopback address. */
   http: HttpConfig,
   drivers: Drivers.default([]),

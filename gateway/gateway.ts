@@ -3,6 +3,7 @@
  * closed in reverse: journal, local broker, ops HTTP, status, city uplink, alarm system, local
  * commands, device drivers. `startGateway` resolves when every component is running.
  */
+import { dirname, join } from 'node:path';
 import type { SiteConfig } from '../config/schema.js';
 import { DEFINITIONS } from '../drivers/index.js';
 import { type AlarmSystem, type AlarmSystemOptions, startAlarmSystem } from './alarms/alarm-system.js';
@@ -18,6 +19,7 @@ import type { Logger } from './core/logger.js';
 import { createMetrics, type Metrics } from './core/metrics.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { topicRoot, topics } from './core/topics.js';
+import { FileStore } from './devices/driver-files.js';
 import { DriverHost } from './devices/driver-host.js';
 import { buildInventory } from './devices/inventory.js';
 import { httpSecurity, startHttp } from './http/http-server.js';
@@ -64,6 +66,11 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
       ingest: (e) => pipeline.ingest(e),
       busy: () => pipeline.pressure === 'behind',
       db: journal.db,
+      // Pictures and snapshots of the drivers, beside the journal, within their own budget.
+      files: new FileStore({
+        dir: join(dirname(config.journal.path), 'files'),
+        budgetBytes: config.files.maxSizeMB * 1024 * 1024,
+      }),
       metrics,
       log,
     });

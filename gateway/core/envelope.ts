@@ -97,4 +97,9 @@ export interface EventSpec {
   data: z.ZodType<Record<string, unknown>>;
   /** One line for the docs and the console. */
   description: string;
+  /**
+   * Keys of `data` that identify a person (card, employee number, name): the site's privacy
+   * setting decides whether they reach the city in full, masked, hashed or not at all.
+   */
+  personal?: readonly string[];
 }

@@ -110,6 +110,15 @@ export interface DriverStore {
   entries<T = unknown>(prefix?: string): [string, T][];
 }
 
+/** Files of one driver instance (gate pictures, camera snapshots) under the gateway's data folder. */
+export interface DriverFiles {
+  /**
+   * Stores the bytes and returns a reference to put in an event's data (never the bytes). The
+   * files of the gateway share one size budget: the oldest are deleted when it is exceeded.
+   */
+  save(data: Buffer, ext: string): string;
+}
+
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
 
 /** The driver's own listener (`listen:` in its config): HTTP routes and WebSocket upgrades. */
@@ -149,6 +158,8 @@ export interface DriverContext {
   readonly clock: Clock;
   /** Durable state of this instance, e.g. the last event serial number fetched. */
   readonly store: DriverStore;
+  /** Pictures and snapshots, stored on disk within a size budget and referenced from events. */
+  readonly files: DriverFiles;
   /** The listener of this instance; using it without `listen:` in the config throws. */
   readonly http: DriverHttp;
   /** Report a normalised event about one of this driver's devices; it also counts as hearing from it. */

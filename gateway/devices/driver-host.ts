@@ -25,6 +25,7 @@ import {
   PollConfig,
 } from './driver-api.js';
 import { createDriverHttp } from './driver-http.js';
+import type { FileStore } from './driver-files.js';
 import { driverStore } from './driver-store.js';
 import type { Inventory } from './inventory.js';
 import { Liveness } from './liveness.js';
@@ -40,6 +41,8 @@ export interface DriverHostOptions {
   busy(): boolean;
   /** The journal's database: driver state lives next to the events. */
   db: Database.Database;
+  /** Where driver files (pictures, snapshots) go, within one size budget. */
+  files: FileStore;
   metrics: Metrics;
   log: Logger;
   clock?: Clock;
@@ -223,6 +226,7 @@ export class DriverHost {
       log,
       clock: this.clock,
       store: slot.store,
+      files: this.o.files.forDriver(config.id),
       http,
       emit: (e) => {
         if (active) this.emit(slot, e);

@@ -6,13 +6,15 @@
 import { z } from 'zod';
 import { DeviceBase, DriverBase, type FamilyDefinition, PollConfig } from '../../../gateway/devices/driver-api.js';
 
-export const PolledMeterDevice = DeviceBase.extend({
+export const PolledMeterDevice = z.strictObject({
+  ...DeviceBase.shape,
   /** Where the meter answers its reading, e.g. `http://10.0.4.21/reading`. */
   url: z.url({ protocol: /^https?$/ }),
 });
 export type PolledMeterDevice = z.infer<typeof PolledMeterDevice>;
 
-export const PolledMeterConfig = DriverBase.extend({
+export const PolledMeterConfig = z.strictObject({
+  ...DriverBase.shape,
   family: z.literal('polled-meter'),
   ...PollConfig,
   /** Longest wait for one answer; a slower device counts as a failed poll. */

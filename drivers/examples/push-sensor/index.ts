@@ -22,13 +22,15 @@ import {
   ListenConfig,
 } from '../../../gateway/devices/driver-api.js';
 
-export const PushSensorDevice = DeviceBase.extend({
+export const PushSensorDevice = z.strictObject({
+  ...DeviceBase.shape,
   /** Shared secret the device presents as a bearer token (a real family would keep a hash). */
   token: z.string().min(16),
 });
 export type PushSensorDevice = z.infer<typeof PushSensorDevice>;
 
-export const PushSensorConfig = DriverBase.extend({
+export const PushSensorConfig = z.strictObject({
+  ...DriverBase.shape,
   family: z.literal('push-sensor'),
   ...ListenConfig,
   devices: z.array(PushSensorDevice).min(1),

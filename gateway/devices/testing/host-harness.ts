@@ -3,12 +3,16 @@
  * ingests, the availability changes, invalid data and poll failures. Set LOG_LEVEL=debug to see
  * driver logs.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../../core/clock.js';
 import type { DeviceEvent } from '../../core/envelope.js';
 import { createLogger } from '../../core/logger.js';
 import { createMetrics, type Metrics } from '../../core/metrics.js';
 import type { AnyFamily, DriverConfig } from '../driver-api.js';
+import { FileStore } from '../driver-files.js';
 import { DriverHost } from '../driver-host.js';
 import { buildInventory, type Inventory } from '../inventory.js';
 
@@ -39,6 +43,8 @@ export interface HostHarnessOptions {
   busy?: () => boolean;
   /** A database file (default: in memory). */
   dbPath?: string;
+  /** Where driver files go (default: a temporary folder, removed by close()). */
+  filesDir?: string;
   restartBackoff?: { initialMs: number; maxMs: number };
   random?: () => number;
   /** Start the host (default true). */
@@ -51,6 +57,8 @@ export function startHost(o: HostHarnessOptions): HostHarness {
   const invalids: HostHarness['invalids'] = [];
   const pollErrors: HostHarness['pollErrors'] = [];
   const db = new Database(o.dbPath ?? ':memory:');
+  const filesDir = o.filesDir ?? mkdtempSync(join(tmpdir(), 'cg-host-files-'));
+  const files = new FileStore({ dir: filesDir, budgetBytes: 64 * 1024 * 1024 });
   const metrics = createMetrics();
   const inventory = buildInventory('gw-test', o.drivers, o.families);
   const host = new DriverHost({
@@ -66,6 +74,7 @@ export function startHost(o: HostHarnessOptions): HostHarness {
     },
     busy: o.busy ?? (() => false),
     db,
+    files,
     metrics,
     log: createLogger(process.env.LOG_LEVEL ?? 'silent'),
     clock: o.clock,
@@ -93,6 +102,7 @@ export function startHost(o: HostHarnessOptions): HostHarness {
     async close() {
       await host.close();
       if (!closed) db.close();
+      if (!o.filesDir) rmSync(filesDir, { recursive: true, force: true });
       closed = true;
     },
   };
