@@ -52,36 +52,31 @@ export const GasRegisterMap = z
 export type GasRegisterMap = z.infer<typeof GasRegisterMap>;
 
 /** The models the driver knows; `generic-lel` is the documented model the simulator emulates. */
+/** The generic detector's register block (5 holding registers from 40001). */
+const GENERIC_REGISTERS = {
+  table: 'holding',
+  start: 0,
+  length: 5,
+  fields: {
+    lel: { offset: 0, scale: 0.1 },
+    status: { offset: 1 },
+    lowThreshold: { offset: 2, scale: 0.1 },
+    highThreshold: { offset: 3, scale: 0.1 },
+    faultCode: { offset: 4 },
+  },
+  statusValues: { normal: 0, low: 1, high: 2, fault: 3 },
+} as const;
+
 export const MODELS = {
   'generic-lel': GasRegisterMap.parse({
     description:
       'Generic combustible-gas detector: 5 holding registers from 40001, valve relay on coil 00001',
-    table: 'holding',
-    start: 0,
-    length: 5,
-    fields: {
-      lel: { offset: 0, scale: 0.1 },
-      status: { offset: 1 },
-      lowThreshold: { offset: 2, scale: 0.1 },
-      highThreshold: { offset: 3, scale: 0.1 },
-      faultCode: { offset: 4 },
-    },
-    statusValues: { normal: 0, low: 1, high: 2, fault: 3 },
+    ...GENERIC_REGISTERS,
     valveCoil: 0,
   }),
   'generic-lel-novalve': GasRegisterMap.parse({
     description: 'The generic detector without a valve relay: same registers, no valve commands',
-    table: 'holding',
-    start: 0,
-    length: 5,
-    fields: {
-      lel: { offset: 0, scale: 0.1 },
-      status: { offset: 1 },
-      lowThreshold: { offset: 2, scale: 0.1 },
-      highThreshold: { offset: 3, scale: 0.1 },
-      faultCode: { offset: 4 },
-    },
-    statusValues: { normal: 0, low: 1, high: 2, fault: 3 },
+    ...GENERIC_REGISTERS,
     valveCoil: null,
   }),
 } as const satisfies Record<string, GasRegisterMap>;
