@@ -2,6 +2,8 @@
 # Installs the system programs the test suite uses as independent peers:
 #
 #   mosquitto         /usr/sbin/mosquitto and mosquitto_passwd: the city broker of the uplink tests
+#   mosquitto-clients mosquitto_pub: an independent MQTT client publishing device uplinks (LoRaWAN)
+#   curl              an independent HTTP client with Digest authentication (access gates)
 #   mbpoll            an independent Modbus master polling the gas-detector simulator
 #   socat             serial pty pairs (Modbus RTU, GSM modem)
 #   openssl           certificates for the TLS / mutual-TLS uplink tests
@@ -29,7 +31,7 @@ MOSQUITTO=${CG_TEST_MOSQUITTO:-/usr/sbin/mosquitto}
 PYMODBUS_IMPORTS='from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
 from pymodbus.server import StartAsyncTcpServer'
 
-PEERS=(mosquitto mosquitto_passwd mbpoll socat openssl pymodbus)
+PEERS=(mosquitto mosquitto_passwd mosquitto_pub curl mbpoll socat openssl pymodbus)
 
 last_line() { # last non-empty line of $1
   local s=${1%$'\n'}
@@ -57,6 +59,21 @@ probe() {
       out=$("$path" 2>&1) || true # usage, exits 1
       case "$out" in *mosquitto_passwd*) return 0 ;; esac
       WHY="'$path' did not run: $(last_line "$out")"
+      return 1
+      ;;
+    mosquitto_pub)
+      PKG=mosquitto-clients
+      path=$(command -v mosquitto_pub) || { WHY="mosquitto_pub not on PATH"; return 1; }
+      out=$("$path" --help 2>&1) || true # usage, exits 1
+      case "$out" in *mosquitto_pub*) return 0 ;; esac
+      WHY="'$path --help' did not run: $(last_line "$out")"
+      return 1
+      ;;
+    curl)
+      PKG=curl
+      path=$(command -v curl) || { WHY="curl not on PATH"; return 1; }
+      out=$("$path" --version 2>&1) && return 0
+      WHY="'$path --version' failed: $(last_line "$out")"
       return 1
       ;;
     mbpoll)

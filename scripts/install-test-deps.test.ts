@@ -127,7 +127,7 @@ describe('install-test-deps.sh --check', () => {
     // A PATH with every other program the tests spawn, but no mbpoll.
     const bin = join(dir, 'bin-without-mbpoll');
     mkdirSync(bin);
-    for (const program of ['socat', 'openssl', 'mosquitto_passwd']) symlinkSync(locate(program), join(bin, program));
+    for (const program of ['socat', 'openssl', 'mosquitto_passwd', 'mosquitto_pub', 'curl']) symlinkSync(locate(program), join(bin, program));
 
     const r = check({ PATH: bin });
     expect(r.status).toBe(1);
@@ -135,11 +135,13 @@ describe('install-test-deps.sh --check', () => {
     expect(r.stderr.match(/missing test peer/g)).toHaveLength(1);
   });
 
-  it('fails naming socat, openssl and mosquitto_passwd when PATH has none of them', () => {
+  it('fails naming socat, openssl, mosquitto_passwd, mosquitto_pub and curl when PATH has none of them', () => {
     const r = check({ PATH: join(dir, 'empty') });
     expect(r.status).toBe(1);
     for (const [peer, pkg] of [
       ['mosquitto_passwd', 'mosquitto'],
+      ['mosquitto_pub', 'mosquitto-clients'],
+      ['curl', 'curl'],
       ['mbpoll', 'mbpoll'],
       ['socat', 'socat'],
       ['openssl', 'openssl'],
