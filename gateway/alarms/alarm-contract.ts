@@ -58,6 +58,8 @@ export const AlarmEventData = z.object({
   /** alarm.action: one linkage command's outcome. */
   action: z
     .object({
+      /** When it ran: as the alarm was raised, or as it ended (resolved or cleared). */
+      on: z.enum(['raise', 'resolve']),
       command: z.string(),
       target: z.string(),
       outcome: z.enum(['ok', 'failed', 'timeout']),

@@ -27,7 +27,7 @@ import { RuleEvaluator } from './rule-evaluator.js';
 import type { CompiledRule } from './rule-set.js';
 
 export type { LifecycleResult } from '../core/alarm-types.js';
-export type { ActionOutcome, AlarmEngineHooks, AlarmEngineOptions, EngineTier, Trigger } from './engine-types.js';
+export type { ActionOn, ActionOutcome, AlarmEngineHooks, AlarmEngineOptions, EngineTier, Trigger } from './engine-types.js';
 
 export class AlarmEngine {
   private readonly alarms = new ActiveAlarms();
@@ -48,9 +48,10 @@ export class AlarmEngine {
     // State changes commit in the same transaction as the event that reports them.
     this.report = new TransitionReporter(o);
     this.windows = new CountWindows(o.store, o.clock);
-    this.lifecycle = new AlarmLifecycle(o, this.alarms, this.windows, this.report, isStopped, (cr, a) =>
-      this.linkage.run(cr, a),
-    );
+    this.lifecycle = new AlarmLifecycle(o, this.alarms, this.windows, this.report, isStopped, (a, on) => {
+      const cr = this.rulesById.get(a.rule);
+      if (cr) this.linkage.run(cr, a, on);
+    });
     this.linkage = new Linkage(o, this.alarms, this.lifecycle, this.report, isStopped);
     this.evaluator = new RuleEvaluator(o, this.rulesById, this.alarms, this.windows, this.lifecycle, isStopped);
   }

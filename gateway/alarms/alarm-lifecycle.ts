@@ -10,7 +10,7 @@ import type { ActiveAlarms } from './active-alarms.js';
 import type { TimerHandle } from '../core/clock.js';
 import type { CountWindows } from './count-windows.js';
 import type { TransitionReporter } from './durable-transitions.js';
-import { type AlarmEngineOptions, iso, type Trigger } from './engine-types.js';
+import { type ActionOn, type AlarmEngineOptions, iso, type Trigger } from './engine-types.js';
 import { renderTemplate } from './match.js';
 import type { CompiledRule } from './rule-set.js';
 
@@ -23,8 +23,8 @@ export class AlarmLifecycle {
     private readonly windows: CountWindows,
     private readonly report: TransitionReporter,
     private readonly isStopped: () => boolean,
-    /** Runs a new alarm's linkage actions. */
-    private readonly runActions: (cr: CompiledRule, a: Alarm) => void,
+    /** Runs an alarm's linkage actions: those `on: raise` when it is raised, `on: resolve` when it ends. */
+    private readonly runActions: (a: Alarm, on: ActionOn) => void,
   ) {}
 
   /** Loads the active alarms of an earlier run and re-arms their escalations. */
@@ -80,7 +80,7 @@ export class AlarmLifecycle {
     });
     if (alarm.nextEscalationAt !== undefined) this.armEscalation(alarm);
     this.o.hooks?.notify?.(alarm, 0);
-    this.runActions(cr, alarm);
+    this.runActions(alarm, 'raise');
     return alarm;
   }
 
@@ -129,7 +129,7 @@ export class AlarmLifecycle {
     return { ok: true, alarm: a };
   }
 
-  /** Ends an alarm: resolved by a person, or cleared by an event (`cause`). */
+  /** Ends an alarm: resolved by a person, or cleared by an event (`cause`); then its `on: resolve` actions run. */
   end(a: Alarm, state: 'resolved' | 'cleared', person?: Person, cause?: { eventId: string; type: string }): void {
     const now = this.o.clock.now();
     a.state = state;
@@ -151,6 +151,7 @@ export class AlarmLifecycle {
       person ? { by: person.by, ...(person.note ? { note: person.note } : {}) } : { cause },
       'info',
     );
+    this.runActions(a, 'resolve');
   }
 
   /** Records a notification outcome (from the notifier) in the alarm's history and as an event. */

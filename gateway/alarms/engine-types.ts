@@ -27,9 +27,13 @@ export interface Trigger {
   device: DeviceRef;
 }
 
+/** When a linkage action runs: as the alarm is raised, or as it ends (resolved or cleared). */
+export type ActionOn = 'raise' | 'resolve';
+
 export interface ActionOutcome {
   alarmId: string;
   rule: string;
+  on: ActionOn;
   command: string;
   target: string;
   outcome: 'ok' | 'failed' | 'timeout';

@@ -1,9 +1,10 @@
 /**
- * Linkage: a raised alarm's actions (e.g. close the gas valve, start the fan) are sent as commands
- * through the command path to the devices in the action's scope (trigger, zone, building, site).
- * Each outcome is kept in the alarm's history and reported as `alarm.action`; a failed or
- * unanswered command raises the `linkage-failed` alarm of its target device (critical, cleared
- * only by a person).
+ * Linkage: an alarm's actions (e.g. close the gas valve, hold the gates open) are sent as commands
+ * through the command path to the devices in the action's scope (trigger, zone, building, site):
+ * the `raise` actions when it is raised, the `resolve` actions when it ends (resolved or
+ * cleared). Each outcome is kept in the alarm's history and reported as `alarm.action`; a failed
+ * or unanswered command raises the `linkage-failed` alarm of its target device (critical,
+ * cleared only by a person).
  */
 import { type Alarm, alarmKey } from '../core/alarm-types.js';
 import type { DeviceRef } from '../core/envelope.js';
@@ -11,7 +12,7 @@ import { errorMessage } from '../core/errors.js';
 import type { ActiveAlarms } from './active-alarms.js';
 import type { AlarmLifecycle } from './alarm-lifecycle.js';
 import type { TransitionReporter } from './durable-transitions.js';
-import { type ActionOutcome, type AlarmEngineOptions, iso, type Trigger } from './engine-types.js';
+import { type ActionOn, type ActionOutcome, type AlarmEngineOptions, iso, type Trigger } from './engine-types.js';
 import { selectorMatches } from './match.js';
 import type { CompiledRule } from './rule-set.js';
 
@@ -24,11 +25,20 @@ export class Linkage {
     private readonly isStopped: () => boolean,
   ) {}
 
-  /** Sends every action of the rule to each of its targets; does not wait for the answers. */
-  run(cr: CompiledRule, a: Alarm): void {
+  /**
+   * Sends every action of the rule for this moment (`raise` or `resolve`) to each of its targets,
+   * the same command with the same arguments once per device; does not wait for the answers.
+   */
+  run(cr: CompiledRule, a: Alarm, on: ActionOn): void {
+    const sent = new Set<string>();
     cr.rule.actions.forEach((action, k) => {
+      if (action.on !== on) return;
       for (const target of this.targetsOf(action, a)) {
-        void this.runAction(a, action.command, action.args, target, cr.actionTimeoutMs[k] ?? 5000);
+        const once = JSON.stringify([target, action.command, action.args]);
+        if (sent.has(once)) continue;
+        sent.add(once);
+        const timeoutMs = cr.actionTimeoutMs[k] ?? 5000;
+        void this.runAction(a, { on, command: action.command, args: action.args, target, timeoutMs });
       }
     });
   }
@@ -55,10 +65,7 @@ export class Linkage {
 
   private async runAction(
     a: Alarm,
-    command: string,
-    args: unknown,
-    target: string,
-    timeoutMs: number,
+    { on, command, args, target, timeoutMs }: { on: ActionOn; command: string; args: unknown; target: string; timeoutMs: number },
   ): Promise<void> {
     this.o.hooks?.actionSent?.(a, command, target);
     let timer: NodeJS.Timeout | undefined;
@@ -73,6 +80,7 @@ export class Linkage {
           ? {
               alarmId: a.id,
               rule: a.rule,
+              on,
               command,
               target,
               outcome: 'timeout',
@@ -82,14 +90,15 @@ export class Linkage {
             ? {
                 alarmId: a.id,
                 rule: a.rule,
+                on,
                 command,
                 target,
                 outcome: 'ok',
                 ...(res.data ? { data: res.data } : {}),
               }
-            : { alarmId: a.id, rule: a.rule, command, target, outcome: 'failed', error: res.error };
+            : { alarmId: a.id, rule: a.rule, on, command, target, outcome: 'failed', error: res.error };
     } catch (err) {
-      outcome = { alarmId: a.id, rule: a.rule, command, target, outcome: 'failed', error: errorMessage(err) };
+      outcome = { alarmId: a.id, rule: a.rule, on, command, target, outcome: 'failed', error: errorMessage(err) };
     } finally {
       clearTimeout(timer);
     }
@@ -101,7 +110,7 @@ export class Linkage {
     this.report.emit(latest, 'alarm.action', { action: detail }, outcome.outcome === 'ok' ? 'info' : undefined);
     if (outcome.outcome !== 'ok') {
       this.o.log.error(
-        { alarm: a.id, rule: a.rule, command, target, outcome: outcome.outcome, err: outcome.error },
+        { alarm: a.id, rule: a.rule, on, command, target, outcome: outcome.outcome, err: outcome.error },
         'linkage action failed',
       );
       this.linkageFailed(a, outcome);
@@ -119,6 +128,7 @@ export class Linkage {
       data: {
         alarm: a.id,
         rule: a.rule,
+        on: o.on,
         command: o.command,
         target: o.target,
         outcome: o.outcome,

@@ -1,9 +1,9 @@
 /**
  * Rule evaluation: matches each event against the rules (type, device selector, `where`), and
- * decides what a match means: suppressed during maintenance, a repeat of the active alarm, one
- * more entry in a count window, a `for` timer to start, or a new alarm. Events that no longer
- * satisfy the condition, or that match `clear`, cancel a pending timer and clear an alarm that
- * does not latch.
+ * decides what a match means: suppressed during maintenance or when the device reports it late
+ * (historical), a repeat of the active alarm, one more entry in a count window, a `for` timer to
+ * start, or a new alarm. Events that no longer satisfy the condition, or that match `clear`,
+ * cancel a pending timer and clear an alarm that does not latch; a historical event does neither.
  */
 import { alarmKey } from '../core/alarm-types.js';
 import type { DeviceRef, EventEnvelope } from '../core/envelope.js';
@@ -65,6 +65,14 @@ export class RuleEvaluator {
     const subject = subjectOf(r.subject, env.device);
     const key = alarmKey(r.id, subject);
     const isMatchType = typeMatches(cr.types, env.type);
+    if (env.historical) {
+      // Reported late by the device: it says what happened, not what is happening now. It raises
+      // nothing, joins no window, clears nothing; a match is recorded, without linkage.
+      if (!isMatchType || !whereMatches(r.match.where, env.data)) return;
+      const trigger = { eventId: env.id, type: env.type, deviceTime: env.deviceTime };
+      this.suppress(r.id, subject, env.device, trigger, { reason: 'historical' });
+      return;
+    }
     if (isMatchType && whereMatches(r.match.where, env.data)) {
       this.onTrue(cr, key, subject, triggerOf(env));
       return;
@@ -94,14 +102,8 @@ export class RuleEvaluator {
       const until = Date.parse(maint.until);
       if (this.suppressed.get(key) !== until) {
         this.suppressed.set(key, until);
-        this.o.ingest({
-          deviceId: t.device.id,
-          type: 'alarm.suppressed',
-          kind: 'alarm',
-          severity: 'info',
-          receivedAt: new Date(now),
-          data: { rule: r.id, subject, trigger: { eventId: t.eventId, type: t.type }, maintenance: maint },
-        });
+        const trigger = { eventId: t.eventId, type: t.type };
+        this.suppress(r.id, subject, t.device, trigger, { reason: 'maintenance', maintenance: maint });
       }
       return;
     }
@@ -130,6 +132,24 @@ export class RuleEvaluator {
       return;
     }
     this.lifecycle.raise(cr, subject, t, devices);
+  }
+
+  /** Records that a rule's condition was met without raising an alarm (`alarm.suppressed`). */
+  private suppress(
+    rule: string,
+    subject: string,
+    device: DeviceRef,
+    trigger: { eventId: string; type: string; deviceTime?: string | null },
+    why: Record<string, unknown>,
+  ): void {
+    this.o.ingest({
+      deviceId: device.id,
+      type: 'alarm.suppressed',
+      kind: 'alarm',
+      severity: 'info',
+      receivedAt: new Date(this.o.clock.now()),
+      data: { rule, subject, trigger, ...why },
+    });
   }
 
   private firePending(p: PendingTimer): void {

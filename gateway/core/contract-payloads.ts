@@ -45,7 +45,9 @@ export type CommandResponse = z.infer<typeof CommandResponse>;
 
 /**
  * An event as the uplink publishes it to the city broker: the envelope, plus `historical: true`
- * when it is replayed from the outbox after an outage (published later than it was committed).
+ * when it is late for either reason: replayed from the outbox after an outage (published later
+ * than it was committed), or reported late by the device itself (the envelope's own flag). Its
+ * data keys that identify a person are masked, hashed or dropped as the site's `privacy` says.
  */
 export const UplinkEvent = EventEnvelope.extend({ historical: z.boolean().optional() });
 export type UplinkEvent = z.infer<typeof UplinkEvent>;

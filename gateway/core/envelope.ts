@@ -46,6 +46,12 @@ export const EventEnvelope = z.object({
   /** Time the gateway received the device message (ISO 8601, UTC). */
   receivedAt: z.iso.datetime(),
   data: z.record(z.string(), z.unknown()),
+  /**
+   * Present (true) when the device reports the event late, from its own memory: it happened
+   * while the gateway could not hear the device (e.g. an access gate's event search after an
+   * outage). Such events are journaled and forwarded, but raise no live alarm and no linkage.
+   */
+  historical: z.literal(true).optional(),
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
 
@@ -59,6 +65,12 @@ export interface DeviceEvent {
   /** When the device message reached the gateway; defaults to now. */
   receivedAt?: Date;
   data: Record<string, unknown>;
+  /**
+   * The device stored this event while the gateway could not hear it and reports it now
+   * (set `deviceTime` to when it happened): it is marked `historical` for the city and the
+   * console, and raises no live alarm.
+   */
+  historical?: boolean;
 }
 
 export interface Stamp {
@@ -83,6 +95,8 @@ export function stampEvent(e: DeviceEvent, s: Stamp): EventEnvelope {
     deviceTime: e.deviceTime ? e.deviceTime.toISOString() : null,
     receivedAt: (e.receivedAt ?? new Date()).toISOString(),
     data: e.data,
+    // Last key: the uplink recognises a stored payload that already carries the flag by its end.
+    ...(e.historical ? { historical: true as const } : {}),
   };
 }
 

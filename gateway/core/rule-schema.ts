@@ -2,7 +2,8 @@
  * Alarm rules as configuration. A rule matches events by type and device
  * selectors, may require thresholds on the event data, a `for` duration, a count in a
  * sliding window (optionally of distinct devices: combinations across devices), and says
- * how the alarm clears, whether it latches, and which linkage actions run when it is raised.
+ * how the alarm clears, whether it latches, and which linkage actions run when it is raised and
+ * when it ends.
  * Validated by zod here; checked against the driver registry by `checkRules`.
  */
 import { z } from 'zod';
@@ -55,8 +56,14 @@ export const EventMatch = z.strictObject({
 });
 export type EventMatch = z.infer<typeof EventMatch>;
 
-/** Linkage action: a driver command sent to the target devices when the alarm is raised. */
+/**
+ * Linkage action: a driver command sent to the target devices when the alarm is raised, or when
+ * it ends (`on: resolve`: resolved by a person or cleared by its condition), e.g. gates held open
+ * on a fire and returned to normal operation once it is over.
+ */
 export const Action = z.strictObject({
+  /** `raise` (default): when the alarm is raised; `resolve`: when it is resolved or cleared. */
+  on: z.enum(['raise', 'resolve']).default('raise'),
   command: z.string().min(1),
   args: z.record(z.string(), z.unknown()).default({}),
   target: z

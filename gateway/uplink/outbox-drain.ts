@@ -3,7 +3,8 @@
  * (the configured in-flight window, capped by the broker's Receive Maximum, MQTT 5 §3.2.2.3.3),
  * alarms lane first, then events, then telemetry, FIFO within a lane. A row is deleted only on
  * its PUBACK (deletes group-committed); an error PUBACK keeps it for the next connection. After
- * a reconnect everything unacknowledged is pending again and goes out with `historical: true`.
+ * a reconnect everything unacknowledged is pending again and goes out with `historical: true`
+ * (as does an event the device itself reported late).
  */
 import { ErrorWithReasonCode, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { errorMessage } from '../core/errors.js';
@@ -14,6 +15,8 @@ import type { UplinkConfig } from './uplink-config.js';
 import type { UplinkConnection } from './uplink-connection.js';
 
 const ACK_BATCH = 2000;
+/** How an envelope carrying `historical: true` ends (stampEvent writes it as the last key). */
+const DEVICE_HISTORICAL = ',"historical":true}';
 const ACK_DELAY_MS = 20;
 
 export interface OutboxDrainOptions {
@@ -115,9 +118,13 @@ export class OutboxDrain {
 
   private publishRow(client: MqttClient, gen: number, row: OutboxRow): void {
     this.cursors[row.lane] = row.id;
-    const historical = row.id <= this.watermark;
-    // The stored envelope JSON always ends with `}`: append the flag without re-serialising.
-    const payload = historical ? `${row.payload.slice(0, -1)},"historical":true}` : row.payload;
+    // Late for either reason: replayed (stored before this connection), or reported late by the
+    // device (the envelope's own flag, its last key). The stored JSON always ends with `}`: the
+    // replay flag is appended without re-serialising, once.
+    const deviceLate = row.payload.endsWith(DEVICE_HISTORICAL);
+    const replayed = row.id <= this.watermark;
+    const historical = replayed || deviceLate;
+    const payload = replayed && !deviceLate ? `${row.payload.slice(0, -1)}${DEVICE_HISTORICAL}` : row.payload;
     const opts: IClientPublishOptions = { qos: 1, retain: row.retain };
     if (this.o.connection.protocol === 5) {
       const userProperties: Record<string, string> = { id: row.eventId, seq: String(row.seq) };

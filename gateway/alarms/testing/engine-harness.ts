@@ -5,7 +5,7 @@ import type { DeviceEvent, DeviceRef, EventEnvelope } from '../../core/envelope.
 import { createLogger } from '../../core/logger.js';
 import { createMetrics } from '../../core/metrics.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
-import type { CommandResult } from '../../devices/driver-api.js';
+import type { AnyFamily, CommandResult } from '../../devices/driver-api.js';
 import { Journal } from '../../journal/journal.js';
 import { AlarmEventData } from '../alarm-contract.js';
 import { AlarmEngine } from '../alarm-engine.js';
@@ -39,6 +39,10 @@ export interface HarnessOptions {
   clock?: ManualClock;
   journalPath?: string;
   execute?: (deviceId: string, name: string, args: unknown) => Promise<CommandResult>;
+  /** Families whose built-in rules apply (with `builtin`); default: the gas detector. */
+  families?: AnyFamily[];
+  /** Devices besides DEVICES. */
+  devices?: DeviceRef[];
 }
 
 export function startHarness(o: HarnessOptions = {}) {
@@ -48,7 +52,7 @@ export function startHarness(o: HarnessOptions = {}) {
     synchronous: 'NORMAL',
     retention: { maxAgeDays: 30, maxSizeMB: 100 },
   });
-  const devices = new Map(DEVICES.map((d) => [d.id, d]));
+  const devices = new Map([...DEVICES, ...(o.devices ?? [])].map((d) => [d.id, d]));
   const pipeline = new Pipeline({
     site: 's',
     gateway: 'gw-01',
@@ -59,9 +63,11 @@ export function startHarness(o: HarnessOptions = {}) {
   });
   const siteRules = (o.rules ?? []).map((r) => Rule.parse(r));
   const rules = o.builtin
-    ? effectiveRules({ builtinRules: true, disable: [], maintenance: [], ...o.alarms }, siteRules, [
-        gasDetector,
-      ])
+    ? effectiveRules(
+        { builtinRules: true, disable: [], maintenance: [], ...o.alarms },
+        siteRules,
+        o.families ?? [gasDetector],
+      )
     : siteRules.map((r) => compile(r, false));
   const commands: { deviceId: string; name: string; args: unknown }[] = [];
   const notified: { alarm: string; tier: number }[] = [];
