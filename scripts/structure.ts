@@ -225,7 +225,7 @@ export function formatCycle(c: FolderCycle): string {
 export const DRIVER_API = 'gateway/devices/driver-api.ts';
 
 /** Shared protocol stacks under drivers/: not families; any family may import them. */
-export const PROTOCOL_STACKS = ['drivers/modbus'];
+export const PROTOCOL_STACKS = ['drivers/modbus', 'drivers/lorawan', 'drivers/http'];
 
 /** Folders under drivers/ whose sub-folders are families (examples of the driver API). */
 export const FAMILY_CONTAINERS = ['drivers/examples'];
