@@ -1,0 +1,24 @@
+/** Runs the io-module family (through its public definition) in a real driver host, for tests. */
+import type { DeviceEvent } from '../../../gateway/devices/driver-api.js';
+import { type HostHarness, startHost } from '../../../gateway/devices/testing/host-harness.js';
+import { ioModule, IoModuleConfig } from '../index.js';
+
+/** A fast test config on Modbus TCP: 100 ms polls, 200 ms timeout, 50 ms debounce, short backoff. */
+export function ioConfig(port: number, parts: Record<string, unknown>, overrides: Record<string, unknown> = {}): IoModuleConfig {
+  return IoModuleConfig.parse({
+    family: 'io-module',
+    id: 'io-bus-test',
+    transport: { type: 'tcp', port },
+    pollIntervalMs: 100,
+    timeoutMs: 200,
+    debounceMs: 50,
+    offlineAfterFailures: 2,
+    backoff: { initialMs: 200, maxMs: 400 },
+    ...parts,
+    ...overrides,
+  });
+}
+
+export function startIo(config: IoModuleConfig, onEmit?: (e: DeviceEvent) => void): HostHarness {
+  return startHost({ families: [ioModule], drivers: [config], onEmit });
+}
