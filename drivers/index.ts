@@ -4,9 +4,11 @@
  */
 import type { AnyFamily, RegisteredFamily } from '../gateway/devices/driver-api.js';
 import { gasDetector } from './gas-detector/index.js';
+import { ioModule } from './io-module/index.js';
 
 export const FAMILIES: readonly RegisteredFamily[] = [
   { definition: gasDetector, simulator: () => import('../simulators/gas-detector/compound.js').then((m) => m.simulator) },
+  { definition: ioModule, simulator: () => import('../simulators/io-module/compound.js').then((m) => m.simulator) },
 ];
 
 export const DEFINITIONS: readonly AnyFamily[] = FAMILIES.map((f) => f.definition);
