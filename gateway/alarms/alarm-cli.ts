@@ -55,7 +55,10 @@ export function rulesReport(cfg: { alarms: AlarmsConfig; rules: readonly Rule[] 
         x.count && `${x.count.n}${x.count.distinctDevices ? ' devices' : ''} within ${x.count.within}`,
         `clear ${typeof x.clear === 'string' ? x.clear : `on ${[x.clear.type].flat().join('|')}`}`,
         x.latch && 'latch',
-        x.actions.length && `actions ${x.actions.map((a) => `${a.command}@${a.target.scope}`).join(', ')}`,
+        x.actions.some((a) => a.on === 'raise') &&
+          `actions ${x.actions.filter((a) => a.on === 'raise').map((a) => `${a.command}@${a.target.scope}`).join(', ')}`,
+        x.actions.some((a) => a.on === 'resolve') &&
+          `on resolve ${x.actions.filter((a) => a.on === 'resolve').map((a) => `${a.command}@${a.target.scope}`).join(', ')}`,
       ].filter(Boolean);
       return `${(r.builtin ? 'built-in' : 'site').padEnd(9)} ${x.id.padEnd(22)} ${x.severity.padEnd(8)} ${[x.match.type].flat().join('|')} per ${x.subject}; ${extra.join('; ')}`;
     })

@@ -1,7 +1,8 @@
 /** Alarm engine: linkage actions when an alarm ends (`on: resolve`), and events a device reports late (historical). */
 import { describe, expect, it } from 'vitest';
-import type { RuleInput } from '../core/rule-schema.js';
+import { AlarmsConfig, Rule, type RuleInput } from '../core/rule-schema.js';
 import { waitFor } from '../testing/wait-for.js';
+import { rulesReport } from './alarm-cli.js';
 import { startHarness } from './testing/engine-harness.js';
 
 const high = (lel = 60) => ({ lel, lowThreshold: 20, highThreshold: 50, status: 'high' });
@@ -91,6 +92,11 @@ describe('alarm engine: actions on resolve', () => {
     ]);
     expect(actions(h).filter((a) => a.on === 'resolve').map((a) => a.outcome)).toEqual(['failed', 'timeout']);
     await h.close();
+  });
+
+  it('`gateway rules` lists the raise and the resolve actions apart', () => {
+    const report = rulesReport({ alarms: AlarmsConfig.parse({ builtinRules: false }), rules: [Rule.parse(fanRule())] }, false);
+    expect(report).toContain('actions valve.close@trigger; on resolve valve.open@trigger');
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import type { RuleInput } from '../core/rule-schema.js';
 import type { AnyFamily } from '../devices/driver-api.js';
+import { fireRules } from './fire-rules.js';
 
 const place = '{device.id} ({device.building} {device.zone})';
 
@@ -30,10 +31,14 @@ export function lifeSafetyOfflineRule(families: readonly AnyFamily[]): RuleInput
   };
 }
 
-/** The built-in rules for these families: each family's own, in registry order, then the generic ones. */
+/**
+ * The built-in rules for these families: each family's own, in registry order, then those that
+ * span families (fire linkage), then the generic ones. Built-in rules may name families that are
+ * not registered: such an action has no targets (and a match no events) until they are.
+ */
 export function builtinRules(families: readonly AnyFamily[]): RuleInput[] {
   const offline = lifeSafetyOfflineRule(families);
-  return [...families.flatMap((f) => f.rules ?? []), ...(offline ? [offline] : [])];
+  return [...families.flatMap((f) => f.rules ?? []), ...fireRules(families), ...(offline ? [offline] : [])];
 }
 
 /**

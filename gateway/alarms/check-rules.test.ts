@@ -3,9 +3,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import { DEFINITIONS } from '../../drivers/index.js';
+import { gasDetector } from '../../drivers/gas-detector/index.js';
+import { GENERIC_EVENT_TYPES } from '../core/gateway-events.js';
 import { builtinRules } from './builtin-rules.js';
 import { Rule } from '../core/rule-schema.js';
+import { selectorFamilies } from './match.js';
 import { effectiveRules } from './rule-set.js';
 
 const SITE = `
@@ -107,13 +111,26 @@ notify:
 });
 
 describe('built-in rule set', () => {
-  it('is valid and only uses commands and event types of registered families', () => {
+  it('is valid: each action is a command, with good arguments, of every registered family it targets; each match type is emitted', () => {
     const rules = effectiveRules({ builtinRules: true, disable: [], maintenance: [] }, [], DEFINITIONS);
-    expect(rules.map((r) => r.rule.id)).toEqual(['gas-high', 'gas-low', 'gas-fault', 'life-safety-offline']);
-    const gas = DEFINITIONS.find((d) => d.family === 'gas-detector')!;
+    expect(rules.map((r) => r.rule.id)).toEqual(
+      expect.arrayContaining(['gas-high', 'gas-low', 'gas-fault', 'life-safety-offline']),
+    );
+    const byFamily = new Map(DEFINITIONS.map((f) => [f.family, f]));
+    const emitted = new Set([...GENERIC_EVENT_TYPES, ...DEFINITIONS.flatMap((f) => Object.keys(f.events))]);
     for (const r of rules) {
-      for (const a of r.rule.actions) expect(Object.keys(gas.commands)).toContain(a.command);
-      for (const t of r.types) expect([...Object.keys(gas.events), 'device.availability']).toContain(t);
+      for (const a of r.rule.actions) {
+        const families = selectorFamilies(a.target.devices) ?? selectorFamilies(r.rule.match.devices) ?? [];
+        expect(families.length, `${r.rule.id}: ${a.command} names its family`).toBeGreaterThan(0);
+        for (const f of families) {
+          const def = byFamily.get(f);
+          if (!def) continue; // not registered (yet): the action has no targets
+          const schema = def.commands[a.command] as z.ZodType | undefined;
+          expect(schema, `${r.rule.id}: a ${f} performs ${a.command}`).toBeDefined();
+          expect(schema?.safeParse(a.args).success, `${r.rule.id}: ${a.command} arguments`).toBe(true);
+        }
+      }
+      for (const t of r.types) expect(emitted, `${r.rule.id}: ${t}`).toContain(t);
     }
   });
 
@@ -127,7 +144,7 @@ describe('built-in rule set', () => {
     const rules = effectiveRules(
       { builtinRules: true, disable: ['gas-fault'], maintenance: [] },
       [mine],
-      DEFINITIONS,
+      [gasDetector],
     );
     expect(rules.map((r) => [r.rule.id, r.builtin])).toEqual([
       ['gas-high', true],

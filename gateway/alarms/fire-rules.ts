@@ -1,0 +1,49 @@
+/**
+ * Built-in fire linkage, as data. A confirmed fire spans families (detectors of several kinds,
+ * the gates, the sirens), so it belongs to none of them: it is on whenever the `smoke-detector`
+ * family is registered. Gates and sirens that are not registered (or not configured) are simply
+ * no targets.
+ *
+ * Confirmation follows GB 50116 §4.1.6: linkage starts on the AND of two independent alarm
+ * devices, here two different detectors in one building within 2 minutes (two smoke detectors,
+ * or a smoke and a gas detector). Then every gate of the building and every exit gate of the
+ * site is held open and the building's sirens sound; when a person resolves the alarm, the gates
+ * return to normal operation and the sirens stop.
+ */
+import type { RuleInput } from '../core/rule-schema.js';
+import type { AnyFamily } from '../devices/driver-api.js';
+
+export const FIRE_DETECTOR_FAMILY = 'smoke-detector';
+
+type Target = NonNullable<RuleInput['actions']>[number]['target'];
+const buildingGates: Target = { scope: 'building', devices: { family: 'access-gate' } };
+const exitGates: Target = { scope: 'site', devices: { family: 'access-gate', tags: ['exit'] } };
+const buildingSirens: Target = { scope: 'building', devices: { family: 'io-module', tags: ['siren'] } };
+
+/** The fire rules for these families: none without a smoke detector family. */
+export function fireRules(families: readonly AnyFamily[]): RuleInput[] {
+  if (!families.some((f) => f.family === FIRE_DETECTOR_FAMILY)) return [];
+  return [
+    {
+      id: 'fire-confirmed',
+      description:
+        'Confirmed fire: two different detectors (smoke, or smoke and gas) in one building within 2 minutes (GB 50116 §4.1.6). Gates held open, sirens on; back to normal when resolved.',
+      severity: 'critical',
+      message: '火警确认：{subject} 两个探测器报警，{count} 次',
+      match: { type: ['smoke.alarm', 'gas.alarm.high'] },
+      subject: 'building',
+      count: { n: 2, within: '2m', distinctDevices: true },
+      // A fire is over when a person says so (the fire alarm controller is reset by hand).
+      latch: true,
+      clear: 'manual',
+      actions: [
+        { command: 'door.always-open', target: buildingGates },
+        { command: 'door.always-open', target: exitGates },
+        { command: 'siren.on', target: buildingSirens },
+        { on: 'resolve', command: 'door.resume', target: buildingGates },
+        { on: 'resolve', command: 'door.resume', target: exitGates },
+        { on: 'resolve', command: 'siren.off', target: buildingSirens },
+      ],
+    },
+  ];
+}
