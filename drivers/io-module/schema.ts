@@ -96,7 +96,7 @@ function check(raw: Parsed, ctx: z.RefinementCtx): void {
   for (const name of Object.keys(models)) {
     if (Object.hasOwn(MODELS, name)) issue(['models', name], `"${name}" is a built-in model; give your model another name`);
   }
-  const known = [...Object.keys(MODELS), ...Object.keys(models)].join(', ');
+  const known = [...new Set([...Object.keys(MODELS), ...Object.keys(models)])].join(', ');
   const modules = new Map<string, IoModuleModel | undefined>();
   const units = new Map<number, number>();
   const ids = new Map<string, string>();
@@ -135,7 +135,10 @@ function check(raw: Parsed, ctx: z.RefinementCtx): void {
       const model = modules.get(p.module);
       if (typeof n !== 'number' || !model) return;
       const count = model[kind].count;
-      if (n > count) issue([kind, i, key], `module ${p.module} has ${count} ${kind} (1..${count}); ${key} ${n} does not exist`);
+      if (n > count) {
+        const has = count ? `${count} ${kind} (1..${count})` : `no ${kind}`;
+        issue([kind, i, key], `module ${p.module} has ${has}; ${key} ${n} does not exist`);
+      }
       const spot = `${p.module}/${n}`;
       const first = bound.get(spot);
       if (first === undefined) bound.set(spot, i);

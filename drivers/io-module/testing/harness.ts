@@ -1,14 +1,19 @@
 /** Runs the io-module family (through its public definition) in a real driver host, for tests. */
 import type { DeviceEvent } from '../../../gateway/devices/driver-api.js';
 import { type HostHarness, startHost } from '../../../gateway/devices/testing/host-harness.js';
+import type { ModbusTransport } from '../../modbus/modbus-transport.js';
 import { ioModule, IoModuleConfig } from '../index.js';
 
-/** A fast test config on Modbus TCP: 100 ms polls, 200 ms timeout, 50 ms debounce, short backoff. */
-export function ioConfig(port: number, parts: Record<string, unknown>, overrides: Record<string, unknown> = {}): IoModuleConfig {
+/** A fast test config: 100 ms polls, 200 ms timeout, 50 ms debounce, short backoff; a number is a TCP port on loopback. */
+export function ioConfig(
+  transport: number | (Partial<ModbusTransport> & { type: 'tcp' | 'rtu' }),
+  parts: Record<string, unknown>,
+  overrides: Record<string, unknown> = {},
+): IoModuleConfig {
   return IoModuleConfig.parse({
     family: 'io-module',
     id: 'io-bus-test',
-    transport: { type: 'tcp', port },
+    transport: typeof transport === 'number' ? { type: 'tcp', port: transport } : transport,
     pollIntervalMs: 100,
     timeoutMs: 200,
     debounceMs: 50,
