@@ -3,11 +3,15 @@
  * and adding one line here; nothing else in the core changes.
  */
 import type { AnyFamily, RegisteredFamily } from '../gateway/devices/driver-api.js';
+import { alarmButton } from './alarm-button/index.js';
 import { gasDetector } from './gas-detector/index.js';
 import { ioModule } from './io-module/index.js';
+import { smokeDetector } from './smoke-detector/index.js';
 
 export const FAMILIES: readonly RegisteredFamily[] = [
   { definition: gasDetector, simulator: () => import('../simulators/gas-detector/compound.js').then((m) => m.simulator) },
+  { definition: smokeDetector, simulator: () => import('../simulators/lorawan/compound.js').then((m) => m.smokeSimulator) },
+  { definition: alarmButton, simulator: () => import('../simulators/lorawan/compound.js').then((m) => m.buttonSimulator) },
   { definition: ioModule, simulator: () => import('../simulators/io-module/compound.js').then((m) => m.simulator) },
 ];
 
