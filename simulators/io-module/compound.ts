@@ -59,7 +59,12 @@ export const simulator: FamilySimulator = {
     const running = await startIoSimulatorTcp({
       host: io.transport.host,
       port: io.transport.port,
-      modules: io.modules.map((m) => ({ unitId: m.unitId, model: modelOf(io, m.model) })),
+      // Every bound input starts at rest: a normally-closed (activeLow) one energised.
+      modules: io.modules.map((m) => ({
+        unitId: m.unitId,
+        model: modelOf(io, m.model),
+        inputs: Array.from({ length: 256 }, (_, i) => io.inputs.some((p) => p.module === m.id && p.input === i + 1 && p.activeLow)),
+      })),
     });
     const { sim } = running;
     const unitOf = new Map(io.modules.map((m) => [m.id, m.unitId]));
