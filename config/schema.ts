@@ -9,6 +9,7 @@ import { BrokerConfig } from '../gateway/broker/broker-config.js';
 import type { DriverConfig } from '../gateway/devices/driver-api.js';
 import { HttpConfig } from '../gateway/http/http-config.js';
 import { NotifyConfig } from '../gateway/notify/notify-schema.js';
+import { PrivacyConfig } from '../gateway/uplink/privacy.js';
 import { UplinkConfig } from '../gateway/uplink/uplink-config.js';
 
 const Id = z
@@ -79,5 +80,11 @@ export const SiteConfig = z.strictObject({
   }),
   /** Store-and-forward uplink to the city platform. Omit to run without one. */
   uplink: UplinkConfig.optional(),
+  /**
+   * What the city gets of data that identifies a person (card and employee numbers, names, as
+   * each family declares them): `masked` by default. The gateway's own journal, local bus and
+   * console keep the full data.
+   */
+  privacy: PrivacyConfig.prefault({}),
 });
 export type SiteConfig = z.infer<typeof SiteConfig>;

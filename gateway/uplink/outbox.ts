@@ -5,12 +5,15 @@
  * broker's PUBACK. Three lanes: alarms (always first, never evicted), events, telemetry
  * (evicted oldest first when the disk budget is reached). FIFO within a lane by row id.
  *
+ * Personal data is masked, hashed or dropped as the site says before a row is written.
+ *
  * Whether a row is in flight is kept in memory only: after a restart every row is pending.
  */
 import type Database from 'better-sqlite3';
 import type { EventEnvelope, EventKind } from '../core/envelope.js';
 import { topics } from '../core/topics.js';
 import type { JournalRow } from '../journal/journal.js';
+import type { Redactor } from './privacy.js';
 
 export const LANES = ['alarm', 'event', 'telemetry'] as const satisfies readonly EventKind[];
 export type Lane = (typeof LANES)[number];
@@ -50,6 +53,8 @@ export interface OutboxOptions {
   maxBytes: number;
   /** Called after a transaction that evicted telemetry (outside the transaction). */
   onEvicted?: (count: number) => void;
+  /** Rewrites personal data before the row is written (privacy.ts); the journal keeps the original. */
+  redact?: Redactor;
   now?: () => number;
 }
 
@@ -176,7 +181,10 @@ export class Outbox {
       n[lane]! += 1;
       b[lane]! += bytes;
     };
-    for (const { env, json } of rows) {
+    for (const row of rows) {
+      const { env } = row;
+      const redacted = this.o.redact?.(env);
+      const json = redacted ? JSON.stringify(redacted) : row.json;
       const lane = laneOf(env.kind);
       add(env, lane, topics.event(this.o.root, env.device.family, env.device.id, env.type), json, false);
       if (env.type === 'device.availability')

@@ -23,6 +23,7 @@ import { type LaneStats, laneOf, Outbox, type OutboxRow, TELEMETRY } from './out
 import { OutboxDrain } from './outbox-drain.js';
 import { type CommandResult, PlatformCommands } from './platform-commands.js';
 import { Presence } from './presence.js';
+import type { Redactor } from './privacy.js';
 import type { UplinkConfig } from './uplink-config.js';
 import { UplinkConnection } from './uplink-connection.js';
 import { UplinkStats } from './uplink-stats.js';
@@ -46,6 +47,8 @@ export interface UplinkOptions {
   familyOf: (deviceId: string) => string | undefined;
   /** Inventory for the retained birth message. */
   birthDevices: () => Birth['devices'];
+  /** Rewrites personal data of an event before it enters the outbox (the site's privacy setting). */
+  redact?: Redactor;
   metrics: Metrics;
   log: Logger;
   /** Tests: observe publishes and acknowledgements. */
@@ -79,6 +82,7 @@ export class Uplink {
       root: o.root,
       maxBytes: c.outbox.maxSizeMB * 1024 * 1024,
       onEvicted: (n) => this.eviction.onEvicted(n),
+      redact: o.redact,
     });
     this.link = new Link(this.outbox, o.metrics, o.log);
     this.presence = new Presence({
