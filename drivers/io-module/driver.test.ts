@@ -179,3 +179,20 @@ describe('io-module driver over Modbus TCP (simulator)', () => {
     await waitFor('io-1 devices online', () => io1.every((id) => host.online(id) === true), { timeoutMs: 5000 });
   });
 });
+
+describe('io-module driver stopping', () => {
+  it('switches off an output whose pulse is under way, and answers the pulse', async () => {
+    const other = startIo(
+      ioConfig(s.port, {
+        modules: [{ id: 'io-2', unitId: 2, model: 'generic-8di8do-register' }],
+        outputs: [{ id: 'strike-2', module: 'io-2', output: 4, role: 'relay' }],
+      }),
+    );
+    await waitFor('strike-2 online', () => other.online('strike-2'));
+    const pulse = other.execute('strike-2', 'output.pulse', { ms: 60_000 });
+    await waitFor('strike-2 on', () => s.sim.output(2, 4));
+    await other.close();
+    expect(s.sim.output(2, 4)).toBe(false);
+    expect(await pulse).toEqual({ ok: true, data: { on: false } });
+  });
+});

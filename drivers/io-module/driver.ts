@@ -48,6 +48,7 @@ interface ModuleState {
 }
 
 interface Pulse {
+  device: IoDevice;
   timer: { cancel(): void };
   resolve(r: CommandResult): void;
 }
@@ -92,8 +93,13 @@ export class IoModuleDriver implements DriverInstance<IoDevice, IoCommands> {
     this.bus.start();
   }
 
+  /** A pulse under way ends now (its output switched off), not with the output left on. */
   async stop(): Promise<void> {
-    for (const id of [...this.pulses.keys()]) this.endPulse(id, 'the driver stopped');
+    for (const [id, p] of [...this.pulses]) {
+      this.pulses.delete(id);
+      p.timer.cancel();
+      p.resolve(await this.write(p.device, false));
+    }
     await this.bus.close();
   }
 
@@ -186,7 +192,7 @@ export class IoModuleDriver implements DriverInstance<IoDevice, IoCommands> {
       this.pulses.delete(d.id);
       void this.write(d, false).then(resolve);
     });
-    this.pulses.set(d.id, { timer, resolve });
+    this.pulses.set(d.id, { device: d, timer, resolve });
     return { accepted: true, data: { on: true }, done };
   }
 
