@@ -8,7 +8,10 @@ import { DEFINITIONS } from '../../drivers/index.js';
 import { gasDetector } from '../../drivers/gas-detector/index.js';
 import { GENERIC_EVENT_TYPES } from '../core/gateway-events.js';
 import { builtinRules } from './builtin-rules.js';
-import { Rule } from '../core/rule-schema.js';
+import { AlarmsConfig, Rule } from '../core/rule-schema.js';
+import { NotifyConfig } from '../notify/notify-schema.js';
+import { checkAlarmConfig, personalInMessage } from './check-rules.js';
+import { gateFamily } from './testing/families.js';
 import { selectorFamilies } from './match.js';
 import { effectiveRules } from './rule-set.js';
 
@@ -131,7 +134,25 @@ describe('built-in rule set', () => {
         }
       }
       for (const t of r.types) expect(emitted, `${r.rule.id}: ${t}`).toContain(t);
+      expect(personalInMessage(r.rule, DEFINITIONS), `${r.rule.id}: message`).toBeUndefined();
     }
+  });
+
+  it('a message showing personal data to the city is reported, unless the site sends it in full', () => {
+    const rule = Rule.parse({
+      id: 'badge-at-night',
+      severity: 'warning',
+      message: '夜间刷卡：{data.name}（卡号 {data.cardNo}）{device.id}',
+      match: { type: 'access.granted', devices: { family: 'access-gate' } },
+    });
+    const cfg = { rules: [rule], alarms: AlarmsConfig.parse({}), notify: NotifyConfig.parse({}) };
+    expect(checkAlarmConfig({ ...cfg, privacy: { personalData: 'masked' } }, [gateFamily])).toEqual([
+      {
+        rawPath: ['rules', 0, 'message'],
+        message: expect.stringMatching(/^shows "name", which identifies a person \(access-gate access\.granted\): alarm messages reach the city as written/),
+      },
+    ]);
+    expect(checkAlarmConfig({ ...cfg, privacy: { personalData: 'full' } }, [gateFamily])).toEqual([]);
   });
 
   it('a site overrides a built-in by id and disables others', () => {

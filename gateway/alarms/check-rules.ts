@@ -1,8 +1,9 @@
 /**
  * Checks of the alarm and notification config against the driver registry, for
  * `gateway check-config`: unknown families, event types a family never emits, actions the
- * target family cannot perform (not in its `commands`) or with bad arguments, references to
- * unknown rules, tiers and channels. Each problem carries its path in the site file.
+ * target family cannot perform (not in its `commands`) or with bad arguments, messages that would
+ * show the city personal data, references to unknown rules, tiers and channels. Each problem
+ * carries its path in the site file.
  */
 import { GENERIC_EVENT_TYPES } from '../core/gateway-events.js';
 import type { AnyFamily } from '../devices/driver-api.js';
@@ -12,13 +13,37 @@ import { builtinRules, LINKAGE_FAILED_RULE } from './builtin-rules.js';
 import { selectorFamilies, typeMatches, typePatterns } from './match.js';
 import type { AlarmsConfig, Rule, Selector } from '../core/rule-schema.js';
 
+/**
+ * The first `{data.<key>}` of a rule's message that the matched event types name as personal data,
+ * and where it is named; undefined when there is none.
+ */
+export function personalInMessage(
+  r: Pick<Rule, 'message' | 'match'>,
+  families: readonly AnyFamily[],
+): { key: string; where: string } | undefined {
+  if (!r.message) return undefined;
+  const types = typePatterns(r.match.type);
+  for (const m of r.message.matchAll(/\{data\.([A-Za-z0-9_]+)/g)) {
+    const key = m[1]!;
+    for (const f of families)
+      for (const [type, spec] of Object.entries(f.events))
+        if (typeMatches(types, type) && spec.personal?.includes(key)) return { key, where: `${f.family} ${type}` };
+  }
+  return undefined;
+}
+
 export interface RuleProblem {
   rawPath: (string | number)[];
   message: string;
 }
 
 export function checkAlarmConfig(
-  cfg: { rules: readonly Rule[]; alarms: AlarmsConfig; notify: NotifyConfig },
+  cfg: {
+    rules: readonly Rule[];
+    alarms: AlarmsConfig;
+    notify: NotifyConfig;
+    privacy?: { personalData: string };
+  },
   families: readonly AnyFamily[],
 ): RuleProblem[] {
   const problems: RuleProblem[] = [];
@@ -72,6 +97,14 @@ export function checkAlarmConfig(
     if (r.id === LINKAGE_FAILED_RULE.id) return; // only its severity, message and escalation are used
     const families = familiesAt(r.match.devices, at('match', 'devices'));
     checkTypes(r.match.type, families, at('match', 'type'));
+    if (cfg.privacy?.personalData !== 'full') {
+      const shown = personalInMessage(r, families ? families.flatMap((f) => byFamily.get(f) ?? []) : [...byFamily.values()]);
+      if (shown)
+        problems.push({
+          rawPath: at('message'),
+          message: `shows "${shown.key}", which identifies a person (${shown.where}): alarm messages reach the city as written; leave it out (the console shows the trigger's data), or set privacy.personalData: full`,
+        });
+    }
     if (typeof r.clear === 'object') checkTypes(r.clear.type, families, at('clear', 'type'));
     r.actions.forEach((a, k) => {
       const targetFams = familiesAt(a.target.devices, at('actions', k, 'target', 'devices'));

@@ -50,7 +50,7 @@ describe('built-in fire rules', () => {
     await h.emit(smoke('smoke-b1-2'));
     const [fire] = fires(h);
     expect(fire).toMatchObject({ subject: 'building:B1', severity: 'critical', devices: ['smoke-b1-1', 'smoke-b1-2'] });
-    expect(fire?.message).toBe('火警确认：building:B1 两个探测器报警，1 次');
+    expect(fire?.message).toBe('火警确认：B1 两个探测器报警（最近：smoke-b1-2 stair-2）');
     await waitFor('three raise actions', () => h.alarmEvents('alarm.action').length === 3);
     expect(sent(h)).toEqual(['door.always-open gate-b1', 'door.always-open gate-north', 'siren.on siren-b1']);
     // A third detector is a repeat of the same fire, not a new one, and sends nothing more.

@@ -29,7 +29,7 @@ export function fireRules(families: readonly AnyFamily[]): RuleInput[] {
       description:
         'Confirmed fire: two different detectors (smoke, or smoke and gas) in one building within 2 minutes (GB 50116 §4.1.6). Gates held open, sirens on; back to normal when resolved.',
       severity: 'critical',
-      message: '火警确认：{subject} 两个探测器报警，{count} 次',
+      message: '火警确认：{device.building} 两个探测器报警（最近：{device.id} {device.zone}）',
       match: { type: ['smoke.alarm', 'gas.alarm.high'] },
       subject: 'building',
       count: { n: 2, within: '2m', distinctDevices: true },
