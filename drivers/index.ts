@@ -3,6 +3,7 @@
  * and adding one line here; nothing else in the core changes.
  */
 import type { AnyFamily, RegisteredFamily } from '../gateway/devices/driver-api.js';
+import { accessGate } from './access-gate/index.js';
 import { alarmButton } from './alarm-button/index.js';
 import { gasDetector } from './gas-detector/index.js';
 import { ioModule } from './io-module/index.js';
@@ -13,6 +14,7 @@ export const FAMILIES: readonly RegisteredFamily[] = [
   { definition: smokeDetector, simulator: () => import('../simulators/lorawan/compound.js').then((m) => m.smokeSimulator) },
   { definition: alarmButton, simulator: () => import('../simulators/lorawan/compound.js').then((m) => m.buttonSimulator) },
   { definition: ioModule, simulator: () => import('../simulators/io-module/compound.js').then((m) => m.simulator) },
+  { definition: accessGate, simulator: () => import('../simulators/access-gate/compound.js').then((m) => m.simulator) },
 ];
 
 export const DEFINITIONS: readonly AnyFamily[] = FAMILIES.map((f) => f.definition);
