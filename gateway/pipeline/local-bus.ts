@@ -148,7 +148,9 @@ export class LocalBus {
 /**
  * Puts every event of the pipeline on the local bus as the contract says: each event on its
  * topic (telemetry QoS 0, the rest QoS 1), the last telemetry of each device retained as its
- * state, the availability of each device retained.
+ * state, the availability of each device retained. An event the device reported late
+ * (historical) is published on its topic but never replaces the retained state: it is not the
+ * device's present.
  */
 export function bridgePipelineToBus(pipeline: Pipeline, bus: LocalBus, root: string): void {
   pipeline.setDownstream(() => bus.full);
@@ -160,6 +162,7 @@ export function bridgePipelineToBus(pipeline: Pipeline, bus: LocalBus, root: str
       retain: false,
       urgent: !telemetry,
     });
+    if (env.historical) return;
     if (telemetry) bus.send(topics.state(root, family, id), json, { qos: 0, retain: true, urgent: false });
     if (env.type === 'device.availability')
       bus.send(topics.availability(root, id), json, { qos: 1, retain: true, urgent: true });

@@ -6,6 +6,7 @@ import { Journal } from '../journal/journal.js';
 import type { DeviceRef, EventEnvelope } from '../core/envelope.js';
 import { createLogger } from '../core/logger.js';
 import { createMetrics } from '../core/metrics.js';
+import { bridgePipelineToBus, LocalBus } from './local-bus.js';
 import { Pipeline } from './pipeline.js';
 
 const devices = new Map<string, DeviceRef>([
@@ -161,5 +162,35 @@ describe('pipeline', () => {
     expect(pipeline.shedCount).toBe(2);
     const shed = await metrics.telemetryShed.get();
     expect(shed.values).toEqual([expect.objectContaining({ labels: { family: 'gas-detector' }, value: 2 })]);
+  });
+
+  it('an event the device reports late: marked historical, never coalesced with a live reading, never the retained state', async () => {
+    const { pipeline, committed } = setup();
+    const published: { topic: string; retain: boolean; historical?: boolean }[] = [];
+    const bus = new LocalBus({
+      publish: async (topic, payload, o) => {
+        published.push({ topic, retain: o.retain, historical: (JSON.parse(String(payload)) as EventEnvelope).historical });
+      },
+      log: createLogger('silent'),
+    });
+    bridgePipelineToBus(pipeline, bus, 'cg/v1/s/g');
+    let full = true;
+    pipeline.setDownstream(() => full);
+    const late = { ...reading, data: { lel: 9 }, historical: true, deviceTime: new Date('2026-11-23T03:10:00Z') };
+    pipeline.ingest(reading);
+    pipeline.ingest(late);
+    full = false;
+    await pipeline.committed();
+    await bus.idle();
+    expect(committed.map((e) => [e.data, e.historical])).toEqual([
+      [{ lel: 1 }, undefined],
+      [{ lel: 9 }, true],
+    ]);
+    expect(JSON.stringify(committed[1]).endsWith(',"historical":true}')).toBe(true);
+    expect(published).toEqual([
+      { topic: 'cg/v1/s/g/events/gas-detector/gas-1/gas.reading', retain: false, historical: undefined },
+      { topic: 'cg/v1/s/g/state/gas-detector/gas-1', retain: true, historical: undefined },
+      { topic: 'cg/v1/s/g/events/gas-detector/gas-1/gas.reading', retain: false, historical: true },
+    ]);
   });
 });

@@ -308,7 +308,8 @@ export class Pipeline {
   private park(e: DeviceEvent, device: DeviceRef): void {
     // Waiting telemetry coalesces: the latest reading of a device and quantity replaces the waiting
     // one and keeps its place in the queue, so a chatty device cannot starve the others.
-    const key = `${e.deviceId}\u0000${e.type}`;
+    // A late (historical) reading never replaces a live one, nor the other way round.
+    const key = `${e.deviceId}\u0000${e.type}${e.historical ? '\u0000late' : ''}`;
     const shed = (family: string) => {
       this.shed++;
       this.o.metrics.telemetryShed.inc({ family });

@@ -187,7 +187,8 @@ export class Outbox {
       const json = redacted ? JSON.stringify(redacted) : row.json;
       const lane = laneOf(env.kind);
       add(env, lane, topics.event(this.o.root, env.device.family, env.device.id, env.type), json, false);
-      if (env.type === 'device.availability')
+      // A late (historical) availability is not the device's present: not retained.
+      if (env.type === 'device.availability' && !env.historical)
         add(env, lane, topics.availability(this.o.root, env.device.id), json, true);
     }
     for (let lane = 0; lane < 3; lane++) if (n[lane]) this.bump.run(n[lane]!, b[lane]!, n[lane]!, 0, 0, lane);

@@ -74,6 +74,16 @@ describe('outbox', () => {
     expect(ob.lastId()).toBe(6);
   });
 
+  it('a late (historical) availability is forwarded, but not as the retained availability', () => {
+    const { ob, append } = outbox();
+    const late = row('event', 'device.availability');
+    const env = { ...late.env, historical: true as const };
+    append([{ env, json: JSON.stringify(env) }]);
+    expect(ob.fetch(EVENT, 0, 10).map((r) => [r.topic, r.retain])).toEqual([
+      ['cg/v1/s/g/events/gas-detector/gas-1/device.availability', false],
+    ]);
+  });
+
   it('over budget: evicts the oldest telemetry only, counts it, reports it after the transaction', async () => {
     const evictions: number[] = [];
     const { ob, append } = outbox(20_000, (n) => evictions.push(n));
