@@ -8,6 +8,7 @@ import {
   collectImports,
   countLines,
   DRIVER_API,
+  PROTOCOL_STACKS,
   familyFolders,
   familyViolations,
   findFolderCycles,
@@ -129,7 +130,7 @@ describe('structure checkers (synthetic input)', () => {
       `${fam}/testing/harness.ts:2`,
     ]);
     expect(formatFamilyViolation(bad[0]!)).toBe(
-      `${fam}/index.ts:6 imports '../../gateway/core/envelope.js' (gateway/core/envelope.ts): a family imports only its own folder, ${DRIVER_API} and the protocol stacks (drivers/modbus)`,
+      `${fam}/index.ts:6 imports '../../gateway/core/envelope.js' (gateway/core/envelope.ts): a family imports only its own folder, ${DRIVER_API} and the protocol stacks (${PROTOCOL_STACKS.join(', ')})`,
     );
   });
 
