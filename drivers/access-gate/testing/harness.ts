@@ -36,6 +36,8 @@ export interface RigOptions {
   device?: Record<string, unknown>;
   driver?: Record<string, unknown>;
   host?: Partial<HostHarnessOptions>;
+  /** Push retries of the terminals (default 2, 50 ms apart). */
+  pushRetries?: number;
 }
 
 /** Terminals `gate-1`... each with 2 doors, fast doors, pushing with few quick retries. */
@@ -52,7 +54,7 @@ export async function startRig(o: RigOptions = {}): Promise<GateRig> {
       people: DEMO_PEOPLE,
       openMs: 200,
       heldOpenMs: 400,
-      push: { url: pushUrl, ...pushAccount(id), retries: 2, retryMs: 50 },
+      push: { url: pushUrl, ...pushAccount(id), retries: o.pushRetries ?? 2, retryMs: 50 },
       ...o.sim,
     });
     await sim.start();
