@@ -58,6 +58,7 @@ export const FIRE_DEVICES: DeviceRef[] = [
   { id: 'smoke-b1-1', family: 'smoke-detector', building: 'B1', zone: 'stair-1', tags: [] },
   { id: 'smoke-b1-2', family: 'smoke-detector', building: 'B1', zone: 'stair-2', tags: [] },
   { id: 'smoke-b2-1', family: 'smoke-detector', building: 'B2', zone: 'stair-1', tags: [] },
+  { id: 'smoke-b2-2', family: 'smoke-detector', building: 'B2', zone: 'stair-2', tags: [] },
   { id: 'gate-b1', family: 'access-gate', building: 'B1', zone: 'lobby', tags: [] },
   { id: 'gate-b2', family: 'access-gate', building: 'B2', zone: 'lobby', tags: [] },
   { id: 'gate-north', family: 'access-gate', building: 'B2', zone: 'north-exit', tags: ['exit'] },
