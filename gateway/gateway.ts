@@ -81,6 +81,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
       journal,
       pipeline,
       inventory,
+      families: DEFINITIONS,
       metrics,
       log,
       execute: drivers.execute,

@@ -6,19 +6,25 @@
  */
 import type { RuleInput } from '../../gateway/devices/driver-api.js';
 
+const zoneSirens = { scope: 'zone' as const, devices: { family: 'io-module', tags: ['siren'] } };
+
 const place = '{device.id}（{device.building} {device.zone}）';
 const devices = { family: 'alarm-button' };
 
 export const BUTTON_RULES: readonly RuleInput[] = [
   {
     id: 'button-pressed',
-    description: 'An emergency button was pressed: critical, latched, sirens of its zone on.',
+    description: 'An emergency button was pressed: critical, latched, sirens of its zone on until resolved.',
     severity: 'critical',
     message: `紧急求助报警：${place}`,
     match: { type: 'button.pressed', devices },
     latch: true,
     clear: 'manual',
-    actions: [{ command: 'siren.on', target: { scope: 'zone', devices: { family: 'io-module', tags: ['siren'] } } }],
+    // The zone's sirens sound until a person resolves the alarm.
+    actions: [
+      { command: 'siren.on', target: zoneSirens },
+      { on: 'resolve', command: 'siren.off', target: zoneSirens },
+    ],
   },
   {
     id: 'button-battery-low',

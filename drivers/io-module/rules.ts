@@ -5,6 +5,8 @@
  */
 import type { RuleInput } from '../../gateway/devices/driver-api.js';
 
+const zoneSirens = { scope: 'zone' as const, devices: { family: 'io-module', tags: ['siren'] } };
+
 export const IO_RULES: readonly RuleInput[] = [
   {
     // Its own id: the LoRaWAN alarm-button family has `button-pressed`; a site may run both.
@@ -16,6 +18,10 @@ export const IO_RULES: readonly RuleInput[] = [
     // GB 50394 §5.2.3: an emergency alarm latches until it is reset by hand.
     latch: true,
     clear: 'manual',
-    actions: [{ command: 'siren.on', target: { scope: 'zone', devices: { family: 'io-module', tags: ['siren'] } } }],
+    // The zone's sirens sound until a person resolves the alarm.
+    actions: [
+      { command: 'siren.on', target: zoneSirens },
+      { on: 'resolve', command: 'siren.off', target: zoneSirens },
+    ],
   },
 ];
