@@ -40,7 +40,7 @@ describe('access-gate catch-up with the AcsEvent search', () => {
     });
     expect(events).toHaveLength(200);
     expect(serials(events)).toEqual(Array.from({ length: 200 }, (_, i) => lastLive + 1 + i));
-    expect(events.every((e) => e.data.historical === true)).toBe(true);
+    expect(events.every((e) => e.data.historical === true && e.historical === true)).toBe(true);
     expect(events.filter((e) => e.type === 'access.denied')).toHaveLength(100);
     expect(events.filter((e) => e.type === 'access.stranger')).toHaveLength(100);
     expect(events[0]!.deviceTime).toBeInstanceOf(Date);
@@ -50,6 +50,7 @@ describe('access-gate catch-up with the AcsEvent search', () => {
     const live = await waitFor('live stranger', () => r.h.eventsOf('gate-1').at(200));
     expect(live.data).toMatchObject({ serialNo: lastLive + 201 });
     expect(live.data.historical).toBeUndefined();
+    expect(live.historical).toBeUndefined();
     await r.sim.drained();
     expect(r.h.eventsOf('gate-1')).toHaveLength(201);
   }, 30_000);

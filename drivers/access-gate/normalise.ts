@@ -134,8 +134,10 @@ export function normalise(r: AcsRecord, table: ReadonlyMap<string, EventCode>, o
   const parsed = r.time ? new Date(r.time) : undefined;
   const deviceTime = parsed && !Number.isNaN(parsed.getTime()) ? parsed : null;
   const source = { serialNo: r.serialNo, ...(o.historical ? { historical: true as const } : {}) };
+  // Fetched late, it is marked historical in the envelope too: journaled and forwarded, no live alarm.
+  const late = o.historical ? { historical: true } : {};
   const add = (type: GateEventType, data: Record<string, unknown>) =>
-    out.push({ type, kind: KIND[type], severity: SEVERITY[type], deviceTime, data: { ...data, ...source } });
+    out.push({ type, kind: KIND[type], severity: SEVERITY[type], deviceTime, data: { ...data, ...source }, ...late });
   const code = table.get(codeKey(r.major, r.minor));
   const door = r.door ?? 1;
   const who = defined({ employeeNo: r.employeeNo, cardNo: r.cardNo, name: r.name, pictureRef: o.pictureRef });
