@@ -1,5 +1,6 @@
 /**
- * Writes the JSON Schemas of the MQTT contract and of the site config into docs/schemas/.
+ * Writes the JSON Schemas of the MQTT contract and of the site config into docs/schemas/, and
+ * the table of the registered device families (events, commands, built-in rules).
  * `npm run gen:schemas` regenerates them; a test fails when the committed files are stale.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import {
   UplinkEvent,
 } from '../gateway/core/contract-payloads.js';
 import { EventEnvelope } from '../gateway/core/envelope.js';
+import { renderFamilyDocs } from './family-docs.js';
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../docs/schemas/', import.meta.url));
 
@@ -64,11 +66,12 @@ export function renderSchemas(): Record<string, string> {
     const json = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });
     out[file] = `${JSON.stringify({ title, ...json }, null, 2)}\n`;
   }
+  out['device-families.md'] = renderFamilyDocs();
   return out;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   mkdirSync(SCHEMA_DIR, { recursive: true });
   for (const [file, text] of Object.entries(renderSchemas())) writeFileSync(join(SCHEMA_DIR, file), text);
-  console.log(`wrote ${Object.keys(SCHEMAS).length} schemas to docs/schemas/`);
+  console.log(`wrote ${Object.keys(SCHEMAS).length} schemas and device-families.md to docs/schemas/`);
 }
