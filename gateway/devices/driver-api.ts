@@ -249,12 +249,22 @@ export interface SimulatedDevice {
   apply(change: unknown): void | Promise<void>;
 }
 
+/** What a family simulator may need of the site beyond its driver entry. */
+export interface SimulatorSite {
+  /** The embedded broker's first TCP listener, as a client on this machine reaches it (unknown with port 0). */
+  brokerUrl?: string;
+}
+
 /** How a family's simulator joins the compound simulator: started per driver instance of the site file. */
 export interface FamilySimulator {
-  /** Example changes, shown when a change is refused. */
+  /** Example changes, shown when a change is refused; the first `{...}` is the one the demo banner shows. */
   readonly changeHint: string;
   /** Starts simulators for this driver instance; undefined when it drives real devices (e.g. a serial port). */
-  start(config: DriverConfig, log: Logger): Promise<{ devices: SimulatedDevice[]; close(): Promise<void> } | undefined>;
+  start(
+    config: DriverConfig,
+    log: Logger,
+    site?: SimulatorSite,
+  ): Promise<{ devices: SimulatedDevice[]; close(): Promise<void> } | undefined>;
 }
 
 /** A registry entry: the family, and its simulator (loaded only by the compound simulator). */

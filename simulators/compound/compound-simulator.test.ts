@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GasDetectorConfig } from '../../drivers/gas-detector/schema.js';
 import { freePort } from '../../gateway/core/free-port.js';
 import { createLogger } from '../../gateway/core/logger.js';
-import { type CompoundSimulator, startCompoundSimulator } from './compound-simulator.js';
+import { type CompoundSimulator, siteOf, startCompoundSimulator } from './compound-simulator.js';
 
 let sim: CompoundSimulator;
 
@@ -52,5 +52,18 @@ describe('compound simulator', () => {
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ error: expect.stringMatching(/^lel:/), hint: expect.stringContaining('"lel": 60') });
     expect((await call('GET', '/devices/gas-9')).status).toBe(404);
+  });
+
+  it('names one example change per family, the first of its hint, for the demo banner', () => {
+    expect(sim.examples).toEqual([{ family: 'gas-detector', device: 'gas-1', change: '{"lel": 60}' }]);
+  });
+
+  it("tells family simulators the embedded broker's address from the site's first TCP listener", () => {
+    const tcp = (host: string, port: number) => ({ broker: { listeners: [{ type: 'ws', host, port: 8083 }, { type: 'tcp', host, port }] } });
+    expect(siteOf(tcp('127.0.0.1', 1883))).toEqual({ brokerUrl: 'mqtt://127.0.0.1:1883' });
+    expect(siteOf(tcp('0.0.0.0', 11883))).toEqual({ brokerUrl: 'mqtt://127.0.0.1:11883' });
+    expect(siteOf(tcp('::1', 1883))).toEqual({ brokerUrl: 'mqtt://[::1]:1883' });
+    expect(siteOf(tcp('127.0.0.1', 0))).toEqual({}); // port chosen at start: unknown here
+    expect(siteOf({})).toEqual({});
   });
 });

@@ -13,7 +13,12 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { FAMILIES } from '../../drivers/index.js';
 import type { Logger } from '../../gateway/core/logger.js';
-import type { DriverConfig, FamilySimulator, SimulatedDevice } from '../../gateway/devices/driver-api.js';
+import type {
+  DriverConfig,
+  FamilySimulator,
+  SimulatedDevice,
+  SimulatorSite,
+} from '../../gateway/devices/driver-api.js';
 
 interface Entry {
   device: SimulatedDevice;
@@ -24,11 +29,25 @@ export interface CompoundSimulator {
   url: string;
   devices: ReadonlyMap<string, SimulatedDevice>;
   exampleDevice: string;
+  /** One example change per simulated family: its first device and the first example of its hint. */
+  examples: readonly { family: string; device: string; change: string }[];
   close(): Promise<void>;
 }
 
+interface SiteBroker {
+  listeners: readonly { type: string; host: string; port: number }[];
+}
+
+/** The embedded broker as a simulator on this machine reaches it: the first TCP listener with a known port. */
+export function siteOf(config: { broker?: SiteBroker }): SimulatorSite {
+  const tcp = config.broker?.listeners.find((l) => l.type === 'tcp');
+  if (!tcp || tcp.port === 0) return {};
+  const host = ['0.0.0.0', '::', ''].includes(tcp.host) ? '127.0.0.1' : tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host;
+  return { brokerUrl: `mqtt://${host}:${tcp.port}` };
+}
+
 export async function startCompoundSimulator(
-  config: { drivers: readonly DriverConfig[] },
+  config: { drivers: readonly DriverConfig[]; broker?: SiteBroker },
   log: Logger,
   opts: { controlPort?: number } = {},
 ): Promise<CompoundSimulator> {
@@ -36,6 +55,7 @@ export async function startCompoundSimulator(
   const running: { close(): Promise<void> }[] = [];
   const closeAll = () => Promise.all(running.map((r) => r.close()));
   const loaded = new Map<string, FamilySimulator | undefined>();
+  const site = siteOf(config);
   try {
     for (const d of config.drivers) {
       const registered = FAMILIES.find((f) => f.definition.family === d.family);
@@ -45,7 +65,7 @@ export async function startCompoundSimulator(
         log.info({ driver: d.id, family: d.family }, 'not simulated: the family has no simulator');
         continue;
       }
-      const started = await sim.start(d, log);
+      const started = await sim.start(d, log, site);
       if (!started) continue;
       running.push(started);
       for (const device of started.devices) entries.set(device.id, { device, hint: sim.changeHint });
@@ -70,11 +90,21 @@ export async function startCompoundSimulator(
     url: `http://127.0.0.1:${port}`,
     devices: new Map([...entries].map(([id, e]) => [id, e.device])),
     exampleDevice: entries.keys().next().value ?? 'none',
+    examples: examplesOf(entries),
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await closeAll();
     },
   };
+}
+
+function examplesOf(entries: ReadonlyMap<string, Entry>) {
+  const out: { family: string; device: string; change: string }[] = [];
+  for (const [id, e] of entries) {
+    if (out.some((x) => x.family === e.device.family)) continue;
+    out.push({ family: e.device.family, device: id, change: /\{[^}]*\}/.exec(e.hint)?.[0] ?? '{}' });
+  }
+  return out;
 }
 
 async function control(req: IncomingMessage, res: ServerResponse, entries: ReadonlyMap<string, Entry>) {

@@ -4,14 +4,14 @@
  *
  * Where it publishes: with `mqtt:` in the driver entry, to that broker when it is on loopback
  * (a network server elsewhere drives real devices: not simulated), logging in as `mqtt.username`
- * with the password of `mqtt.passwordFile`; without it, to the embedded broker at
- * `LORAWAN_SIM_URL` (default mqtt://127.0.0.1:1883) as the driver's `account` (default
+ * with the password of `mqtt.passwordFile`; without it, to the embedded broker (the site's first
+ * TCP listener, else `LORAWAN_SIM_URL`, else mqtt://127.0.0.1:1883) as the driver's `account` (default
  * `chirpstack`) with the password `LORAWAN_SIM_PASSWORD` (default `chirpstack-demo`, the demo
  * account's). Devices of a model the simulator does not speak are left out.
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../../gateway/core/logger.js';
-import type { DriverConfig, FamilySimulator, SimulatedDevice } from '../../gateway/devices/driver-api.js';
+import type { DriverConfig, FamilySimulator, SimulatedDevice, SimulatorSite } from '../../gateway/devices/driver-api.js';
 import { LorawanSimulator, type SimDeviceConfig } from './lorawan-simulator.js';
 
 const LOOPBACK = /^(mqtts?|wss?):\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/;
@@ -33,14 +33,14 @@ const KINDS = {
 /** The generic models' heartbeat interval, as their model entries say. */
 const DEFAULT_HEARTBEAT_S = 3600;
 
-function target(c: LorawanEntry): { url: string; username?: string; password?: string } | undefined {
+function target(c: LorawanEntry, site: SimulatorSite): { url: string; username?: string; password?: string } | undefined {
   if (c.mqtt) {
     if (!LOOPBACK.test(c.mqtt.url)) return undefined;
     const password = c.mqtt.passwordFile ? readFileSync(c.mqtt.passwordFile, 'utf8').split(/\r?\n/)[0] : undefined;
     return { url: c.mqtt.url, username: c.mqtt.username, password };
   }
   return {
-    url: process.env.LORAWAN_SIM_URL ?? 'mqtt://127.0.0.1:1883',
+    url: site.brokerUrl ?? process.env.LORAWAN_SIM_URL ?? 'mqtt://127.0.0.1:1883',
     username: c.account ?? 'chirpstack',
     password: process.env.LORAWAN_SIM_PASSWORD ?? 'chirpstack-demo',
   };
@@ -50,9 +50,9 @@ function familySimulator(family: keyof typeof KINDS): FamilySimulator {
   const { kind, model, hint } = KINDS[family];
   return {
     changeHint: hint,
-    async start(config: DriverConfig, log: Logger) {
+    async start(config: DriverConfig, log: Logger, site: SimulatorSite = {}) {
       const c = config as unknown as LorawanEntry;
-      const to = target(c);
+      const to = target(c, site);
       if (!to) {
         log.info({ driver: c.id }, 'not simulated: the network server is not on this machine');
         return undefined;
