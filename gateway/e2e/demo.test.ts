@@ -27,13 +27,22 @@ describe('npm run demo', () => {
     const dir = tempDir('demo-');
     site.journal.path = join(dir, 'demo.db');
     site.http.port = 0;
-    site.broker.listeners = [{ type: 'tcp', host: '127.0.0.1', port: 0 }];
-    for (const d of site.drivers) d.transport.port = await freePort();
+    // A known broker port: the simulated LoRaWAN network server publishes into it.
+    site.broker.listeners = [{ type: 'tcp', host: '127.0.0.1', port: await freePort() }];
+    for (const d of site.drivers) {
+      if (d.transport) d.transport.port = await freePort();
+      if (d.listen) d.listen.port = await freePort();
+      for (const dev of d.devices ?? []) if (dev.url) dev.url = `http://127.0.0.1:${await freePort()}`;
+    }
     gw = spawnGateway(['demo', '--config', writeSiteConfig(dir, site), '--sim-port', '0']);
 
     const broker = (await gw.waitFor(/local broker:\s+(mqtt:\/\/\S+)/))[1]!;
     const simUrl = (await gw.waitFor(/simulator:\s+(http:\/\/\S+)/))[1]!;
     const opsUrl = (await gw.waitFor(/ops:\s+(http:\/\/\S+)\/healthz/))[1]!;
+    // the banner shows one example change per simulated family
+    for (const family of ['gas-detector', 'smoke-detector', 'alarm-button', 'io-module', 'access-gate']) {
+      expect(gw.stdout()).toMatch(new RegExp(`${family}\\s+curl -X POST ${simUrl}/devices/\\S+ -d '\\{`));
+    }
     const sub = await connectAsync(broker, { protocolVersion: 4, reconnectPeriod: 0 }); // anonymous read: demo mode
     const events: EventEnvelope[] = [];
     // events as they happen, and the retained last reading of every detector (published before we came)
@@ -108,7 +117,7 @@ describe('npm run demo', () => {
       drivers: { state: string }[];
     };
     expect(health.ok).toBe(true);
-    expect(health.drivers.map((d) => d.state)).toEqual(['running', 'running']);
+    expect(health.drivers.map((d) => d.state)).toEqual(site.drivers.map(() => 'running'));
     const metrics = await (await fetch(`${opsUrl}/metrics`)).text();
     expect(metrics).toMatch(/gateway_events_in_total\{family="gas-detector",kind="alarm"\} [1-9]/);
     expect(metrics).toMatch(/gateway_devices_online\{family="gas-detector"\} 7/);
