@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { benchAlarmLatency } from './alarm-latency.js';
 import { benchBareRelay } from './bare-relay.js';
 import { reportUncaught, runSectionProcess } from './child-run.js';
+import { benchFamilyAlarmLatency } from './family-alarm-latency.js';
 import { benchOverload } from './overload.js';
 import { benchPipeline } from './pipeline.js';
 import {
@@ -40,6 +41,11 @@ export const SECTIONS: Section[] = [
     id: 'alarm-latency',
     title: 'Alarm latency: device message to bus, feed and linkage command',
     run: benchAlarmLatency,
+  },
+  {
+    id: 'family-alarm-latency',
+    title: 'Alarm latency of the push families: smoke uplink and gate push to feed and gate command',
+    run: benchFamilyAlarmLatency,
   },
   {
     id: 'uplink-drain',
