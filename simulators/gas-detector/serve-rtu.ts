@@ -1,12 +1,9 @@
 /** Serves simulated gas detectors over Modbus RTU on a serial port (e.g. one end of a socat pty pair). */
-import { ServerSerial } from 'modbus-serial';
 import type { GasRegisterMap } from '../../drivers/gas-detector/models.js';
+import { type ModbusRtuOptions, serveModbusRtu } from '../common/modbus-servers.js';
 import { GasDetectorSimulator, type SimUnitInit } from './simulator.js';
 
-export interface GasSimulatorRtuOptions {
-  path: string;
-  baudRate?: number;
-  parity?: 'none' | 'even' | 'odd';
+export interface GasSimulatorRtuOptions extends ModbusRtuOptions {
   units: readonly (number | SimUnitInit)[];
   map?: GasRegisterMap;
 }
@@ -17,32 +14,18 @@ export interface RunningGasSimulatorRtu {
   close(): Promise<void>;
 }
 
-export function startGasSimulatorRtu(o: GasSimulatorRtuOptions): Promise<RunningGasSimulatorRtu> {
+export async function startGasSimulatorRtu(o: GasSimulatorRtuOptions): Promise<RunningGasSimulatorRtu> {
   const sim = new GasDetectorSimulator(o.units, o.map);
-  return new Promise((resolve, reject) => {
-    const server = new ServerSerial(sim.vector(), {
-      path: o.path,
-      baudRate: o.baudRate ?? 9600,
-      parity: o.parity ?? 'none',
-      unitID: 255, // answer every unit id; the vector stays silent for unknown or dead units
-      openCallback: (err) => {
-        if (err) reject(err);
-      },
-    });
-    // The serial port re-emits read/write errors (e.g. the other end went away); never let them crash the process.
-    (server as unknown as { getPort(): NodeJS.EventEmitter }).getPort().on('error', () => {});
-    server.on('error', () => {});
-    server.on('socketError', () => {});
-    server.once('initialized', () =>
-      resolve({
-        sim,
-        path: o.path,
-        close: () =>
-          new Promise<void>((done) => {
-            sim.dispose();
-            server.close(() => done());
-          }),
-      }),
-    );
+  const server = await serveModbusRtu(sim.vector(), o).catch((err: unknown) => {
+    sim.dispose();
+    throw err;
   });
+  return {
+    sim,
+    path: o.path,
+    close: async () => {
+      sim.dispose();
+      await server.close();
+    },
+  };
 }

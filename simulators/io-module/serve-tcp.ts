@@ -1,6 +1,5 @@
-/** Serves simulated I/O modules over Modbus TCP (modbus-serial ServerTCP), on loopback only. */
-import { ServerTCP } from 'modbus-serial';
-import { freePort } from '../../gateway/core/free-port.js';
+/** Serves simulated I/O modules over Modbus TCP, on loopback only. */
+import { type RunningModbusTcp, serveModbusTcp } from '../common/modbus-servers.js';
 import { IoModuleSimulator, type SimModuleInit } from './simulator.js';
 
 export interface IoSimulatorTcpOptions {
@@ -11,43 +10,24 @@ export interface IoSimulatorTcpOptions {
   modules: readonly (number | SimModuleInit)[];
 }
 
-export interface RunningIoSimulatorTcp {
+export interface RunningIoSimulatorTcp extends RunningModbusTcp {
   sim: IoModuleSimulator;
-  host: string;
-  port: number;
-  close(): Promise<void>;
 }
-
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export async function startIoSimulatorTcp(o: IoSimulatorTcpOptions): Promise<RunningIoSimulatorTcp> {
-  const host = o.host ?? '127.0.0.1';
-  if (!LOOPBACK.has(host)) throw new Error(`the io-module simulator binds loopback only, not ${host}`);
   const sim = new IoModuleSimulator(o.modules);
-  // ServerTCP turns port 0 into 502, so pick a free port ourselves; retry if it was taken meanwhile.
-  for (let attempt = 1; ; attempt++) {
-    const port = o.port || (await freePort(host));
-    try {
-      const server = await listen(sim, host, port);
-      const close = () =>
-        new Promise<void>((resolve) => {
-          sim.dispose();
-          server.close(() => resolve());
-        });
-      return { sim, host, port, close };
-    } catch (err) {
-      if (o.port || attempt >= 5 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-    }
-  }
-}
-
-function listen(sim: IoModuleSimulator, host: string, port: number): Promise<ServerTCP> {
-  return new Promise((resolve, reject) => {
-    // unitID 255: answer every unit id, like an RS-485/TCP gateway; the vector stays silent for unknown units.
-    const server = new ServerTCP(sim.vector(), { host, port, unitID: 255 });
-    server.on('socketError', () => {}); // a client that vanished; nothing to do
-    server.on('error', () => {});
-    server.once('serverError', reject);
-    server.once('initialized', () => resolve(server));
-  });
+  const server = await serveModbusTcp(sim.vector(), { host: o.host, port: o.port, what: 'io-module' }).catch(
+    (err: unknown) => {
+      sim.dispose();
+      throw err;
+    },
+  );
+  return {
+    ...server,
+    sim,
+    close: async () => {
+      sim.dispose();
+      await server.close();
+    },
+  };
 }

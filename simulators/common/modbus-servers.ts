@@ -1,0 +1,82 @@
+/**
+ * Modbus slave servers for the simulators (modbus-serial ServerTCP / ServerSerial), shared by
+ * every Modbus family's simulator: the family gives its service vector (its registers), these
+ * serve it over Modbus TCP on loopback or Modbus RTU on a serial port. Unit id 255: every unit id
+ * is answered, like an RS-485/TCP gateway; the vector stays silent for unknown or dead units.
+ */
+import { type IServiceVector, ServerSerial, ServerTCP } from 'modbus-serial';
+import { freePort } from '../../gateway/core/free-port.js';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export interface RunningModbusTcp {
+  host: string;
+  port: number;
+  /** Failure injection: reset every client connection (the master sees ECONNRESET). */
+  resetConnections(): void;
+  close(): Promise<void>;
+}
+
+/** Serves `vector` over Modbus TCP on a loopback address; port 0 or absent picks a free port. */
+export async function serveModbusTcp(
+  vector: IServiceVector,
+  o: { host?: string; port?: number; what: string },
+): Promise<RunningModbusTcp> {
+  const host = o.host ?? '127.0.0.1';
+  if (!LOOPBACK.has(host)) throw new Error(`the ${o.what} simulator binds loopback only, not ${host}`);
+  // ServerTCP turns port 0 into 502 (`options.port || 502`), so pick a free port ourselves; retry if it was taken meanwhile.
+  for (let attempt = 1; ; attempt++) {
+    const port = o.port || (await freePort(host));
+    try {
+      const server = await listenTcp(vector, host, port);
+      return {
+        host,
+        port,
+        resetConnections: () => {
+          for (const sock of server.socks.keys()) sock.resetAndDestroy();
+        },
+        close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+      };
+    } catch (err) {
+      if (o.port || attempt >= 5 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
+}
+
+function listenTcp(vector: IServiceVector, host: string, port: number): Promise<ServerTCP> {
+  return new Promise((resolve, reject) => {
+    const server = new ServerTCP(vector, { host, port, unitID: 255 });
+    server.on('socketError', () => {}); // a client that vanished; nothing to do
+    server.on('error', () => {});
+    server.once('serverError', reject);
+    server.once('initialized', () => resolve(server));
+  });
+}
+
+export interface ModbusRtuOptions {
+  path: string;
+  baudRate?: number;
+  parity?: 'none' | 'even' | 'odd';
+}
+
+/** Serves `vector` over Modbus RTU on a serial port (e.g. one end of a socat pty pair). */
+export function serveModbusRtu(vector: IServiceVector, o: ModbusRtuOptions): Promise<{ close(): Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const server = new ServerSerial(vector, {
+      path: o.path,
+      baudRate: o.baudRate ?? 9600,
+      parity: o.parity ?? 'none',
+      unitID: 255,
+      openCallback: (err) => {
+        if (err) reject(err);
+      },
+    });
+    // The serial port re-emits read/write errors (e.g. the other end went away); never let them crash the process.
+    (server as unknown as { getPort(): NodeJS.EventEmitter }).getPort().on('error', () => {});
+    server.on('error', () => {});
+    server.on('socketError', () => {});
+    server.once('initialized', () =>
+      resolve({ close: () => new Promise<void>((done) => server.close(() => done())) }),
+    );
+  });
+}
