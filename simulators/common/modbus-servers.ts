@@ -17,25 +17,44 @@ export interface RunningModbusTcp {
   close(): Promise<void>;
 }
 
-/** Serves `vector` over Modbus TCP on a loopback address; port 0 or absent picks a free port. */
+/** What is served: the family simulator's vector, and how to stop it (on close, or when serving fails). */
+export interface Served {
+  vector(): IServiceVector;
+  dispose(): void;
+}
+
+/** Serves a simulator over Modbus TCP on a loopback address; port 0 or absent picks a free port. */
 export async function serveModbusTcp(
-  vector: IServiceVector,
+  sim: Served,
   o: { host?: string; port?: number; what: string },
 ): Promise<RunningModbusTcp> {
+  try {
+    return await tcp(sim, o);
+  } catch (err) {
+    sim.dispose();
+    throw err;
+  }
+}
+
+async function tcp(sim: Served, o: { host?: string; port?: number; what: string }): Promise<RunningModbusTcp> {
   const host = o.host ?? '127.0.0.1';
   if (!LOOPBACK.has(host)) throw new Error(`the ${o.what} simulator binds loopback only, not ${host}`);
   // ServerTCP turns port 0 into 502 (`options.port || 502`), so pick a free port ourselves; retry if it was taken meanwhile.
   for (let attempt = 1; ; attempt++) {
     const port = o.port || (await freePort(host));
     try {
-      const server = await listenTcp(vector, host, port);
+      const server = await listenTcp(sim.vector(), host, port);
       return {
         host,
         port,
         resetConnections: () => {
           for (const sock of server.socks.keys()) sock.resetAndDestroy();
         },
-        close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+        close: () =>
+          new Promise<void>((resolve) => {
+            sim.dispose();
+            server.close(() => resolve());
+          }),
       };
     } catch (err) {
       if (o.port || attempt >= 5 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
@@ -59,10 +78,19 @@ export interface ModbusRtuOptions {
   parity?: 'none' | 'even' | 'odd';
 }
 
-/** Serves `vector` over Modbus RTU on a serial port (e.g. one end of a socat pty pair). */
-export function serveModbusRtu(vector: IServiceVector, o: ModbusRtuOptions): Promise<{ close(): Promise<void> }> {
+/** Serves a simulator over Modbus RTU on a serial port (e.g. one end of a socat pty pair). */
+export async function serveModbusRtu(sim: Served, o: ModbusRtuOptions): Promise<{ close(): Promise<void> }> {
+  try {
+    return await rtu(sim, o);
+  } catch (err) {
+    sim.dispose();
+    throw err;
+  }
+}
+
+function rtu(sim: Served, o: ModbusRtuOptions): Promise<{ close(): Promise<void> }> {
   return new Promise((resolve, reject) => {
-    const server = new ServerSerial(vector, {
+    const server = new ServerSerial(sim.vector(), {
       path: o.path,
       baudRate: o.baudRate ?? 9600,
       parity: o.parity ?? 'none',
@@ -76,7 +104,13 @@ export function serveModbusRtu(vector: IServiceVector, o: ModbusRtuOptions): Pro
     server.on('error', () => {});
     server.on('socketError', () => {});
     server.once('initialized', () =>
-      resolve({ close: () => new Promise<void>((done) => server.close(() => done())) }),
+      resolve({
+        close: () =>
+          new Promise<void>((done) => {
+            sim.dispose();
+            server.close(() => done());
+          }),
+      }),
     );
   });
 }

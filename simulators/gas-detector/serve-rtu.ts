@@ -16,16 +16,5 @@ export interface RunningGasSimulatorRtu {
 
 export async function startGasSimulatorRtu(o: GasSimulatorRtuOptions): Promise<RunningGasSimulatorRtu> {
   const sim = new GasDetectorSimulator(o.units, o.map);
-  const server = await serveModbusRtu(sim.vector(), o).catch((err: unknown) => {
-    sim.dispose();
-    throw err;
-  });
-  return {
-    sim,
-    path: o.path,
-    close: async () => {
-      sim.dispose();
-      await server.close();
-    },
-  };
+  return { ...(await serveModbusRtu(sim, o)), sim, path: o.path };
 }

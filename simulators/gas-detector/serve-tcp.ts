@@ -18,16 +18,5 @@ export interface RunningGasSimulatorTcp extends RunningModbusTcp {
 
 export async function startGasSimulatorTcp(o: GasSimulatorTcpOptions): Promise<RunningGasSimulatorTcp> {
   const sim = new GasDetectorSimulator(o.units, o.map);
-  const server = await serveModbusTcp(sim.vector(), { host: o.host, port: o.port, what: 'gas' }).catch((err: unknown) => {
-    sim.dispose();
-    throw err;
-  });
-  return {
-    ...server,
-    sim,
-    close: async () => {
-      sim.dispose();
-      await server.close();
-    },
-  };
+  return { ...(await serveModbusTcp(sim, { host: o.host, port: o.port, what: 'gas' })), sim };
 }

@@ -14,16 +14,5 @@ export interface RunningIoSimulatorRtu {
 
 export async function startIoSimulatorRtu(o: IoSimulatorRtuOptions): Promise<RunningIoSimulatorRtu> {
   const sim = new IoModuleSimulator(o.modules);
-  const server = await serveModbusRtu(sim.vector(), o).catch((err: unknown) => {
-    sim.dispose();
-    throw err;
-  });
-  return {
-    sim,
-    path: o.path,
-    close: async () => {
-      sim.dispose();
-      await server.close();
-    },
-  };
+  return { ...(await serveModbusRtu(sim, o)), sim, path: o.path };
 }

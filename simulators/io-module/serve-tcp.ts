@@ -16,18 +16,5 @@ export interface RunningIoSimulatorTcp extends RunningModbusTcp {
 
 export async function startIoSimulatorTcp(o: IoSimulatorTcpOptions): Promise<RunningIoSimulatorTcp> {
   const sim = new IoModuleSimulator(o.modules);
-  const server = await serveModbusTcp(sim.vector(), { host: o.host, port: o.port, what: 'io-module' }).catch(
-    (err: unknown) => {
-      sim.dispose();
-      throw err;
-    },
-  );
-  return {
-    ...server,
-    sim,
-    close: async () => {
-      sim.dispose();
-      await server.close();
-    },
-  };
+  return { ...(await serveModbusTcp(sim, { host: o.host, port: o.port, what: 'io-module' })), sim };
 }
