@@ -144,7 +144,7 @@ async function startRig(o: BenchOptions, sims: RunningGasSimulatorTcp[], dir: st
     ],
   });
   if (!parsed.ok) throw new Error(`bench config: ${JSON.stringify(parsed.problems.slice(0, 3))}`);
-  const gw = await startGateway(parsed.config, createLogger('error'));
+  const gw = await startGateway(parsed.config, createLogger(process.env.LOG_LEVEL ?? 'error'));
   // The device message reaches the gateway when the driver hands its event to the pipeline.
   const ingest = gw.pipeline.ingest.bind(gw.pipeline);
   gw.pipeline.ingest = (e: DeviceEvent) => {
@@ -190,8 +190,25 @@ async function startRig(o: BenchOptions, sims: RunningGasSimulatorTcp[], dir: st
   };
 }
 
-/** Waits for a mark of the current sample; the time it happened. */
-const arrival = (r: Rig, key: string) => waitFor(key, () => r.marks.get(key), { timeoutMs: SAMPLE_TIMEOUT_MS, everyMs: 2 });
+/** Waits for a mark of the current sample; the time it happened. Not there: says what the drivers refused. */
+async function arrival(r: Rig, key: string): Promise<number> {
+  try {
+    return await waitFor(key, () => r.marks.get(key), { timeoutMs: SAMPLE_TIMEOUT_MS, everyMs: 2 });
+  } catch (err) {
+    const count = async (c: { get(): Promise<{ values: { labels: object; value: number }[] }> }) =>
+      (await c.get()).values.filter((v) => v.value > 0).map((v) => `${JSON.stringify(v.labels)}: ${v.value}`);
+    const refused = await count(r.gw.metrics.driverRefused);
+    const invalid = await count(r.gw.metrics.invalidInputs);
+    const drivers = r.gw.drivers
+      .status()
+      .filter((d) => d.state !== 'running')
+      .map((d) => `${d.id} ${d.state}${d.lastError ? ` (${d.lastError})` : ''}`);
+    throw new Error(
+      `${(err as Error).message}; device input refused so far: ${refused.join(', ') || 'none'}; invalid: ${invalid.join(', ') || 'none'}; drivers not running: ${drivers.join(', ') || 'none'}; pipeline ${r.gw.pipeline.pressure} (run with LOG_LEVEL=info for the gateway's log)`,
+      { cause: err },
+    );
+  }
+}
 
 /** Between samples: active alarms resolved, gates back to normal and drained, the pipeline not behind. */
 async function settle(r: Rig): Promise<void> {
