@@ -62,7 +62,7 @@ export const AlarmEventData = z.object({
       on: z.enum(['raise', 'resolve']),
       command: z.string(),
       target: z.string(),
-      outcome: z.enum(['ok', 'failed', 'timeout']),
+      outcome: z.enum(['ok', 'failed', 'timeout', 'skipped']),
       error: z.string().optional(),
       data: z.record(z.string(), z.unknown()).optional(),
     })

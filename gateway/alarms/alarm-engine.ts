@@ -52,7 +52,7 @@ export class AlarmEngine {
       const cr = this.rulesById.get(a.rule);
       if (cr) this.linkage.run(cr, a, on);
     });
-    this.linkage = new Linkage(o, this.alarms, this.lifecycle, this.report, isStopped);
+    this.linkage = new Linkage(o, this.alarms, this.lifecycle, this.report, isStopped, (id) => this.rulesById.get(id));
     this.evaluator = new RuleEvaluator(o, this.rulesById, this.alarms, this.windows, this.lifecycle, isStopped);
   }
 

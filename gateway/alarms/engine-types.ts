@@ -36,7 +36,8 @@ export interface ActionOutcome {
   on: ActionOn;
   command: string;
   target: string;
-  outcome: 'ok' | 'failed' | 'timeout';
+  /** `skipped`: a resolve action left a device another active alarm still holds. */
+  outcome: 'ok' | 'failed' | 'timeout' | 'skipped';
   error?: string;
   data?: Record<string, unknown>;
 }

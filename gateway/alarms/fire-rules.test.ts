@@ -81,6 +81,26 @@ describe('built-in fire rules', () => {
     await h.close();
   });
 
+  it('resolving one fire leaves what another active fire holds: the exit gate stays open until the last fire is resolved', async () => {
+    const h = fireHarness();
+    for (const id of ['smoke-b1-1', 'smoke-b1-2', 'smoke-b2-1', 'smoke-b2-2']) await h.emit(smoke(id));
+    const [b1, b2] = ['building:B1', 'building:B2'].map((s) => fires(h).find((a) => a.subject === s)!);
+    await waitFor('raise actions of both fires', () => h.alarmEvents('alarm.action').length === 6);
+    expect(h.engine.resolve(b1!.id, 'duty.zhang').ok).toBe(true);
+    await waitFor('resolve actions of B1', () => h.alarmEvents('alarm.action').length === 9);
+    const resumed = () => h.commands.filter((c) => c.name === 'door.resume').map((c) => c.deviceId).sort();
+    expect(resumed()).toEqual(['gate-b1']);
+    const skipped = h.alarmEvents('alarm.action').map((e) => e.data.action as { outcome: string; target: string; error?: string });
+    expect(skipped.filter((a) => a.outcome === 'skipped')).toEqual([
+      expect.objectContaining({ target: 'gate-north', error: 'still held by active alarm fire-confirmed (building:B2)' }),
+    ]);
+    expect(h.engine.resolve(b2!.id, 'duty.zhang').ok).toBe(true);
+    await waitFor('resolve actions of B2', () => resumed().length === 3);
+    expect(resumed()).toEqual(['gate-b1', 'gate-b2', 'gate-north']);
+    expect(h.engine.activeAlarms().filter((a) => a.rule === 'linkage-failed')).toEqual([]);
+    await h.close();
+  });
+
   it('does not confirm across buildings, nor two alarms more than 2 min apart, nor one detector twice', async () => {
     const h = fireHarness();
     await h.emit(smoke('smoke-b1-1'));

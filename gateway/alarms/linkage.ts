@@ -4,7 +4,8 @@
  * the `raise` actions when it is raised, the `resolve` actions when it ends (resolved or
  * cleared). Each outcome is kept in the alarm's history and reported as `alarm.action`; a failed
  * or unanswered command raises the `linkage-failed` alarm of its target device (critical,
- * cleared only by a person).
+ * cleared only by a person). A resolve action skips (and records) a device that a raise action
+ * of another active alarm still holds.
  */
 import { type Alarm, alarmKey } from '../core/alarm-types.js';
 import type { DeviceRef } from '../core/envelope.js';
@@ -23,6 +24,7 @@ export class Linkage {
     private readonly lifecycle: AlarmLifecycle,
     private readonly report: TransitionReporter,
     private readonly isStopped: () => boolean,
+    private readonly ruleOf: (ruleId: string) => CompiledRule | undefined,
   ) {}
 
   /**
@@ -31,16 +33,45 @@ export class Linkage {
    */
   run(cr: CompiledRule, a: Alarm, on: ActionOn): void {
     const sent = new Set<string>();
+    // Undoing (on resolve) must not take a device from another alarm still active: resolving one
+    // building's fire leaves the exit gates open while another building burns, and a siren on
+    // while an emergency button of its zone is still latched.
+    const held = on === 'resolve' ? this.heldByActiveAlarms() : new Map<string, Alarm>();
     cr.rule.actions.forEach((action, k) => {
       if (action.on !== on) return;
       for (const target of this.targetsOf(action, a)) {
         const once = JSON.stringify([target, action.command, action.args]);
         if (sent.has(once)) continue;
         sent.add(once);
+        const holder = held.get(target);
+        if (holder) {
+          this.record(a, {
+            alarmId: a.id,
+            rule: a.rule,
+            on,
+            command: action.command,
+            target,
+            outcome: 'skipped',
+            error: `still held by active alarm ${holder.rule} (${holder.subject})`,
+          });
+          continue;
+        }
         const timeoutMs = cr.actionTimeoutMs[k] ?? 5000;
         void this.runAction(a, { on, command: action.command, args: action.args, target, timeoutMs });
       }
     });
+  }
+
+  /** Devices a raise action of an active alarm targets, with that alarm. */
+  private heldByActiveAlarms(): Map<string, Alarm> {
+    const held = new Map<string, Alarm>();
+    for (const b of this.alarms.sorted()) {
+      for (const action of this.ruleOf(b.rule)?.rule.actions ?? []) {
+        if (action.on !== 'raise') continue;
+        for (const target of this.targetsOf(action, b)) if (!held.has(target)) held.set(target, b);
+      }
+    }
+    return held;
   }
 
   private targetsOf(action: CompiledRule['rule']['actions'][number], a: Alarm): string[] {
@@ -102,15 +133,21 @@ export class Linkage {
     } finally {
       clearTimeout(timer);
     }
+    this.record(a, outcome);
+  }
+
+  /** Keeps an action's outcome in the alarm's history, reports it, and raises `linkage-failed` on a failure. */
+  private record(a: Alarm, outcome: ActionOutcome): void {
     this.o.hooks?.actionDone?.(outcome);
     if (this.isStopped()) return;
     const { alarmId: _a, rule: _r, ...detail } = outcome;
     const latest = this.alarms.byId(a.id) ?? a;
     this.report.addHistory(latest, { at: iso(this.o.clock.now()), what: 'action', detail });
-    this.report.emit(latest, 'alarm.action', { action: detail }, outcome.outcome === 'ok' ? 'info' : undefined);
-    if (outcome.outcome !== 'ok') {
+    const fine = outcome.outcome === 'ok' || outcome.outcome === 'skipped';
+    this.report.emit(latest, 'alarm.action', { action: detail }, fine ? 'info' : undefined);
+    if (!fine) {
       this.o.log.error(
-        { alarm: a.id, rule: a.rule, on, command, target, outcome: outcome.outcome, err: outcome.error },
+        { alarm: a.id, rule: a.rule, on: outcome.on, command: outcome.command, target: outcome.target, outcome: outcome.outcome, err: outcome.error },
         'linkage action failed',
       );
       this.linkageFailed(a, outcome);
