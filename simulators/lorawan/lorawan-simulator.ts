@@ -163,8 +163,9 @@ export class LorawanSimulator {
     }
     if (c.heartbeat) await this.heartbeat(s);
     if (c.status) await this.publish(s, topicOf(s.identity, 'status'), statusEvent(s.identity, new Date(), s.battery));
-    if ('alarm' in c || 'hush' in c) await this.smokeChange(s, c as z.infer<typeof SmokeChange>);
-    if ('press' in c || 'longPress' in c || 'cancel' in c) await this.buttonChange(s, c as z.infer<typeof ButtonChange>);
+    // Each kind handles its own change fields (alarm, hush, test, fault, tamper / press, longPress, cancel).
+    if (s.config.kind === 'smoke') await this.smokeChange(s, c as z.infer<typeof SmokeChange>);
+    else await this.buttonChange(s, c as z.infer<typeof ButtonChange>);
     if (c.garbage) await this.uplink(s, randomBytes(5), s.config.kind === 'smoke' ? SMOKE_FPORT : BUTTON_FPORT);
     if (c.duplicate) await this.duplicate(s);
     if (c.outOfOrder) await this.outOfOrder(s);

@@ -73,6 +73,14 @@ describe('LoRaWAN part of the compound simulator', () => {
     await running!.devices[0]!.apply({ alarm: true });
     expect(seen.at(-1)!.body).toMatchObject({ fCnt: 1, data: Buffer.from([0x02, 95, 0x01]).toString('base64') });
     expect(running!.devices[0]!.state()).toMatchObject({ smoke: true, nextFCnt: 2, uplinks: 2, connected: true });
+    // Every smoke change sends its own frame (first byte: the frame type).
+    for (const change of [{ test: true }, { fault: 2 }, { tamper: true }, { hush: true }]) {
+      const before = seen.length;
+      await running!.devices[1]!.apply(change);
+      await waitFor(`an uplink for ${JSON.stringify(change)}`, () => seen.length === before + 1);
+    }
+    const types = seen.slice(-4).map((s) => Buffer.from(s.body.data, 'base64')[0]);
+    expect(new Set(types).size).toBe(4);
     await expect(Promise.resolve().then(() => running!.devices[0]!.apply({ press: true }))).rejects.toThrow(/"press"/);
   });
 });
