@@ -50,7 +50,7 @@ describe('built-in fire rules', () => {
     await h.emit(smoke('smoke-b1-2'));
     const [fire] = fires(h);
     expect(fire).toMatchObject({ subject: 'building:B1', severity: 'critical', devices: ['smoke-b1-1', 'smoke-b1-2'] });
-    expect(fire?.message).toBe('火警确认：B1 两个烟感报警（最近：smoke-b1-2 stair-2）');
+    expect(fire?.message).toBe('火警确认：B1 两个探测器报警（最近：smoke-b1-2 stair-2）');
     await waitFor('three raise actions', () => h.alarmEvents('alarm.action').length === 3);
     expect(sent(h)).toEqual(['door.always-open gate-b1', 'door.always-open gate-north', 'siren.on siren-b1']);
     // A third detector is a repeat of the same fire, not a new one, and sends nothing more.
@@ -69,14 +69,14 @@ describe('built-in fire rules', () => {
     await h.close();
   });
 
-  it('smoke plus gas is no confirmation (gas has its own rules); an exit gate in the burning building gets one command', async () => {
+  it('smoke plus gas in one building confirms (an exit gate in that building gets one command); two gas detectors do not', async () => {
     const h = fireHarness();
-    await h.emit(smoke('smoke-b2-1'));
     await h.emit(gasHigh('gas-b2-101'));
+    await h.emit(gasHigh('gas-b2-102'));
     expect(fires(h)).toEqual([]);
-    await h.emit(smoke('smoke-b2-2'));
+    await h.emit(smoke('smoke-b2-1'));
     expect(fires(h).map((a) => a.subject)).toEqual(['building:B2']);
-    await waitFor('two raise actions', () => h.alarmEvents('alarm.action').length === 3);
+    await waitFor('three raise actions', () => h.alarmEvents('alarm.action').length === 3);
     expect(sent(h)).toEqual(['door.always-open gate-b2', 'door.always-open gate-north', 'siren.on siren-b2']);
     await h.close();
   });

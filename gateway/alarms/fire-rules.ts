@@ -5,11 +5,11 @@
  * no targets.
  *
  * Confirmation follows GB 50116 §4.1.6: linkage starts on the AND of two independent alarm
- * devices, here two different smoke detectors in one building within 2 minutes. Then every gate
- * of the building and every exit gate of the site is held open and the building's sirens sound;
- * when a person resolves the alarm, the gates return to normal operation and the sirens stop.
- * (Two gas detectors are no fire: a count window cannot yet require one event of each type, so
- * smoke AND gas is not a confirmation here; a gas alarm has its own rules.)
+ * devices, here two different detectors in one building within 2 minutes, at least one of them a
+ * smoke detector (two smoke detectors, or smoke and gas; two gas detectors are a gas leak, which
+ * has its own rules, not a fire). Then every gate of the building and every exit gate of the site
+ * is held open and the building's sirens sound; when a person resolves the alarm, the gates
+ * return to normal operation and the sirens stop.
  */
 import type { RuleInput } from '../core/rule-schema.js';
 import type { AnyFamily } from '../devices/driver-api.js';
@@ -28,12 +28,12 @@ export function fireRules(families: readonly AnyFamily[]): RuleInput[] {
     {
       id: 'fire-confirmed',
       description:
-        'Confirmed fire: two different smoke detectors in one building within 2 minutes (GB 50116 §4.1.6). Gates held open, sirens on; back to normal when resolved.',
+        'Confirmed fire: two different detectors in one building within 2 minutes, at least one a smoke detector (smoke and smoke, or smoke and gas; GB 50116 §4.1.6). Gates held open, sirens on; back to normal when resolved.',
       severity: 'critical',
-      message: '火警确认：{device.building} 两个烟感报警（最近：{device.id} {device.zone}）',
-      match: { type: 'smoke.alarm', devices: { family: FIRE_DETECTOR_FAMILY } },
+      message: '火警确认：{device.building} 两个探测器报警（最近：{device.id} {device.zone}）',
+      match: { type: ['smoke.alarm', 'gas.alarm.high'] },
       subject: 'building',
-      count: { n: 2, within: '2m', distinctDevices: true },
+      count: { n: 2, within: '2m', distinctDevices: true, including: { family: FIRE_DETECTOR_FAMILY } },
       // A fire is over when a person says so (the fire alarm controller is reset by hand).
       latch: true,
       clear: 'manual',

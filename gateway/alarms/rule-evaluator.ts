@@ -118,6 +118,8 @@ export class RuleEvaluator {
       devices = [...new Set(w.map((e) => e.deviceId))];
       const n = r.count.distinctDevices ? devices.length : w.length;
       if (n < r.count.n) return;
+      const including = r.count.including;
+      if (including && !devices.some((id) => selectorMatches(including, this.o.devices.get(id) ?? t.device))) return;
     }
     if (cr.forMs !== undefined) {
       if (this.timers.has(key)) return;

@@ -100,6 +100,8 @@ export const Rule = z
         n: z.number().int().min(2),
         within: Duration,
         distinctDevices: z.boolean().default(false),
+        /** At least one counted device must match (e.g. two detectors, one of them a smoke detector). */
+        including: Selector.optional(),
       })
       .optional(),
     /**

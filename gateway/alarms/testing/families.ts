@@ -53,12 +53,13 @@ export const ioFamily = family(
   { 'siren.on': empty, 'siren.off': empty, 'output.on': empty, 'output.off': empty },
 );
 
-/** Two buildings: smoke detectors, gates (one an exit gate of B2), sirens. */
+/** Two buildings: smoke detectors, a second gas detector in B2 (the harness has gas-b2-101), gates (one an exit gate of B2), sirens. */
 export const FIRE_DEVICES: DeviceRef[] = [
   { id: 'smoke-b1-1', family: 'smoke-detector', building: 'B1', zone: 'stair-1', tags: [] },
   { id: 'smoke-b1-2', family: 'smoke-detector', building: 'B1', zone: 'stair-2', tags: [] },
   { id: 'smoke-b2-1', family: 'smoke-detector', building: 'B2', zone: 'stair-1', tags: [] },
   { id: 'smoke-b2-2', family: 'smoke-detector', building: 'B2', zone: 'stair-2', tags: [] },
+  { id: 'gas-b2-102', family: 'gas-detector', building: 'B2', zone: 'kitchen-102', tags: [] },
   { id: 'gate-b1', family: 'access-gate', building: 'B1', zone: 'lobby', tags: [] },
   { id: 'gate-b2', family: 'access-gate', building: 'B2', zone: 'lobby', tags: [] },
   { id: 'gate-north', family: 'access-gate', building: 'B2', zone: 'north-exit', tags: ['exit'] },
