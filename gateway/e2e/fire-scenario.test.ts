@@ -59,7 +59,7 @@ describe('fire and emergency scenario (real gateway, compound simulator)', () =>
     const fire = await feed.waitEvent('alarm.raised', 'fire-confirmed');
     expect(fire.severity).toBe('critical');
     expect(alarmOf(fire)).toMatchObject({ subject: 'building:B3', latch: true, state: 'raised' });
-    expect(alarmOf(fire).message).toBe('火警确认：B3 两个烟感报警（最近：smoke-b3-stairs stairs）');
+    expect(alarmOf(fire).message).toBe('火警确认：B3 两个探测器报警（最近：smoke-b3-stairs stairs）');
 
     // The terminals themselves are held open; the siren's coil is on at the module.
     for (const gate of ['gate-b3-east', 'gate-b3-west', 'gate-north']) {
