@@ -5,14 +5,14 @@
  */
 import type { RuleInput } from '../../gateway/devices/driver-api.js';
 
-const place = '{device.id} ({device.building} {device.zone})';
+const place = '{device.id}（{device.building} {device.zone}）';
 
 export const GAS_RULES: readonly RuleInput[] = [
   {
     id: 'gas-high',
     description: 'Combustible gas above the high threshold: critical alarm, close the gas valve.',
     severity: 'critical',
-    message: `Gas HIGH at ${place}: {data.lel} %LEL (high threshold {data.highThreshold})`,
+    message: `燃气浓度超高限：${place} {data.lel} %LEL（高限 {data.highThreshold}）`,
     match: { type: 'gas.alarm.high', devices: { family: 'gas-detector' } },
     clear: { type: 'gas.normal' },
     // Detectors wired to a valve relay carry the tag `valve`. The valve stays closed after the
@@ -28,7 +28,7 @@ export const GAS_RULES: readonly RuleInput[] = [
     id: 'gas-low',
     description: 'Combustible gas above the low threshold.',
     severity: 'major',
-    message: `Gas LOW alarm at ${place}: {data.lel} %LEL (low threshold {data.lowThreshold})`,
+    message: `燃气浓度报警：${place} {data.lel} %LEL（低限 {data.lowThreshold}）`,
     match: { type: 'gas.alarm.low', devices: { family: 'gas-detector' } },
     clear: { type: 'gas.normal' },
   },
@@ -36,7 +36,7 @@ export const GAS_RULES: readonly RuleInput[] = [
     id: 'gas-fault',
     description: 'Gas detector reports a fault: it may not detect gas.',
     severity: 'major',
-    message: `Gas detector fault at ${place}: code {data.faultCode}`,
+    message: `燃气探测器故障：${place} 故障码 {data.faultCode}`,
     match: { type: 'gas.fault', devices: { family: 'gas-detector' } },
     clear: { type: 'gas.fault.cleared' },
   },

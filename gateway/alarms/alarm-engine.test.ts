@@ -28,7 +28,7 @@ describe('alarm engine', () => {
       state: 'raised',
       count: 1,
     });
-    expect(h.alarmOf(raised!).message).toContain('Gas HIGH at gas-boiler-1 (plant boiler-room): 60 %LEL');
+    expect(h.alarmOf(raised!).message).toContain('燃气浓度超高限：gas-boiler-1（plant boiler-room） 60 %LEL');
     // Linkage through the executor: the valve of a detector tagged `valve`, outcome recorded.
     expect(h.commands).toEqual([{ deviceId: 'gas-boiler-1', name: 'valve.close', args: {} }]);
     await h.settle();
@@ -332,7 +332,7 @@ describe('alarm engine', () => {
     });
     const failed = h.engine.activeAlarms().find((a) => a.rule === 'linkage-failed');
     expect(failed).toMatchObject({ subject: 'gas-b1-101', severity: 'critical' });
-    expect(failed?.message).toContain('valve.close on gas-b1-101 failed');
+    expect(failed?.message).toContain('联动失败：gas-b1-101 执行 valve.close 未成功');
 
     answer = 'hang';
     await h.emit({

@@ -189,15 +189,16 @@ describe('alarms in the running gateway (gas simulator over Modbus TCP)', () => 
         expect(notified.data.notification).toMatchObject({ channel: 'duty-sms', ok: true, attempts: 2 });
         expect(modem.sms).toHaveLength(1);
         expect(modem.sms[0]).toMatchObject({ to: '+8613800000009' });
-        expect(modem.sms[0]?.text).toContain('MAJOR: Gas LOW alarm at gas-b1-101');
+        expect(modem.sms[0]?.text).toContain('【重要】燃气浓度报警：gas-b1-101');
         const cmds = modem.commands.filter((c) => !c.startsWith('<text>'));
         expect(cmds.slice(0, 6)).toEqual([
           'AT',
           'ATE0',
           'AT+CMGF=1',
-          'AT+CSCS="GSM"',
-          'AT+CSMP=17,167,0,0',
-          'AT+CMGS="+8613800000009"',
+          // Chinese text: UCS2 (3GPP TS 27.005 §3.3.2 with the UCS2 character set, data coding scheme 8).
+          'AT+CSCS="UCS2"',
+          'AT+CSMP=17,167,0,8',
+          `AT+CMGS="${Buffer.from('+8613800000009', 'utf16le').swap16().toString('hex').toUpperCase()}"`,
         ]);
         expect(modem.commands.filter((c) => c.startsWith('<text>'))).toHaveLength(2); // the failed try and the retry
 

@@ -7,7 +7,7 @@ import type { RuleInput } from '../core/rule-schema.js';
 import type { AnyFamily } from '../devices/driver-api.js';
 import { fireRules } from './fire-rules.js';
 
-const place = '{device.id} ({device.building} {device.zone})';
+const place = '{device.id}（{device.building} {device.zone}）';
 
 /**
  * Any life-safety device that stays offline: it cannot alarm any more. Covers every family
@@ -20,7 +20,7 @@ export function lifeSafetyOfflineRule(families: readonly AnyFamily[]): RuleInput
     id: 'life-safety-offline',
     description: 'A life-safety device has been offline for 5 minutes.',
     severity: 'major',
-    message: `Life-safety device offline for 5 min: ${place} ({data.reason})`,
+    message: `生命安全设备离线 5 分钟：${place}（{data.reason}）`,
     match: {
       type: 'device.availability',
       devices: { family: lifeSafety },
@@ -49,7 +49,7 @@ export function builtinRules(families: readonly AnyFamily[]): RuleInput[] {
 export const LINKAGE_FAILED_RULE: RuleInput = {
   id: 'linkage-failed',
   severity: 'critical',
-  message: 'Linkage action {data.command} on {data.target} failed: {data.error}',
+  message: '联动失败：{data.target} 执行 {data.command} 未成功：{data.error}',
   match: { type: 'alarm.linkage-failed' },
   clear: 'manual',
 };

@@ -170,9 +170,11 @@ export class Notifier {
   }
 }
 
-/** The SMS text: severity, message, where, when, a short alarm reference. */
+/** Severity as the duty staff read it. */
+const SEVERITY_ZH: Record<Alarm['severity'], string> = { critical: '紧急', major: '重要', warning: '警告', info: '提示' };
+
+/** The SMS text: severity, message, where, when (UTC), a short alarm reference. */
 export function smsText(a: Alarm, site: string): string {
   const time = a.raisedAt.slice(11, 19);
-  // Only characters of the GSM 7-bit basic set, so the text fits one 160-character SMS (no `[]{}|`).
-  return `${a.severity.toUpperCase()}: ${a.message} - ${site} ${time}Z #${a.id.slice(-6)}`;
+  return `【${SEVERITY_ZH[a.severity]}】${a.message} - ${site} ${time}Z #${a.id.slice(-6)}`;
 }

@@ -86,7 +86,7 @@ describe('SMS through the GSM modem simulator (socat pty)', () => {
         to: ['+8613800000002'],
       });
       expect(modem.sms.length).toBe(before + 1);
-      expect(modem.sms.at(-1)?.text).toMatch(/^CRITICAL: Gas HIGH at gas-b1-101/);
+      expect(modem.sms.at(-1)?.text).toMatch(/^【紧急】燃气浓度超高限：gas-b1-101/);
 
       // Failing every attempt: reported as failed with the modem's error, after `attempts` tries.
       modem.failNext(3, 500);

@@ -7,7 +7,7 @@ export function sampleAlarm(over: Partial<Alarm> = {}): Alarm {
     rule: 'gas-high',
     subject: 'gas-b1-101',
     severity: 'critical',
-    message: 'Gas HIGH at gas-b1-101 (B1 kitchen-101): 60 %LEL',
+    message: '燃气浓度超高限：gas-b1-101（B1 kitchen-101） 60 %LEL（高限 50）',
     state: 'raised',
     active: true,
     count: 1,
