@@ -98,7 +98,23 @@ export class Codec {
     }
   }
 
+  /** Set once a run timed out even with the retry's longer limit: the codec loops, no more retries. */
+  private loops = false;
+
+  /**
+   * The limit is wall-clock time, which a GC pause or the first compile in a fresh context can use
+   * up on a loaded machine: a timed-out decode is retried once with ten times the limit, so a smoke
+   * alarm is not refused by chance. A codec that times out on the retry too is taken as looping.
+   */
   decode(input: CodecInput): DecodeResult {
+    const first = this.run(input, this.timeoutMs);
+    if (first.ok || first.failure !== 'timeout' || this.loops) return first;
+    const second = this.run(input, this.timeoutMs * 10);
+    if (!second.ok && second.failure === 'timeout') this.loops = true;
+    return second;
+  }
+
+  private run(input: CodecInput, timeoutMs: number): DecodeResult {
     const context = vm.createContext(Object.create(null) as object, {
       codeGeneration: { strings: false, wasm: false },
       // Promises the codec queues run inside the time limit too, not after it.
@@ -111,10 +127,10 @@ export class Codec {
     });
     let text: unknown;
     try {
-      text = this.script.runInContext(context, { timeout: this.timeoutMs, breakOnSigint: false });
+      text = this.script.runInContext(context, { timeout: timeoutMs, breakOnSigint: false });
     } catch (err) {
       if ((err as { code?: unknown } | null)?.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
-        return { ok: false, failure: 'timeout', message: `decodeUplink did not finish within ${this.timeoutMs} ms` };
+        return { ok: false, failure: 'timeout', message: `decodeUplink did not finish within ${timeoutMs} ms` };
       }
       return { ok: false, failure: 'error', message: `decodeUplink threw: ${messageOf(err)}` };
     }
