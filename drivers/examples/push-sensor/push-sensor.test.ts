@@ -4,36 +4,12 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { freePort } from '../../../gateway/core/free-port.js';
-import type { DriverConfig, DriverContext } from '../../../gateway/devices/driver-api.js';
+import type { DriverConfig } from '../../../gateway/devices/driver-api.js';
 import { startDeviceBroker } from '../../../gateway/devices/testing/device-broker.js';
 import { type HostHarness, startHost } from '../../../gateway/devices/testing/host-harness.js';
 import { MAX_BODY_BYTES, pushSensor } from './index.js';
+import { ManualClock } from '../../../gateway/devices/testing/manual-clock.js';
 
-type Clock = DriverContext['clock'];
-
-/** Time moves only when the test says; timers fire in due order. */
-class StepClock implements Clock {
-  private t = 0;
-  private timers: { due: number; fn: () => void }[] = [];
-  now = () => 1_800_000_000_000 + this.t;
-  elapsed = () => this.t;
-  after(ms: number, fn: () => void) {
-    const timer = { due: this.t + ms, fn };
-    this.timers.push(timer);
-    return { cancel: () => void (this.timers = this.timers.filter((x) => x !== timer)) };
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const next = this.timers.filter((x) => x.due <= end).sort((a, b) => a.due - b.due)[0];
-      if (!next) break;
-      this.timers = this.timers.filter((x) => x !== next);
-      this.t = next.due;
-      next.fn();
-    }
-    this.t = end;
-  }
-}
 
 const TOKENS = { 's-1': 'token-of-s1-0123456789', 's-2': 'token-of-s2-0123456789' } as const;
 const dir = mkdtempSync(join(tmpdir(), 'push-sensor-'));
@@ -55,7 +31,7 @@ async function until(what: string, cond: () => boolean): Promise<void> {
 /** The real host running one push-sensor instance, its listener on a free loopback port. */
 async function boot(o: { dbPath?: string } = {}) {
   const port = await freePort();
-  const clock = new StepClock();
+  const clock = new ManualClock(1_800_000_000_000);
   const config = pushSensor.configSchema.parse({
     id: 'sensors',
     family: 'push-sensor',

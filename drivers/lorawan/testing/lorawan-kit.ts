@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import { hashPassword } from '../../../gateway/auth/password.js';
 import { type RunningBroker, startBroker, type StartBrokerOptions } from '../../../gateway/broker/broker.js';
 import { createLogger } from '../../../gateway/core/logger.js';
-import type { DriverContext } from '../../../gateway/devices/driver-api.js';
 import { topicOf, upEvent } from '../../../simulators/lorawan/chirpstack-json.js';
+import { ManualClock } from '../../../gateway/devices/testing/manual-clock.js';
 
 const run = promisify(execFile);
 
@@ -77,28 +77,9 @@ export function uplink(
   };
 }
 
-type Clock = DriverContext['clock'];
-
 /** Time moves only when the test says; timers fire in due order. */
-export class StepClock implements Clock {
-  private t = 0;
-  private timers: { due: number; fn: () => void }[] = [];
-  now = () => 1_800_000_000_000 + this.t;
-  elapsed = () => this.t;
-  after(ms: number, fn: () => void) {
-    const timer = { due: this.t + ms, fn };
-    this.timers.push(timer);
-    return { cancel: () => void (this.timers = this.timers.filter((x) => x !== timer)) };
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const next = this.timers.filter((x) => x.due <= end).sort((a, b) => a.due - b.due)[0];
-      if (!next) break;
-      this.timers = this.timers.filter((x) => x !== next);
-      this.t = next.due;
-      next.fn();
-    }
-    this.t = end;
+export class StepClock extends ManualClock {
+  constructor() {
+    super(1_800_000_000_000);
   }
 }
