@@ -24,13 +24,13 @@ import type { DeviceEvent } from '../../gateway/core/envelope.js';
 import { createLogger } from '../../gateway/core/logger.js';
 import { startGateway } from '../../gateway/gateway.js';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
+import { POLLED_FLEET, polledFleetDrivers, wanderLevels } from './gas-load.js';
 import { fmt, fmtInt, type LatencySummary, now, sleep, summarise } from './stats.js';
 import type { BenchOptions, Figure, SectionResult } from './types.js';
 import { freePort } from '../../gateway/core/free-port.js';
 
-const BUSES = 10;
-const UNITS_PER_BUS = 200;
-const POLL_MS = 1000;
+const BUSES = POLLED_FLEET.buses;
+const { unitsPerBus: UNITS_PER_BUS, pollMs: POLL_MS } = POLLED_FLEET;
 
 interface Scenario {
   id: string;
@@ -59,20 +59,7 @@ async function runScenario(
   sims: RunningGasSimulatorTcp[],
 ): Promise<ScenarioResult> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-alarm-'));
-  const drivers = sims.map((s, b) => ({
-    family: 'gas-detector',
-    id: `gas-bus-${b + 1}`,
-    transport: { type: 'tcp', host: s.host, port: s.port },
-    pollIntervalMs: POLL_MS,
-    timeoutMs: 500,
-    devices: Array.from({ length: UNITS_PER_BUS }, (_, u) => ({
-      id: `gas-${b + 1}-${u + 1}`,
-      unitId: u + 1,
-      building: `b${(u % 40) + 1}`,
-      zone: `kitchen-${u + 1}`,
-      tags: ['kitchen', 'valve'],
-    })),
-  }));
+  const drivers = polledFleetDrivers(sims, ['kitchen', 'valve']);
   const parsed = validateConfig({
     site: { id: 'bench-site' },
     gateway: { id: 'gw-bench' },
@@ -159,14 +146,7 @@ async function runScenario(
       id: `gas-${b + 1}-${u + 1}`,
     })),
   );
-  // Background: every detector's level wanders below the low threshold, past the deadband, so most polls yield a reading.
-  let running = true;
-  const background = (async () => {
-    while (running) {
-      for (const u of units) if (!busy.has(u.id)) u.sim.setLel(u.unit, Math.round(Math.random() * 150) / 10);
-      await sleep(POLL_MS / 2);
-    }
-  })();
+  const background = wanderLevels(sims, (id) => busy.has(id));
   o.log(`alarm-latency/${sc.id}: warming up (every detector polled once)`);
   await sleep(POLL_MS * 3);
 
@@ -201,8 +181,7 @@ async function runScenario(
   await triggers;
   const eventsPerS = ((gw.pipeline.lastSeq - startSeq) * 1000) / (now() - startT);
   while (busy.size) await sleep(50);
-  running = false;
-  await background;
+  await background.stop();
   sub.end(true);
   ws.close();
   await gw.close();

@@ -37,12 +37,11 @@ import { DEMO_PEOPLE } from '../../simulators/access-gate/compound.js';
 import { GateSimulator } from '../../simulators/access-gate/simulator.js';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import { LorawanSimulator } from '../../simulators/lorawan/lorawan-simulator.js';
+import { POLLED_FLEET, polledFleetDrivers, wanderLevels } from './gas-load.js';
 import { fmt, fmtInt, type LatencySummary, now, sleep, summarise } from './stats.js';
 import type { BenchOptions, Figure, SectionResult } from './types.js';
 
-const BUSES = 10;
-const UNITS_PER_BUS = 200;
-const POLL_MS = 1000;
+const { buses: BUSES, unitsPerBus: UNITS_PER_BUS, pollMs: POLL_MS } = POLLED_FLEET;
 const NS = { username: 'chirpstack', password: 'bench-ns-password' };
 const APPLICATION = '7f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f';
 const API = { username: 'admin', password: 'bench-gate-admin' };
@@ -111,20 +110,7 @@ async function startRig(o: BenchOptions, sims: RunningGasSimulatorTcp[], dir: st
     journal: { path: join(dir, 'gw.db'), synchronous: 'FULL' },
     http: { host: '127.0.0.1', port: 0 },
     drivers: [
-      ...sims.map((s, b) => ({
-        family: 'gas-detector',
-        id: `gas-bus-${b + 1}`,
-        transport: { type: 'tcp', host: s.host, port: s.port },
-        pollIntervalMs: POLL_MS,
-        timeoutMs: 500,
-        devices: Array.from({ length: UNITS_PER_BUS }, (_, u) => ({
-          id: `gas-${b + 1}-${u + 1}`,
-          unitId: u + 1,
-          building: `b${(u % 40) + 1}`,
-          zone: `kitchen-${u + 1}`,
-          tags: ['kitchen'],
-        })),
-      })),
+      ...polledFleetDrivers(sims, ['kitchen']),
       {
         family: 'smoke-detector',
         id: 'lora-smoke',
@@ -279,16 +265,8 @@ export async function benchFamilyAlarmLatency(o: BenchOptions): Promise<SectionR
   const sims = await Promise.all(
     Array.from({ length: BUSES }, () => startGasSimulatorTcp({ units: Array.from({ length: UNITS_PER_BUS }, (_, i) => i + 1) })),
   );
-  const units = sims.flatMap((s) => Array.from({ length: UNITS_PER_BUS }, (_, u) => ({ sim: s.sim, unit: u + 1 })));
   let rig: Rig | undefined;
-  let running = true;
-  // Background: every detector's level wanders below the low threshold, past the deadband, so most polls yield a reading.
-  const background = (async () => {
-    while (running) {
-      for (const u of units) u.sim.setLel(u.unit, Math.round(Math.random() * 150) / 10);
-      await sleep(POLL_MS / 2);
-    }
-  })();
+  const background = wanderLevels(sims);
   const s = newSeries();
   let eventsPerS: number;
   try {
@@ -318,8 +296,7 @@ export async function benchFamilyAlarmLatency(o: BenchOptions): Promise<SectionR
     o.log(`family-alarm-latency: ${samples} forced doors done`);
     eventsPerS = ((r.gw.pipeline.lastSeq - startSeq) * 1000) / (now() - startT);
   } finally {
-    running = false;
-    await background;
+    await background.stop();
     await rig?.close();
     await Promise.all(sims.map((x) => x.close()));
     rmSync(dir, { recursive: true, force: true });

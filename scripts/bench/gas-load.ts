@@ -89,3 +89,51 @@ export class GasFleet {
     return r;
   }
 }
+
+/** The background of the alarm-latency sections: buses of polled gas detectors on Modbus TCP simulators. */
+export const POLLED_FLEET = { buses: 10, unitsPerBus: 200, pollMs: 1000 } as const;
+
+/** The site-file driver entries of those buses: detector `gas-<bus>-<unit>` in building `b<1..40>`. */
+export function polledFleetDrivers(sims: readonly { host: string; port: number }[], tags: string[]) {
+  return sims.map((s, b) => ({
+    family: 'gas-detector',
+    id: `gas-bus-${b + 1}`,
+    transport: { type: 'tcp', host: s.host, port: s.port },
+    pollIntervalMs: POLLED_FLEET.pollMs,
+    timeoutMs: 500,
+    devices: Array.from({ length: POLLED_FLEET.unitsPerBus }, (_, u) => ({
+      id: `gas-${b + 1}-${u + 1}`,
+      unitId: u + 1,
+      building: `b${(u % 40) + 1}`,
+      zone: `kitchen-${u + 1}`,
+      tags,
+    })),
+  }));
+}
+
+/**
+ * Keeps every detector's level wandering below the low threshold, past the deadband, so most
+ * polls yield a reading; `skip` leaves a detector alone (one the bench is driving). Resolves
+ * once stopped.
+ */
+export function wanderLevels(
+  sims: readonly { sim: { setLel(unit: number, lel: number): void } }[],
+  skip: (id: string) => boolean = () => false,
+): { stop(): Promise<void> } {
+  const units = sims.flatMap((s, b) =>
+    Array.from({ length: POLLED_FLEET.unitsPerBus }, (_, u) => ({ sim: s.sim, unit: u + 1, id: `gas-${b + 1}-${u + 1}` })),
+  );
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      for (const u of units) if (!skip(u.id)) u.sim.setLel(u.unit, Math.round(Math.random() * 150) / 10);
+      await new Promise((r) => setTimeout(r, POLLED_FLEET.pollMs / 2));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
