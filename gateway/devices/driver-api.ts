@@ -217,6 +217,28 @@ export interface DriverInstance<D extends DeviceBase = DeviceBase, S extends Com
 
 type DeviceOf<C extends DriverConfig> = C['devices'][number];
 
+/** What a family's own `gateway` subcommand may read: the site's instances of the family and their stores. */
+export interface FamilyCliContext<C extends DriverConfig = DriverConfig> {
+  /** The site file's driver instances of this family, parsed by its config schema. */
+  readonly drivers: readonly C[];
+  /** The durable store of one driver instance, read from the gateway's database. */
+  store(driverId: string): DriverStore;
+  /** Wall time, ms. */
+  now(): number;
+}
+
+/** A `gateway <name> …` subcommand a family provides, e.g. a report over the records its driver stores. */
+export interface FamilyCli<C extends DriverConfig = DriverConfig> {
+  readonly name: string;
+  /** Usage lines for `gateway --help`. */
+  readonly usage: string;
+  /**
+   * Runs it with the words after `gateway <name>` (`--config <file>` taken out); returns the
+   * text to print. Bad usage throws an Error saying what is wrong and how to fix it.
+   */
+  run(args: readonly string[], ctx: FamilyCliContext<C>): string;
+}
+
 export interface FamilyDefinition<C extends DriverConfig = DriverConfig, S extends CommandSchemas = CommandSchemas> {
   /** Device family, e.g. `gas-detector`; the `family:` key in the config. */
   readonly family: string;
@@ -235,6 +257,8 @@ export interface FamilyDefinition<C extends DriverConfig = DriverConfig, S exten
   /** Built-in alarm rules of the family, as data (a site may disable or replace each by id). */
   readonly rules?: readonly RuleInput[];
   create(config: C, ctx: DriverContext): DriverInstance<DeviceOf<C>, S>;
+  /** A subcommand of the `gateway` command (e.g. a report), run without the gateway. */
+  readonly cli?: FamilyCli<C>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds families of every config type
