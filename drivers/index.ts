@@ -7,6 +7,7 @@ import { accessGate } from './access-gate/index.js';
 import { alarmButton } from './alarm-button/index.js';
 import { gasDetector } from './gas-detector/index.js';
 import { ioModule } from './io-module/index.js';
+import { smartBin } from './smart-bin/index.js';
 import { smokeDetector } from './smoke-detector/index.js';
 
 export const FAMILIES: readonly RegisteredFamily[] = [
@@ -15,6 +16,7 @@ export const FAMILIES: readonly RegisteredFamily[] = [
   { definition: alarmButton, simulator: () => import('../simulators/lorawan/compound.js').then((m) => m.buttonSimulator) },
   { definition: ioModule, simulator: () => import('../simulators/io-module/compound.js').then((m) => m.simulator) },
   { definition: accessGate, simulator: () => import('../simulators/access-gate/compound.js').then((m) => m.simulator) },
+  { definition: smartBin, simulator: () => import('../simulators/smart-bin/compound.js').then((m) => m.simulator) },
 ];
 
 export const DEFINITIONS: readonly AnyFamily[] = FAMILIES.map((f) => f.definition);
