@@ -29,7 +29,10 @@ export class ChargePoint {
   readonly connectors = new Map<number, Connector>();
   readonly config = new Map<string, string>();
   resets = 0;
+  /** Charging power per connector, for `run`. */
+  readonly powerW = new Map<number, number>();
   private ticker: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(readonly o: ChargePointOptions) {
     for (let i = 1; i <= (o.connectors ?? 1); i++) this.connectors.set(i, { status: 'Available', operative: true, meterWh: 1000 * i });
@@ -91,6 +94,24 @@ export class ChargePoint {
 
   async connect(): Promise<void> {
     await this.client.connect();
+  }
+
+  /**
+   * Connects, retrying with backoff (doubling from 200 ms to 10 s, with jitter) until the central
+   * system answers or the charge point is closed, then boots and reports its connectors. ocpp-rpc
+   * reconnects by itself only after a first connection.
+   */
+  async start(): Promise<void> {
+    for (let delay = 200; !this.closed; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        await this.client.connect();
+        await this.boot();
+        for (const id of this.connectors.keys()) await this.status(id, 'Available');
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, delay * (0.75 + Math.random() / 2)));
+      }
+    }
   }
 
   boot(): Promise<Params> {
@@ -168,11 +189,12 @@ export class ChargePoint {
     }
   }
 
-  /** Heartbeats and, while charging at `powerW`, meter values every `everyMs`. */
-  run(everyMs: number, powerW = 7000): void {
+  /** Heartbeats and, while a connector charges, its meter values (at `powerW.get(connector)`, default 7 kW) every `everyMs`. */
+  run(everyMs: number): void {
     this.ticker = setInterval(() => {
       void this.heartbeat().catch(() => {});
-      for (const [id, c] of this.connectors) if (c.tx) void this.charge(id, powerW, everyMs / 1000).catch(() => {});
+      for (const [id, c] of this.connectors)
+        if (c.tx) void this.charge(id, this.powerW.get(id) ?? 7000, everyMs / 1000).catch(() => {});
     }, everyMs);
     this.ticker.unref();
   }
@@ -182,6 +204,7 @@ export class ChargePoint {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.ticker);
     await this.client.close({ force: true });
   }
