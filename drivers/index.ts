@@ -5,6 +5,7 @@
 import type { AnyFamily, RegisteredFamily } from '../gateway/devices/driver-api.js';
 import { accessGate } from './access-gate/index.js';
 import { alarmButton } from './alarm-button/index.js';
+import { evCharger } from './ev-charger/index.js';
 import { gasDetector } from './gas-detector/index.js';
 import { ioModule } from './io-module/index.js';
 import { smartBin } from './smart-bin/index.js';
@@ -16,6 +17,7 @@ export const FAMILIES: readonly RegisteredFamily[] = [
   { definition: alarmButton, simulator: () => import('../simulators/lorawan/compound.js').then((m) => m.buttonSimulator) },
   { definition: ioModule, simulator: () => import('../simulators/io-module/compound.js').then((m) => m.simulator) },
   { definition: accessGate, simulator: () => import('../simulators/access-gate/compound.js').then((m) => m.simulator) },
+  { definition: evCharger, simulator: () => import('../simulators/ev-charger/compound.js').then((m) => m.simulator) },
   { definition: smartBin, simulator: () => import('../simulators/smart-bin/compound.js').then((m) => m.simulator) },
 ];
 
