@@ -1,18 +1,23 @@
 #!/usr/bin/env node
 /**
- * `gateway` command line: start, check-config, events, hash-password, demo, version.
+ * `gateway` command line: start, check-config, events, hash-password, demo, version, and the
+ * subcommands families provide (e.g. `gateway bins report`).
  * Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { SiteConfig } from '../config/schema.js';
 import { alarmsReport, rulesReport } from './alarms/alarm-cli.js';
+import { DEFINITIONS } from '../drivers/index.js';
 import { hashPassword } from './auth/password.js';
 import { errorMessage, GatewayError } from './core/errors.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { parseSince } from './core/time.js';
+import type { AnyFamily } from './devices/driver-api.js';
+import { driverStore } from './devices/driver-store.js';
 import { type Gateway, startGateway } from './gateway.js';
 import { Journal } from './journal/journal.js';
 import { formatOutboxReport, outboxReport } from './uplink/outbox-report.js';
@@ -36,6 +41,7 @@ usage:
   gateway demo [--config <site.yaml>] [--sim-port 8090]
                                          run the simulated demo compound and the gateway against it
   gateway version                        print the version
+${DEFINITIONS.flatMap((d) => (d.cli ? [`  ${d.cli.usage}`] : [])).join('\n')}
 `;
 
 const DEMO_CONFIG = join(PACKAGE_ROOT, 'config/examples/demo-compound.yaml');
@@ -49,6 +55,37 @@ class UsageError extends GatewayError {
 function configOrExit(file: string | undefined): SiteConfig {
   if (!file) throw new UsageError('missing --config <site.yaml>');
   return loadConfig(file);
+}
+
+/**
+ * `gateway <name> … --config <site.yaml>` of a family: it reads its driver instances' stores from
+ * the gateway's database, opened read-only (the gateway may be running).
+ */
+function runFamilyCli(family: AnyFamily, args: string[]): number {
+  const i = args.findIndex((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
+  const file = i < 0 ? undefined : args[i]!.startsWith('--config=') ? args[i]!.slice(9) : args[i + 1];
+  const cfg = configOrExit(file);
+  const rest = i < 0 ? args : args.filter((_, j) => j !== i && (j !== i + 1 || args[i]!.startsWith('--config=')));
+  let db: Database.Database;
+  try {
+    db = new Database(cfg.journal.path, { readonly: true, fileMustExist: true });
+    db.prepare('SELECT 1 FROM driver_state LIMIT 1').all();
+  } catch (err) {
+    throw new GatewayError('JOURNAL_OPEN', `cannot read ${cfg.journal.path}: ${errorMessage(err)}`, 'check journal.path; the gateway creates the database when it first runs');
+  }
+  try {
+    const ctx = { drivers: cfg.drivers.filter((d) => d.family === family.family), store: (id: string) => driverStore(db, id, Date.now), now: Date.now };
+    let out: string;
+    try {
+      out = family.cli!.run(rest, ctx);
+    } catch (err) {
+      throw err instanceof GatewayError ? err : new UsageError(errorMessage(err));
+    }
+    console.log(out);
+    return 0;
+  } finally {
+    db.close();
+  }
 }
 
 /** Announces readiness once SIGTERM/SIGINT stop the gateway cleanly (not before), then waits for one. */
@@ -74,6 +111,8 @@ async function runUntilSignal(
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  const family = DEFINITIONS.find((d) => d.cli !== undefined && d.cli.name === cmd);
+  if (family) return runFamilyCli(family, rest);
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
