@@ -34,7 +34,8 @@ function gateway(...args: string[]) {
   return spawnSync(process.execPath, ['--import', 'tsx', 'gateway/cli.ts', ...args], { encoding: 'utf8' });
 }
 
-describe('gateway bins report', () => {
+// Each case starts the gateway command (tsx) two or three times: allow for a loaded machine.
+describe('gateway bins report', { timeout: 60_000 }, () => {
   it('prints the drops stored in the gateway database, per building and per household', async () => {
     const dbPath = join(dir, 'gateway.db');
     const h = startHost({ families: [smartBin], drivers: [binConfig()], dbPath });
