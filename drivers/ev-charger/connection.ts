@@ -3,9 +3,9 @@
  * refusals counted, its message size bound), then ocpp-rpc (strict mode: every call and answer
  * of both sides checked against the OCPP 1.6 JSON schemas) speaks OCPP-J on it.
  */
-import { createRequire } from 'node:module';
 import type { IncomingMessage } from 'node:http';
-import type { RPCClient } from 'ocpp-rpc';
+import { createRequire } from 'node:module';
+import type { createRPCError, RPCClient } from 'ocpp-rpc';
 import type { WebSocket } from 'ws';
 import { decoy, parseScryptHash, type ScryptHash, verifyPassword } from './password.js';
 
@@ -17,10 +17,27 @@ type ServerClientClass = new (
   options: Record<string, unknown>,
   conn: { ws: WebSocket; handshake: Record<string, unknown>; session: Record<string, unknown> },
 ) => RPCClient;
-// ocpp-rpc's server-side client, built on a socket the host already upgraded.
-const RPCServerClient = createRequire(import.meta.url)('ocpp-rpc/lib/server-client.js') as ServerClientClass;
+export interface Ocpp {
+  /** ocpp-rpc's client of one charge point, on a socket the host already upgraded. */
+  client(ws: WebSocket, identity: string, callTimeoutMs: number): RPCClient;
+  rpcError: typeof createRPCError;
+}
 
-export function ocppClient(ws: WebSocket, identity: string, callTimeoutMs: number): RPCClient {
+let loaded: Ocpp | undefined;
+
+/**
+ * ocpp-rpc, loaded when a driver instance first needs it: the library compiles its schemas as it
+ * loads, which every `gateway` command reading the family registry would otherwise pay for.
+ */
+export async function loadOcpp(): Promise<Ocpp> {
+  if (loaded) return loaded;
+  const { createRPCError } = await import('ocpp-rpc');
+  const ServerClient = createRequire(import.meta.url)('ocpp-rpc/lib/server-client.js') as ServerClientClass;
+  loaded = { client: (ws, identity, ms) => ocppClient(ServerClient, ws, identity, ms), rpcError: createRPCError };
+  return loaded;
+}
+
+function ocppClient(RPCServerClient: ServerClientClass, ws: WebSocket, identity: string, callTimeoutMs: number): RPCClient {
   return new RPCServerClient(
     {
       identity,

@@ -5,10 +5,11 @@
  * charge point has booted are kept in `ctx.store`, so a StopTransaction after a gateway restart
  * closes its transaction with the right energy.
  */
-import { createRPCError, type RPCClient } from 'ocpp-rpc';
+import type { RPCClient } from 'ocpp-rpc';
+import type { WebSocket } from 'ws';
 import type { CommandOutcome, CommandResult, DriverContext } from '../../gateway/devices/driver-api.js';
 import { commandHandlers, type EvCommands } from './commands.js';
-import { BasicAuth, chargePointOf, ocppClient, PATH, SUBPROTOCOL } from './connection.js';
+import { BasicAuth, chargePointOf, loadOcpp, type Ocpp, PATH, SUBPROTOCOL } from './connection.js';
 import { EV_SEVERITY, type EvEventType } from './events.js';
 import { meterReading, type MeterValuesReq } from './meter.js';
 import type { EvChargerConfig, EvChargerDevice } from './schema.js';
@@ -29,6 +30,7 @@ export class EvCharger {
   private readonly auth: BasicAuth;
   private readonly tags: Set<string> | undefined;
   private readonly waiters = new Set<Waiter>();
+  private ocpp: Ocpp | undefined;
 
   constructor(
     private readonly config: EvChargerConfig,
@@ -39,7 +41,10 @@ export class EvCharger {
     ctx.http.upgrade(
       PATH,
       (ws, _req, url) => this.attach(ws, chargePointOf(url)!),
-      (req, url) => this.auth.check(req, chargePointOf(url)),
+      async (req, url) => {
+        this.ocpp ??= await loadOcpp();
+        return this.auth.check(req, chargePointOf(url));
+      },
     );
   }
 
@@ -50,12 +55,13 @@ export class EvCharger {
     this.clients.clear();
   }
 
-  private attach(ws: Parameters<typeof ocppClient>[0], id: string): void {
+  private attach(ws: WebSocket, id: string): void {
     if (ws.protocol !== SUBPROTOCOL) {
       this.ctx.refused('subprotocol', { device: id, protocol: ws.protocol });
       return ws.close(1002, `subprotocol ${SUBPROTOCOL} required`);
     }
-    const client = ocppClient(ws, id, 30_000);
+    const ocpp = this.ocpp!; // loaded by the upgrade's check, which runs first
+    const client = ocpp.client(ws, id, 30_000);
     // A charge point that reconnects replaces its old connection.
     void this.clients.get(id)?.close({ force: true });
     this.clients.set(id, client);
@@ -73,7 +79,7 @@ export class EvCharger {
       client.handle(method, async ({ params }) => {
         if (method !== 'BootNotification' && !this.ctx.store.get(`boot/${id}`)) {
           this.ctx.refused('before-boot', { device: id, method });
-          throw createRPCError('SecurityError', `${method} before an accepted BootNotification`);
+          throw ocpp.rpcError('SecurityError', `${method} before an accepted BootNotification`);
         }
         this.ctx.seen(id);
         return fn(params as Params);
@@ -123,11 +129,12 @@ export class EvCharger {
   }
 
   private stopped(id: string, p: Params): Params {
+    const ocpp = this.ocpp!;
     const transactionId = p.transactionId as number;
     const tx = this.ctx.store.get<OpenTx>(txKey(id, transactionId));
     if (!tx) {
       this.ctx.refused('unknown-transaction', { device: id, transactionId });
-      throw createRPCError('PropertyConstraintViolation', `no open transaction ${transactionId} on ${id}`, { transactionId });
+      throw ocpp.rpcError('PropertyConstraintViolation', `no open transaction ${transactionId} on ${id}`, { transactionId });
     }
     const energyWh = (p.meterStop as number) - tx.meterStart;
     const idTag = (p.idTag as string | undefined) ?? tx.idTag;
