@@ -84,6 +84,14 @@ describe('the sorting report on a simulated day', () => {
     expect(BINS_CLI.run(['report', '--household', 'nobody', '--lang', 'en'], ctx)).toMatch(/\(none\)$/);
   });
 
+  it("the demo's pace: each tick is one drop and a status of every station", async () => {
+    const { h, sim, store } = await simulate();
+    await sim.tick();
+    await sim.tick();
+    expect(dropsSince(store, 0)).toHaveLength(2);
+    for (const s of STATIONS) expect(h.eventsOf(s.id, 'bin.level')).toHaveLength(2);
+  });
+
   it('bad report arguments say what is wrong and how to ask', async () => {
     const { ctx } = await simulate();
     expect(() => BINS_CLI.run(['report'], ctx)).toThrow(/give --household <id> or --by building/);

@@ -164,14 +164,15 @@ export class BinStationSimulator {
     return out;
   }
 
-  /** One drop of a random household at a random station, then that station's status (the demo's pace). */
+  /** The demo's pace: one drop of a random household at a random station, then every station's status (they stay online). */
   async tick(): Promise<void> {
     const station = this.stations[Math.floor(this.rand() * this.stations.length)]!;
-    if (station.households.length === 0) return;
-    const householdId = station.households[Math.floor(this.rand() * station.households.length)]!;
-    const category = CATEGORIES[Math.floor(this.rand() * CATEGORIES.length)]!;
-    await this.drop(station, { householdId, category }, new Date());
-    await this.status(station);
+    if (station.households.length > 0) {
+      const householdId = station.households[Math.floor(this.rand() * station.households.length)]!;
+      const category = CATEGORIES[Math.floor(this.rand() * CATEGORIES.length)]!;
+      await this.drop(station, { householdId, category }, new Date());
+    }
+    for (const s of this.stations) await this.status(s);
   }
 
   /** Applies a change to one station (see `StationChange`); throws a zod error on a bad one. */
