@@ -78,6 +78,9 @@ describe('ev-charger: the gateway as OCPP 1.6J central system', () => {
     expect(data(h, 'ev.meter')).toEqual([{ connectorId: 1, transactionId: tx, energyWh: 8000, powerW: 7000, currentA: 30.4 }]);
     await cp.stopTransaction(1);
     expect(data(h, 'ev.transaction.stopped')).toEqual([{ transactionId: tx, connectorId: 1, idTag: 'CARD-1', energyWh: 7000, reason: 'Local' }]);
+    // The same StopTransaction again (the charge point missed the answer): acknowledged, reported once.
+    expect(await cp.call('StopTransaction', { transactionId: tx, meterStop: 8000, timestamp: new Date().toISOString() })).toEqual({});
+    expect(data(h, 'ev.transaction.stopped')).toHaveLength(1);
 
     // Remote start: accepted at once, final when the charge point's StartTransaction arrives.
     let accepted: unknown;

@@ -10,7 +10,7 @@ import type { WebSocket } from 'ws';
 import type { CommandOutcome, CommandResult, DriverContext } from '../../gateway/devices/driver-api.js';
 import { commandHandlers, type EvCommands } from './commands.js';
 import { BasicAuth, chargePointOf, loadOcpp, type Ocpp, PATH, SUBPROTOCOL } from './connection.js';
-import { EV_SEVERITY, type EvEventType } from './events.js';
+import { EV_EVENTS, EV_SEVERITY, type EvEventType } from './events.js';
 import { meterReading, type MeterValuesReq } from './meter.js';
 import type { EvChargerConfig, EvChargerDevice } from './schema.js';
 
@@ -24,6 +24,9 @@ type Params = Record<string, unknown>;
 type Waiter = { deviceId: string; match: (method: string, p: Params, txId?: number) => boolean; done: (r: CommandResult) => void };
 
 const txKey = (id: string, txId: number) => `tx/${id}/${txId}`;
+/** Transactions recently closed per charge point: a StopTransaction resent after a lost answer is acknowledged, not reported twice. */
+const closedKey = (id: string) => `closed/${id}`;
+const CLOSED_KEPT = 20;
 
 export class EvCharger {
   private readonly clients = new Map<string, RPCClient>();
@@ -101,7 +104,7 @@ export class EvCharger {
   private emit(deviceId: string, type: EvEventType, data: Record<string, unknown>, at?: unknown): void {
     const t = typeof at === 'string' ? new Date(at) : null;
     const deviceTime = t && Number.isFinite(t.getTime()) ? t : null;
-    this.ctx.emit({ deviceId, type, kind: type === 'ev.fault' ? 'alarm' : type === 'ev.meter' ? 'telemetry' : 'event', severity: EV_SEVERITY[type], deviceTime, data });
+    this.ctx.emit({ deviceId, type, kind: EV_EVENTS[type].kind, severity: EV_SEVERITY[type], deviceTime, data });
   }
 
   private idTagInfo(idTag: string): { status: 'Accepted' | 'Invalid' } {
@@ -132,6 +135,8 @@ export class EvCharger {
     const ocpp = this.ocpp!;
     const transactionId = p.transactionId as number;
     const tx = this.ctx.store.get<OpenTx>(txKey(id, transactionId));
+    const closed = this.ctx.store.get<number[]>(closedKey(id)) ?? [];
+    if (!tx && closed.includes(transactionId)) return {};
     if (!tx) {
       this.ctx.refused('unknown-transaction', { device: id, transactionId });
       throw ocpp.rpcError('PropertyConstraintViolation', `no open transaction ${transactionId} on ${id}`, { transactionId });
@@ -140,6 +145,7 @@ export class EvCharger {
     const idTag = (p.idTag as string | undefined) ?? tx.idTag;
     const reason = (p.reason as string | undefined) ?? 'Local';
     this.emit(id, 'ev.transaction.stopped', { transactionId, connectorId: tx.connectorId, idTag, energyWh, reason }, p.timestamp);
+    this.ctx.store.set(closedKey(id), [...closed, transactionId].slice(-CLOSED_KEPT));
     this.ctx.store.delete(txKey(id, transactionId));
     this.settle(id, 'StopTransaction', p, transactionId);
     return p.idTag ? { idTagInfo: this.idTagInfo(p.idTag as string) } : {};
