@@ -7,7 +7,8 @@ export const CATEGORIES = ['recyclable', 'kitchen', 'hazardous', 'other'] as con
 export const Category = z.enum(CATEGORIES);
 export type Category = z.infer<typeof Category>;
 
-const Account = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'letters, digits, "-" and "_" only');
+/** A broker account's user name, as `broker.accounts[].username` allows it. */
+const Account = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, ".", "-" and "_" only');
 
 export const SmartBinStation = z.strictObject({
   ...DeviceBase.shape,
@@ -17,6 +18,9 @@ export const SmartBinStation = z.strictObject({
    * under another account's topic is refused (`wrong-owner`).
    */
   account: Account.optional(),
+}).refine((s) => s.id !== 'cmd', {
+  path: ['id'],
+  message: '"cmd" is reserved for commands to devices (dev/<account>/cmd/…): choose another station id',
 });
 export type SmartBinStation = z.infer<typeof SmartBinStation>;
 
