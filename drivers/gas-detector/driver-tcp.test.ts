@@ -117,7 +117,7 @@ describe('gas-detector driver over Modbus TCP (simulator)', () => {
     sim.sim.setThresholds(2, 60, 30);
     const bad = await waitFor('invalid report', () => host.invalids.find((i) => i.deviceId === 'gas-2'));
     expect(bad.reason).toMatch(/low alarm threshold must be below the high/);
-    expect(bad.raw).toEqual([0, 0, 600, 300, 0]);
+    expect(bad.raw).toEqual({ main: [0, 0, 600, 300, 0] }); // the blocks read, by name
     expect(host.eventsOf('gas-2').length).toBe(events);
     expect(host.online('gas-2')).toBe(true);
     sim.sim.setThresholds(2, 20, 50);

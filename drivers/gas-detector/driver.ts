@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { type DriverContext, type DriverInstance, LinkDown } from '../../gateway/devices/driver-api.js';
 import { ModbusBus } from '../modbus/modbus-bus.js';
 import { isBusFault, toModbusError } from '../modbus/modbus-errors.js';
-import { MODELS } from './models.js';
+import { type Blocks, readBlocks } from '../modbus/register-map.js';
 import { type GasState, normalise } from './normalise.js';
 import type { GasDetectorConfig, GasDetectorDevice } from './schema.js';
 
@@ -54,26 +54,22 @@ export class GasDetectorDriver implements DriverInstance<GasDetectorDevice, GasC
   }
 
   async poll(d: GasDetectorDevice): Promise<void> {
-    const map = MODELS[d.model];
-    let words: number[];
+    let blocks: Blocks;
     try {
-      // FC3 Read Holding Registers / FC4 Read Input Registers (Modbus Application Protocol V1.1b3 §6.3, §6.4)
-      words =
-        map.table === 'holding'
-          ? await this.bus.readHolding(d.unitId, map.start, map.length)
-          : await this.bus.readInput(d.unitId, map.start, map.length);
+      // One request per block of the model: FC1-FC4 (Modbus Application Protocol V1.1b3 §6.1-§6.4)
+      blocks = await readBlocks(this.bus, d.unitId, d.map);
     } catch (err) {
       const e = toModbusError(err, `unit ${d.unitId}`);
       throw isBusFault(e) ? new LinkDown(e.message) : e;
     }
     const receivedAt = new Date(this.ctx.clock.now()); // the continuation runs as the response is delivered
-    const result = normalise(this.states.get(d.id), words, map, receivedAt, {
+    const result = normalise(this.states.get(d.id), blocks, d.map, receivedAt, {
       deviceId: d.id,
       lelDeadband: this.cfg.lelDeadband,
       reportIntervalMs: this.cfg.reportIntervalMs,
     });
     if (!result.ok) {
-      this.ctx.invalid(d.id, result.reason, words);
+      this.ctx.invalid(d.id, result.reason, blocks);
       return;
     }
     this.states.set(d.id, result.state);
@@ -81,9 +77,9 @@ export class GasDetectorDriver implements DriverInstance<GasDetectorDevice, GasC
   }
 
   private async valve(d: GasDetectorDevice, close: boolean) {
-    const coil = MODELS[d.model].valveCoil;
+    const coil = d.map.coils.valve?.address;
     // commandsFor keeps valve commands from a model without a relay; this narrows the type.
-    if (coil === null) return { ok: false as const, error: `model ${d.model} has no valve relay` };
+    if (coil === undefined) return { ok: false as const, error: `model ${d.model} has no valve relay` };
     await this.bus.writeCoil(d.unitId, coil, close, 'high');
     // Read the relay back (FC1 Read Coils, §6.1): the result is what the device says, not what we asked.
     const [closed] = await this.bus.readCoils(d.unitId, coil, 1, 'high');

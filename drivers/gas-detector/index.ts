@@ -2,13 +2,13 @@
 import type { FamilyDefinition } from '../../gateway/devices/driver-api.js';
 import { GAS_COMMANDS, type GasCommands, GasDetectorDriver } from './driver.js';
 import { GAS_EVENTS } from './events.js';
-import { MODELS } from './models.js';
+import { GAS_MODELS, type GasModel } from './models.js';
 import { GAS_RULES } from './rules.js';
 import { GasDetectorConfig } from './schema.js';
 
 export { GAS_COMMANDS } from './driver.js';
 export { GAS_EVENTS } from './events.js';
-export { GasRegisterMap, MODEL_NAMES, MODELS } from './models.js';
+export { GAS_MODELS, GasModel, gasModelOf, MODELS } from './models.js';
 export { type GasState, type GasStatus, normalise } from './normalise.js';
 export { GasDetectorConfig, GasDetectorDevice } from './schema.js';
 
@@ -17,7 +17,11 @@ export const gasDetector: FamilyDefinition<GasDetectorConfig, GasCommands> = {
   configSchema: GasDetectorConfig,
   commands: GAS_COMMANDS,
   // A detector without a valve relay has no valve to close or open.
-  commandsFor: (device) => (MODELS[device.model].valveCoil === null ? [] : ['valve.close', 'valve.open']),
+  commandsFor: (device) => {
+    // `map` is resolved by the config schema; an entry built without it names a shipped model.
+    const model = (device as { map?: GasModel }).map ?? GAS_MODELS[device.model];
+    return model?.coils.valve ? ['valve.close', 'valve.open'] : [];
+  },
   events: GAS_EVENTS,
   lifeSafety: true,
   rules: GAS_RULES,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { GasRegisterMap, MODELS } from './models.js';
+import { GAS_MODELS, GasModel } from './models.js';
 import { type GasState, normalise, type ReportPolicy } from './normalise.js';
 
-const MAP = MODELS['generic-lel'];
+const MAP = GAS_MODELS['generic-lel']!;
 const POLICY: ReportPolicy = { deviceId: 'gas-1', lelDeadband: 1, reportIntervalMs: 60_000 };
 const T0 = new Date('2026-01-01T00:00:00Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -125,7 +125,7 @@ describe('normalise (generic-lel)', () => {
   });
 
   it.each([
-    ['an unknown status value', [50, 7, 200, 500, 0], /status register value 7 is not a known state/],
+    ['an unknown status value', [50, 7, 200, 500, 0], /field status: raw value 7 is not one of the listed values \(0, 1, 2, 3\)/],
     ['a level above 100 %LEL', [1001, 0, 200, 500, 0], /lel: level above 100 %LEL/],
     ['thresholds the wrong way round', [50, 0, 500, 200, 0], /low alarm threshold must be below the high/],
     ['equal thresholds', [50, 0, 300, 300, 0], /low alarm threshold must be below the high/],
@@ -139,19 +139,15 @@ describe('normalise (generic-lel)', () => {
   });
 
   it('decodes another vendor map: input registers, other offsets, scales and status values', () => {
-    const acme = GasRegisterMap.parse({
-      table: 'input',
-      start: 100,
-      length: 6,
+    const acme = GasModel.parse({
+      blocks: { main: { table: 'input', start: 100, length: 6 } },
       fields: {
-        status: { offset: 0 },
-        lel: { offset: 2, scale: 0.01 },
-        lowThreshold: { offset: 3 },
-        highThreshold: { offset: 4 },
-        faultCode: { offset: 5 },
+        status: { block: 'main', offset: 0, values: { 16: 'normal', 17: 'low', 18: 'high', 31: 'fault' } },
+        lel: { block: 'main', offset: 2, scale: 0.01 },
+        lowThreshold: { block: 'main', offset: 3 },
+        highThreshold: { block: 'main', offset: 4 },
+        faultCode: { block: 'main', offset: 5 },
       },
-      statusValues: { normal: 16, low: 17, high: 18, fault: 31 },
-      valveCoil: null,
     });
     const r = normalise(undefined, [18, 0, 5525, 10, 40, 0], acme, T0, POLICY);
     expect(r.ok && r.events.map((e) => [e.type, e.data])).toEqual([
@@ -161,7 +157,10 @@ describe('normalise (generic-lel)', () => {
   });
 
   it('refuses a map whose fields lie outside its block', () => {
-    const bad = { ...MAP, length: 3 };
-    expect(GasRegisterMap.safeParse(bad).error?.issues[0]?.message).toMatch(/inside the block/);
+    const bad = { ...MAP, blocks: { main: { table: 'holding', start: 0, length: 3 } } };
+    expect(GasModel.safeParse(bad).error?.issues.map((i) => i.path.join('.'))).toEqual([
+      'fields.highThreshold.offset',
+      'fields.faultCode.offset',
+    ]);
   });
 });

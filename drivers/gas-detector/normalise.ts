@@ -1,5 +1,5 @@
 /**
- * Pure normalisation of one poll of a gas detector: raw register words -> validated reading ->
+ * Pure normalisation of one poll of a gas detector: registers read -> validated reading ->
  * new state and the events it causes. No I/O, no clock: `now` is passed in.
  *
  * Events (the contract; rules and the city platform match on these names):
@@ -12,10 +12,10 @@
  */
 import { z } from 'zod';
 import type { DeviceEvent, EventKind, Severity } from '../../gateway/devices/driver-api.js';
-import type { GasRegisterMap } from './models.js';
+import { type Blocks, InvalidRegisters, readFields } from '../modbus/register-map.js';
+import { GAS_STATUSES, type GasModel, type GasStatus } from './models.js';
 
-export const GAS_STATUSES = ['normal', 'low', 'high', 'fault'] as const;
-export type GasStatus = (typeof GAS_STATUSES)[number];
+export { GAS_STATUSES, type GasStatus } from './models.js';
 
 export interface GasState {
   /** %LEL; null only while in fault with an out-of-range level (a broken sensor). */
@@ -40,8 +40,6 @@ export type NormaliseResult =
   | { ok: true; state: GasState; events: DeviceEvent[] }
   | { ok: false; reason: string };
 
-const Words = z.array(z.number().int().min(0).max(0xffff));
-
 const Reading = z
   .object({
     status: z.enum(GAS_STATUSES, {
@@ -56,44 +54,33 @@ const Reading = z
     message: 'low alarm threshold must be below the high alarm threshold',
     path: ['lowThreshold'],
   });
-type Reading = z.infer<typeof Reading>;
 
-/** Rounds away binary noise of scaling (0.1 × 123 = 12.3, not 12.300000000000001). */
-const round = (v: number) => Math.round(v * 1e6) / 1e6;
-
-/** Raw words -> typed values per the map; range checks are the schema's job. */
-function decode(words: number[], map: GasRegisterMap): Record<keyof Reading, unknown> {
-  const f = map.fields;
-  const word = (offset: number) => words[offset] ?? 0;
-  const rawStatus = word(f.status.offset);
-  const status = (Object.keys(map.statusValues) as GasStatus[]).find(
-    (s) => map.statusValues[s] === rawStatus,
-  );
-  let lel: number | null = round(word(f.lel.offset) * f.lel.scale);
+/** Registers read -> typed values per the model; range checks are the schema's job. */
+function decode(input: Blocks | readonly number[], model: GasModel): Record<string, unknown> {
+  // A bare list of words is the model's only block (a one-block model, as most detectors are).
+  const blocks = Array.isArray(input) ? { [Object.keys(model.blocks)[0]!]: input as readonly number[] } : (input as Blocks);
+  const v = readFields(model, blocks);
+  let lel: unknown = v.lel;
   // A detector in fault may report garbage as its level (e.g. 0xFFFF): keep the fault, drop the level.
-  if (status === 'fault' && (lel < 0 || lel > 100)) lel = null;
-  return {
-    status: status ?? rawStatus,
-    lel,
-    lowThreshold: round(word(f.lowThreshold.offset) * f.lowThreshold.scale),
-    highThreshold: round(word(f.highThreshold.offset) * f.highThreshold.scale),
-    faultCode: word(f.faultCode.offset),
-  };
+  if (v.status === 'fault' && typeof lel === 'number' && (lel < 0 || lel > 100)) lel = null;
+  return { status: v.status, lel, lowThreshold: v.lowThreshold, highThreshold: v.highThreshold, faultCode: v.faultCode ?? 0 };
 }
 
 export function normalise(
   prev: GasState | undefined,
-  words: readonly number[],
-  map: GasRegisterMap,
+  input: Blocks | readonly number[],
+  model: GasModel,
   now: Date,
   policy: ReportPolicy,
 ): NormaliseResult {
-  const w = Words.safeParse(words);
-  if (!w.success) return { ok: false, reason: 'register words must be integers 0..65535' };
-  if (w.data.length < map.length) {
-    return { ok: false, reason: `expected ${map.length} registers, got ${w.data.length}` };
+  let values: Record<string, unknown>;
+  try {
+    values = decode(input, model);
+  } catch (err) {
+    if (err instanceof InvalidRegisters) return { ok: false, reason: err.message };
+    throw err;
   }
-  const parsed = Reading.safeParse(decode(w.data, map));
+  const parsed = Reading.safeParse(values);
   if (!parsed.success) {
     return {
       ok: false,

@@ -2,15 +2,18 @@
 import { z } from 'zod';
 import { DeviceBase, DriverBase, PollConfig } from '../../gateway/devices/driver-api.js';
 import { ModbusTransport } from '../modbus/modbus-transport.js';
-import { MODEL_NAMES } from './models.js';
+import { GAS_MODELS, GasModel, gasModelOf } from './models.js';
 
 export const GasDetectorDevice = z.strictObject({
   ...DeviceBase.shape,
   /** Modbus unit (slave) address: 1..247 (Modbus over Serial Line V1.02 §2.2). */
   unitId: z.number().int().min(1).max(247),
-  model: z.enum(MODEL_NAMES).default('generic-lel'),
+  /** A shipped model (drivers/gas-detector/models.ts) or one of the driver's `models:`. */
+  model: z.string().min(1).default('generic-lel'),
 });
-export type GasDetectorDevice = z.infer<typeof GasDetectorDevice>;
+
+/** A detector as the driver sees it: its model resolved to the register map (`map`). */
+export type GasDetectorDevice = z.infer<typeof GasDetectorDevice> & { map: GasModel };
 
 export const GasDetectorConfig = z
   .strictObject({
@@ -25,14 +28,47 @@ export const GasDetectorConfig = z
     reportIntervalMs: z.number().int().min(1000).default(60_000),
     /** A level change larger than this (%LEL) since the last report is reported at once. */
     lelDeadband: z.number().min(0).max(100).default(1),
+    /** Detector models of this site, in addition to the shipped ones (register-map format). */
+    models: z.record(DeviceBase.shape.id, GasModel).default({}),
     devices: z.array(GasDetectorDevice),
   })
-  .superRefine((cfg, ctx) => checkUnique(cfg.devices as unknown[], ctx), {
-    // also when other keys are wrong, so that every problem is reported at once
-    when: (payload) => Array.isArray((payload.value as { devices?: unknown } | undefined)?.devices),
-  });
+  .superRefine(
+    (cfg, ctx) => {
+      checkUnique(cfg.devices as unknown[], ctx);
+      checkModels(cfg as { models?: unknown; devices: unknown[] }, ctx);
+    },
+    {
+      // also when other keys are wrong, so that every problem is reported at once
+      when: (payload) => Array.isArray((payload.value as { devices?: unknown } | undefined)?.devices),
+    },
+  )
+  .transform((cfg) => ({
+    ...cfg,
+    devices: cfg.devices.map((d): GasDetectorDevice => ({ ...d, map: gasModelOf(cfg.models, d.model)! })),
+  }));
 
-export type GasDetectorConfig = z.infer<typeof GasDetectorConfig>;
+export type GasDetectorConfig = z.output<typeof GasDetectorConfig>;
+
+/** Each device names a known model; a site model does not take a shipped model's name. */
+function checkModels(cfg: { models?: unknown; devices: unknown[] }, ctx: z.RefinementCtx): void {
+  const site = (cfg.models && typeof cfg.models === 'object' ? cfg.models : {}) as Record<string, GasModel>;
+  for (const name of Object.keys(site)) {
+    if (Object.hasOwn(GAS_MODELS, name)) {
+      ctx.addIssue({ code: 'custom', path: ['models', name], message: `"${name}" is a shipped model; give your model another name` });
+    }
+  }
+  const known = [...new Set([...Object.keys(GAS_MODELS), ...Object.keys(site)])].join(', ');
+  cfg.devices.forEach((entry, i) => {
+    const { model } = (entry ?? {}) as { model?: unknown };
+    if (typeof model === 'string' && !gasModelOf(site, model)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['devices', i, 'model'],
+        message: `unknown model "${model}"; known models: ${known} (or describe it under models: of this driver)`,
+      });
+    }
+  });
+}
 
 /** Device ids and unit ids are unique on one bus. Entries may be unvalidated here: only well-typed keys are compared. */
 function checkUnique(devices: unknown[], ctx: z.RefinementCtx): void {

@@ -31,7 +31,8 @@ export const simulator: FamilySimulator = {
     const running = await startGasSimulatorTcp({
       host: gas.transport.host,
       port: gas.transport.port,
-      units: gas.devices.map((dev) => dev.unitId),
+      // each detector served with its own model, site models included
+      units: gas.devices.map((dev) => ({ unitId: dev.unitId, model: dev.map })),
     });
     const { sim } = running;
     const devices = gas.devices.map((dev): SimulatedDevice => {
@@ -51,15 +52,7 @@ export const simulator: FamilySimulator = {
           if (c.fault !== undefined) sim.setFault(unit, c.fault);
           if (c.responding !== undefined) sim.setResponding(unit, c.responding);
           if (c.valveClosed !== undefined) sim.setValve(unit, c.valveClosed);
-          if (c.lowThreshold !== undefined || c.highThreshold !== undefined) {
-            const words = sim.registers(unit);
-            const f = sim.map.fields;
-            sim.setThresholds(
-              unit,
-              c.lowThreshold ?? (words[f.lowThreshold.offset] ?? 0) * f.lowThreshold.scale,
-              c.highThreshold ?? (words[f.highThreshold.offset] ?? 0) * f.highThreshold.scale,
-            );
-          }
+          sim.setThresholds(unit, c.lowThreshold, c.highThreshold);
         },
       };
     });

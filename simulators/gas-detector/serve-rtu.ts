@@ -1,11 +1,12 @@
 /** Serves simulated gas detectors over Modbus RTU on a serial port (e.g. one end of a socat pty pair). */
-import type { GasRegisterMap } from '../../drivers/gas-detector/models.js';
+import type { GasModel } from '../../drivers/gas-detector/models.js';
 import { type ModbusRtuOptions, serveModbusRtu } from '../common/modbus-servers.js';
 import { GasDetectorSimulator, type SimUnitInit } from './simulator.js';
 
 export interface GasSimulatorRtuOptions extends ModbusRtuOptions {
   units: readonly (number | SimUnitInit)[];
-  map?: GasRegisterMap;
+  /** The model of every unit not given its own (default generic-lel). */
+  model?: GasModel;
 }
 
 export interface RunningGasSimulatorRtu {
@@ -15,6 +16,6 @@ export interface RunningGasSimulatorRtu {
 }
 
 export async function startGasSimulatorRtu(o: GasSimulatorRtuOptions): Promise<RunningGasSimulatorRtu> {
-  const sim = new GasDetectorSimulator(o.units, o.map);
+  const sim = new GasDetectorSimulator(o.units, o.model);
   return { ...(await serveModbusRtu(sim, o)), sim, path: o.path };
 }

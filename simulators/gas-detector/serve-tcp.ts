@@ -1,5 +1,5 @@
 /** Serves simulated gas detectors over Modbus TCP, on loopback only. */
-import type { GasRegisterMap } from '../../drivers/gas-detector/models.js';
+import type { GasModel } from '../../drivers/gas-detector/models.js';
 import { type RunningModbusTcp, serveModbusTcp } from '../common/modbus-servers.js';
 import { GasDetectorSimulator, type SimUnitInit } from './simulator.js';
 
@@ -9,7 +9,8 @@ export interface GasSimulatorTcpOptions {
   /** 0 or absent: a free port is picked. */
   port?: number;
   units: readonly (number | SimUnitInit)[];
-  map?: GasRegisterMap;
+  /** The model of every unit not given its own (default generic-lel). */
+  model?: GasModel;
 }
 
 export interface RunningGasSimulatorTcp extends RunningModbusTcp {
@@ -17,6 +18,6 @@ export interface RunningGasSimulatorTcp extends RunningModbusTcp {
 }
 
 export async function startGasSimulatorTcp(o: GasSimulatorTcpOptions): Promise<RunningGasSimulatorTcp> {
-  const sim = new GasDetectorSimulator(o.units, o.map);
+  const sim = new GasDetectorSimulator(o.units, o.model);
   return { ...(await serveModbusTcp(sim, { host: o.host, port: o.port, what: 'gas' })), sim };
 }

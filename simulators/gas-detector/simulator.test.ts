@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GasRegisterMap } from '../../drivers/gas-detector/models.js';
+import { GasModel } from '../../drivers/gas-detector/models.js';
 import { GasDetectorSimulator } from './simulator.js';
 
 describe('GasDetectorSimulator', () => {
@@ -21,19 +21,15 @@ describe('GasDetectorSimulator', () => {
   });
 
   it('lays out registers from a configurable map', () => {
-    const map = GasRegisterMap.parse({
-      table: 'input',
-      start: 30,
-      length: 6,
+    const map = GasModel.parse({
+      blocks: { main: { table: 'input', start: 30, length: 6 } },
       fields: {
-        status: { offset: 0 },
-        lel: { offset: 2, scale: 0.01 },
-        lowThreshold: { offset: 3 },
-        highThreshold: { offset: 4 },
-        faultCode: { offset: 5 },
+        status: { block: 'main', offset: 0, values: { 16: 'normal', 17: 'low', 18: 'high', 31: 'fault' } },
+        lel: { block: 'main', offset: 2, scale: 0.01 },
+        lowThreshold: { block: 'main', offset: 3 },
+        highThreshold: { block: 'main', offset: 4 },
+        faultCode: { block: 'main', offset: 5 },
       },
-      statusValues: { normal: 16, low: 17, high: 18, fault: 31 },
-      valveCoil: null,
     });
     const sim = new GasDetectorSimulator(
       [{ unitId: 3, lel: 12.34, lowThreshold: 10, highThreshold: 40 }],

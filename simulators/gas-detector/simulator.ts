@@ -2,16 +2,17 @@
  * Simulated combustible-gas detectors on one Modbus bus. Each unit holds a level, alarm
  * thresholds, a fault code and a valve relay, and derives its status register like a real
  * detector: fault code set -> fault; else level >= high -> high alarm; else level >= low ->
- * low alarm; else normal. The register layout comes from the same map the driver reads
- * (drivers/gas-detector/models.ts), so another vendor's map can be simulated too.
+ * low alarm; else normal. The register layout comes from the same model the driver reads
+ * (drivers/gas-detector/models.ts, or a site model), so any model can be simulated; each unit
+ * may have its own.
  *
  * `vector()` is the service vector for modbus-serial's ServerTCP / ServerSerial. Its handlers
  * take callbacks so that an unknown or dead unit can stay silent: it never answers, like a
  * powered-off detector on RS-485 (the master sees a timeout).
  */
 import type { FCallback, FCallbackVal, IServiceVector } from 'modbus-serial';
-import { type GasRegisterMap, MODELS } from '../../drivers/gas-detector/models.js';
-import type { GasStatus } from '../../drivers/gas-detector/normalise.js';
+import { GAS_MODELS, type GasModel, type GasStatus } from '../../drivers/gas-detector/models.js';
+import { type Table, writeFields } from '../../drivers/modbus/register-map.js';
 
 export interface SimUnitInit {
   unitId: number;
@@ -22,9 +23,12 @@ export interface SimUnitInit {
   highThreshold?: number;
   faultCode?: number;
   valveClosed?: boolean;
+  /** Default: the simulator's model. */
+  model?: GasModel;
 }
 
 interface Unit {
+  model: GasModel;
   lel: number;
   lowThreshold: number;
   highThreshold: number;
@@ -49,11 +53,12 @@ export class GasDetectorSimulator {
 
   constructor(
     units: readonly (number | SimUnitInit)[],
-    readonly map: GasRegisterMap = MODELS['generic-lel'],
+    readonly model: GasModel = GAS_MODELS['generic-lel']!,
   ) {
     for (const u of units) {
       const init = typeof u === 'number' ? { unitId: u } : u;
       this.units.set(init.unitId, {
+        model: init.model ?? model,
         lel: init.lel ?? 0,
         lowThreshold: init.lowThreshold ?? 20,
         highThreshold: init.highThreshold ?? 50,
@@ -73,8 +78,11 @@ export class GasDetectorSimulator {
     this.unit(unitId).lel = lel;
   }
 
-  setThresholds(unitId: number, low: number, high: number): void {
-    Object.assign(this.unit(unitId), { lowThreshold: low, highThreshold: high });
+  /** An absent threshold is left as it is. */
+  setThresholds(unitId: number, low: number | undefined, high: number | undefined): void {
+    const u = this.unit(unitId);
+    u.lowThreshold = low ?? u.lowThreshold;
+    u.highThreshold = high ?? u.highThreshold;
   }
 
   /** A non-zero code puts the detector in fault; 0 clears it. */
@@ -114,24 +122,44 @@ export class GasDetectorSimulator {
     return this.requestCounts.get(unitId) ?? 0;
   }
 
-  /** The register block of a unit as the driver reads it. */
-  registers(unitId: number): number[] {
+  /** The blocks of a unit as the driver reads them (block name -> registers or bits). */
+  blocks(unitId: number): Record<string, number[] | boolean[]> {
     const u = this.unit(unitId);
-    const { fields, statusValues, length } = this.map;
-    const words = new Array<number>(length).fill(0);
-    const raw = (v: number, scale: number) => Math.max(0, Math.min(0xffff, Math.round(v / scale)));
-    words[fields.lel.offset] = raw(u.lel, fields.lel.scale);
-    words[fields.status.offset] = statusValues[this.status(unitId)];
-    words[fields.lowThreshold.offset] = raw(u.lowThreshold, fields.lowThreshold.scale);
-    words[fields.highThreshold.offset] = raw(u.highThreshold, fields.highThreshold.scale);
-    words[fields.faultCode.offset] = u.faultCode & 0xffff;
-    return words;
+    return writeFields(u.model, {
+      lel: u.lel,
+      status: this.status(unitId),
+      lowThreshold: u.lowThreshold,
+      highThreshold: u.highThreshold,
+      faultCode: u.faultCode,
+    });
+  }
+
+  /** The registers of a unit's first block (the whole map of a one-block model). */
+  registers(unitId: number): number[] {
+    return Object.values(this.blocks(unitId))[0] as number[];
+  }
+
+  /**
+   * What a read of `len` registers or bits at `addr` of a table answers: from the block that
+   * holds them all, or the valve coil; else exception 02 (Modbus Application Protocol V1.1b3 §7).
+   */
+  read(table: Table, unitId: number, addr: number, len: number): (number | boolean)[] {
+    const u = this.unit(unitId);
+    if (table === 'coils' && len === 1 && u.model.coils.valve?.address === addr) return [u.valveClosed];
+    const blocks = this.blocks(unitId);
+    for (const [name, b] of Object.entries(u.model.blocks)) {
+      if (b.table === table && addr >= b.start && addr + len <= b.start + b.length) {
+        return blocks[name]!.slice(addr - b.start, addr - b.start + len);
+      }
+    }
+    throw illegalAddress();
   }
 
   /** Service vector for modbus-serial servers (callback style: arity decides, see servertcp_handler.js). */
   vector(): IServiceVector {
-    const holding = (addr: number, len: number, unitId: number) => this.read('holding', unitId, addr, len);
-    const input = (addr: number, len: number, unitId: number) => this.read('input', unitId, addr, len);
+    const holding = (addr: number, len: number, unitId: number) => this.read('holding', unitId, addr, len) as number[];
+    const input = (addr: number, len: number, unitId: number) => this.read('input', unitId, addr, len) as number[];
+    const bit = (table: Table, addr: number, unitId: number) => this.read(table, unitId, addr, 1)[0] as boolean;
     return {
       // FC3 Read Holding Registers (§6.3); the single-register form serves length-1 requests.
       getMultipleHoldingRegisters: (addr: number, len: number, unitId: number, cb: FCallbackVal<number[]>) =>
@@ -143,14 +171,12 @@ export class GasDetectorSimulator {
         this.answer(unitId, cb, () => input(addr, len, unitId)),
       getInputRegister: (addr: number, unitId: number, cb: FCallbackVal<number>) =>
         this.answer(unitId, cb, () => input(addr, 1, unitId)[0] ?? 0),
-      // FC1 Read Coils (§6.1): the valve relay
+      // FC1 Read Coils (§6.1): the valve relay, or a coil block of the model
       getCoil: (addr: number, unitId: number, cb: FCallbackVal<boolean>) =>
-        this.answer(unitId, cb, () => this.valveAt(unitId, addr).valveClosed),
-      // FC2 Read Discrete Inputs (§6.2): none on this model
-      getDiscreteInput: (_addr: number, unitId: number, cb: FCallbackVal<boolean>) =>
-        this.answer(unitId, cb, () => {
-          throw illegalAddress();
-        }),
+        this.answer(unitId, cb, () => bit('coils', addr, unitId)),
+      // FC2 Read Discrete Inputs (§6.2): a discrete block of the model, if any
+      getDiscreteInput: (addr: number, unitId: number, cb: FCallbackVal<boolean>) =>
+        this.answer(unitId, cb, () => bit('discrete', addr, unitId)),
       // FC5 Write Single Coil (§6.5): ON closes the valve
       setCoil: (addr: number, value: boolean, unitId: number, cb: FCallback) =>
         this.answer(unitId, cb, () => {
@@ -204,24 +230,24 @@ export class GasDetectorSimulator {
     this.timers.add(t);
   }
 
-  private read(table: 'holding' | 'input', unitId: number, addr: number, len: number): number[] {
-    const { start, length } = this.map;
-    if (table !== this.map.table || addr < start || addr + len > start + length) throw illegalAddress();
-    return this.registers(unitId).slice(addr - start, addr - start + len);
-  }
-
   private valveAt(unitId: number, addr: number): Unit {
-    if (this.map.valveCoil === null || addr !== this.map.valveCoil) throw illegalAddress();
-    return this.unit(unitId);
+    const u = this.unit(unitId);
+    if (u.model.coils.valve?.address !== addr) throw illegalAddress();
+    return u;
   }
 
+  /** A threshold in a one-register field of a holding block is writable (FC6), nothing else. */
   private writeThreshold(unitId: number, addr: number, value: number): void {
-    const { table, start, fields } = this.map;
     const u = this.unit(unitId);
-    if (table === 'holding' && addr === start + fields.lowThreshold.offset) {
-      u.lowThreshold = value * fields.lowThreshold.scale;
-    } else if (table === 'holding' && addr === start + fields.highThreshold.offset) {
-      u.highThreshold = value * fields.highThreshold.scale;
-    } else throw illegalAddress();
+    for (const name of ['lowThreshold', 'highThreshold'] as const) {
+      const f = u.model.fields[name]!;
+      const b = u.model.blocks[f.block]!;
+      if (b.table === 'holding' && addr === b.start + f.offset && (f.type === 'uint16' || f.type === 'int16')) {
+        const raw = f.type === 'int16' ? (value << 16) >> 16 : value;
+        u[name] = raw * f.scale + f.valueOffset;
+        return;
+      }
+    }
+    throw illegalAddress();
   }
 }

@@ -20,10 +20,12 @@ export async function fuzzDriver(o: { numRuns: number; seed: number }, t: Tally)
   const model: SlaveModel = {
     read(unitId, f, address, quantity) {
       if (!sim.unitIds().includes(unitId)) return undefined;
-      if (f === 1 && sim.map.valveCoil === address && quantity === 1) return [sim.getValve(unitId) ? 1 : 0];
-      const { start, length } = sim.map;
-      if (f !== 3 || address < start || address + quantity > start + length) return undefined;
-      return sim.registers(unitId).slice(address - start, address - start + quantity);
+      const table = ({ 1: 'coils', 2: 'discrete', 3: 'holding', 4: 'input' } as const)[f];
+      try {
+        return sim.read(table, unitId, address, quantity).map(Number);
+      } catch {
+        return undefined; // outside the model: no answer
+      }
     },
   };
   const honest = (unitId: number) => ({
