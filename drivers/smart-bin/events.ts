@@ -8,7 +8,7 @@ const Percent = z.number().min(0).max(100);
 export const BIN_EVENTS = {
   'bin.level': {
     kind: 'telemetry',
-    data: z.partialRecord(Category, Percent),
+    data: z.strictObject({ recyclable: Percent.optional(), kitchen: Percent.optional(), hazardous: Percent.optional(), other: Percent.optional() }),
     description: 'Fill level of each compartment, % (each status message)',
   },
   'bin.full': {
