@@ -120,11 +120,11 @@ describe('ev-charger: the gateway as OCPP 1.6J central system', () => {
     expect(h.invalids).toEqual([]);
   });
 
-  it('refuses an unknown id and a wrong password at the upgrade, counted', async () => {
+  it('refuses an unknown id, a wrong password and a client without ocpp1.6 at the upgrade, counted', async () => {
     const { h, port } = await boot();
-    const status = (id: string, password: string) =>
+    const status = (id: string, password: string, protocols = ['ocpp1.6']) =>
       new Promise<number>((resolve) => {
-        const ws = new WebSocket(`ws://127.0.0.1:${port}/ocpp/${id}`, ['ocpp1.6'], {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/ocpp/${id}`, protocols, {
           headers: { authorization: `Basic ${Buffer.from(`${id}:${password}`).toString('base64')}` },
         });
         ws.once('unexpected-response', (_req, res) => {
@@ -136,9 +136,11 @@ describe('ev-charger: the gateway as OCPP 1.6J central system', () => {
       });
     expect(await status('cp-9', PASSWORDS['cp-1'])).toBe(401);
     expect(await status('cp-1', PASSWORDS['cp-2'])).toBe(401);
+    expect(await status('cp-1', PASSWORDS['cp-1'], ['ocpp2.0.1'])).toBe(401);
     expect(await status('cp-1', PASSWORDS['cp-1'])).toBe(101);
     expect(await refused(h, 'unknown-sender')).toBe(1);
     expect(await refused(h, 'auth')).toBe(1);
+    expect(await refused(h, 'subprotocol')).toBe(1);
   });
 
   it('answers a schema-invalid call and out-of-order calls with the OCPP error, and keeps serving', async () => {
