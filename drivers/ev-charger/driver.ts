@@ -34,6 +34,7 @@ export class EvCharger {
   private readonly tags: Set<string> | undefined;
   private readonly waiters = new Set<Waiter>();
   private ocpp: Ocpp | undefined;
+  private stopping = false;
 
   constructor(
     private readonly config: EvChargerConfig,
@@ -52,6 +53,7 @@ export class EvCharger {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const w of this.waiters) w.done({ ok: false, error: 'the gateway is stopping' });
     this.waiters.clear();
     await Promise.all([...this.clients.values()].map((c) => c.close({ force: true }).catch(() => {})));
@@ -71,7 +73,8 @@ export class EvCharger {
     client.on('close', () => {
       if (this.clients.get(id) !== client) return;
       this.clients.delete(id);
-      this.ctx.availability(id, false, 'disconnected');
+      // The gateway closing its own connections says nothing about the piles.
+      if (!this.stopping) this.ctx.availability(id, false, 'disconnected');
     });
     client.on('strictValidationFailure', ({ error }: { error: Error }) =>
       this.ctx.refused('shape', { device: id, error: error.message.slice(0, 200) }),

@@ -33,6 +33,7 @@ export class ChargePoint {
   readonly powerW = new Map<number, number>();
   private ticker: NodeJS.Timeout | undefined;
   private closed = false;
+  private heartbeatMs = 60_000;
 
   constructor(readonly o: ChargePointOptions) {
     for (let i = 1; i <= (o.connectors ?? 1); i++) this.connectors.set(i, { status: 'Available', operative: true, meterWh: 1000 * i });
@@ -109,13 +110,15 @@ export class ChargePoint {
         for (const id of this.connectors.keys()) await this.status(id, 'Available');
         return;
       } catch {
-        await new Promise((r) => setTimeout(r, delay * (0.75 + Math.random() / 2)));
+        await new Promise((r) => setTimeout(r, delay * (0.75 + Math.random() / 2)).unref());
       }
     }
   }
 
-  boot(): Promise<Params> {
-    return this.call('BootNotification', { chargePointVendor: 'CG-Sim', chargePointModel: 'AC7K', firmwareVersion: '1.0.0' });
+  async boot(): Promise<Params> {
+    const res = await this.call('BootNotification', { chargePointVendor: 'CG-Sim', chargePointModel: 'AC7K', firmwareVersion: '1.0.0' });
+    if (typeof res.interval === 'number' && res.interval > 0) this.heartbeatMs = res.interval * 1000;
+    return res;
   }
 
   heartbeat(): Promise<Params> {
@@ -191,8 +194,13 @@ export class ChargePoint {
 
   /** Heartbeats and, while a connector charges, its meter values (at `powerW.get(connector)`, default 7 kW) every `everyMs`. */
   run(everyMs: number): void {
+    let lastBeat = Date.now();
     this.ticker = setInterval(() => {
-      void this.heartbeat().catch(() => {});
+      // Heartbeats at the interval the central system gave in BootNotification.conf.
+      if (Date.now() - lastBeat >= this.heartbeatMs - everyMs / 2) {
+        lastBeat = Date.now();
+        void this.heartbeat().catch(() => {});
+      }
       for (const [id, c] of this.connectors)
         if (c.tx) void this.charge(id, this.powerW.get(id) ?? 7000, everyMs / 1000).catch(() => {});
     }, everyMs);
