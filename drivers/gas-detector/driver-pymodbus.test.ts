@@ -2,63 +2,11 @@
  * Contract test against an independent Modbus slave: pymodbus 3.0 (Debian python3-pymodbus)
  * serving the generic-lel register map on loopback. Not our simulator, not our Modbus code.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../gateway/core/free-port.js';
 import type { HostHarness } from '../../gateway/devices/testing/host-harness.js';
 import { waitFor } from '../../gateway/testing/wait-for.js';
 import { gasConfig, startGas } from './testing/harness.js';
-
-const SCRIPT = fileURLToPath(new URL('./testing/pymodbus-slave.py', import.meta.url));
-
-interface Slave {
-  port: number;
-  /** Writes holding registers of a unit; resolves when pymodbus has them. */
-  set(unit: number, address: number, ...values: number[]): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function startSlave(units: Record<number, number[]>): Promise<Slave> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const proc = spawn('/usr/bin/python3', [SCRIPT, String(port), JSON.stringify(units)], { stdio: 'pipe' });
-    const lines: string[] = [];
-    let stderr = '';
-    proc.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    proc.stdout.setEncoding('utf8').on('data', (d: string) => lines.push(...d.split('\n').filter(Boolean)));
-    const ready = await Promise.race([
-      waitFor('pymodbus READY', () => lines.includes(`READY ${port}`), { timeoutMs: 15_000 }).then(
-        () => true,
-      ),
-      once(proc, 'exit').then(() => false),
-    ]);
-    if (ready) return slave(proc, port, lines);
-    if (attempt >= 3) throw new Error(`pymodbus slave did not start: ${stderr}`);
-  }
-}
-
-function slave(proc: ChildProcessWithoutNullStreams, port: number, lines: string[]): Slave {
-  return {
-    port,
-    async set(unit, address, ...values) {
-      const oks = lines.filter((l) => l === 'ok').length;
-      proc.stdin.write(`set ${unit} ${address} ${values.join(' ')}\n`);
-      await waitFor('pymodbus ok', () => lines.filter((l) => l === 'ok').length > oks);
-    },
-    async close() {
-      if (proc.exitCode !== null || proc.signalCode !== null || !proc.pid) return;
-      const exited = once(proc, 'exit');
-      proc.stdin.end(); // the script exits when stdin closes
-      const kill = setTimeout(() => proc.pid && process.kill(proc.pid, 'SIGKILL'), 5000);
-      await exited;
-      clearTimeout(kill);
-    },
-  };
-}
+import { type Slave, startSlave } from './testing/pymodbus.js';
 
 let pymodbus: Slave;
 let host: HostHarness;

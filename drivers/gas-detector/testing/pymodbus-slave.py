@@ -4,11 +4,15 @@ python3-pymodbus; run it with /usr/bin/python3, which has it).
 
     pymodbus-slave.py PORT UNITS_JSON
 
-UNITS_JSON maps unit ids to their holding registers from address 0, e.g. {"1": [50, 0, 200, 500, 0]}.
-Each unit also has 8 coils from address 0. Unknown unit ids get no answer (ignore_missing_slaves),
-like an absent detector on RS-485. Prints "READY <port>" once listening. Reads commands on stdin:
+UNITS_JSON maps unit ids to their data, from address 0 of each table: either a list of holding
+registers, e.g. {"1": [50, 0, 200, 500, 0]}, or the tables by name, e.g.
+{"1": {"hr": [0, 0, 2000], "ir": [0, 16828, 2], "co": [false, true], "di": [true]}} (hr holding
+registers, ir input registers, co coils, di discrete inputs). A unit has at least 8 coils. Unknown
+unit ids get no answer (ignore_missing_slaves), like an absent detector on RS-485. Prints
+"READY <port>" once listening. Reads commands on stdin:
 
-    set UNIT ADDRESS VALUE...   write holding registers, answers "ok"
+    set UNIT ADDRESS VALUE...         write holding registers, answers "ok"
+    set-input UNIT ADDRESS VALUE...   write input registers, answers "ok"
 
 and exits when stdin closes (so it never outlives the test that started it).
 """
@@ -21,14 +25,15 @@ from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, M
 from pymodbus.server import StartAsyncTcpServer
 
 
-def unit_context(words):
+def unit_context(data):
+    tables = {"hr": data} if isinstance(data, list) else dict(data)
+    coils = list(tables.get("co", []))
+    tables["co"] = coils + [False] * max(0, 8 - len(coils))
+    # A table not given keeps pymodbus' default block.
+    blocks = {name: ModbusSequentialDataBlock(0, list(values)) for name, values in tables.items()}
     # zero_mode=True: protocol address N is block index N. pymodbus' default (zero_mode=False)
     # adds 1 to every address, which would shift the whole register map by one.
-    return ModbusSlaveContext(
-        hr=ModbusSequentialDataBlock(0, list(words)),
-        co=ModbusSequentialDataBlock(0, [False] * 8),
-        zero_mode=True,
-    )
+    return ModbusSlaveContext(**blocks, zero_mode=True)
 
 
 async def main():
@@ -47,9 +52,9 @@ async def main():
 
     def handle(line):
         parts = line.split()
-        if len(parts) >= 4 and parts[0] == "set":
+        if len(parts) >= 4 and parts[0] in ("set", "set-input"):
             unit, address, values = int(parts[1]), int(parts[2]), [int(v) for v in parts[3:]]
-            context[unit].setValues(3, address, values)  # 3 = holding registers
+            context[unit].setValues(3 if parts[0] == "set" else 4, address, values)  # 3 holding, 4 input
             print("ok", flush=True)
         elif parts:
             print(f"error: unknown command {line.strip()}", flush=True)
