@@ -52,7 +52,7 @@ export class ChargePoint {
     this.handle('RemoteStartTransaction', (p) => {
       const id = (p.connectorId as number | undefined) ?? this.freeConnector();
       const c = id === undefined ? undefined : this.connectors.get(id);
-      if (!c || c.tx || !c.operative) return { status: 'Rejected' };
+      if (!c || c.tx || !c.operative || c.status === 'Faulted') return { status: 'Rejected' };
       setImmediate(() => void this.startTransaction(id!, p.idTag as string).catch(() => {}));
       return { status: 'Accepted' };
     });
@@ -90,7 +90,7 @@ export class ChargePoint {
   }
 
   private freeConnector(): number | undefined {
-    return [...this.connectors].find(([, c]) => !c.tx && c.operative)?.[0];
+    return [...this.connectors].find(([, c]) => !c.tx && c.operative && c.status !== 'Faulted')?.[0];
   }
 
   async connect(): Promise<void> {

@@ -38,6 +38,10 @@ describe('ev-charger compound simulator', () => {
     await pile.apply({ connector: 2, trip: true });
     expect(h.eventsOf('pile-1', 'ev.fault').map((e) => e.data)).toMatchObject([{ connectorId: 2, errorCode: 'OverCurrentFailure' }]);
     expect(h.eventsOf('pile-1', 'ev.transaction.stopped').map((e) => e.data)).toMatchObject([{ connectorId: 2, reason: 'Other' }]);
+    // A tripped connector refuses a remote start until it is repaired.
+    expect(await h.execute('pile-1', 'remote-start', { idTag: 'CARD-1', connectorId: 2 })).toMatchObject({ ok: false, error: expect.stringContaining('Rejected') });
+    await pile.apply({ connector: 2, repaired: true });
+    expect(await h.execute('pile-1', 'remote-start', { idTag: 'CARD-1', connectorId: 2 })).toMatchObject({ ok: true });
 
     await pile.apply({ offline: true });
     await waitFor('pile offline', () => h.online('pile-1') === false);
