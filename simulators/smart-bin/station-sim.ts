@@ -8,7 +8,7 @@
  * changes (overheat, smoke, tilt, door, emptying, malformed JSON, an oversized message, a message
  * for another station's topic).
  */
-import { connectAsync, type MqttClient } from 'mqtt';
+import { connect, type MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { CATEGORIES, type Category } from '../../drivers/smart-bin/schema.js';
 
@@ -109,29 +109,29 @@ export class BinStationSimulator {
     }
   }
 
-  /** Connects one client per account (`password(account)` gives its password). */
-  static async start(o: {
+  /**
+   * One client per account (`password(account)` gives its password). It does not wait for the
+   * broker: in the demo the gateway's broker starts after the simulators, so the clients keep
+   * reconnecting and what is published meanwhile waits in their queue.
+   */
+  static start(o: {
     url: string;
     stations: readonly SimStation[];
     password: (account: string) => string;
     seed?: number;
-  }): Promise<BinStationSimulator> {
+  }): BinStationSimulator {
     const sim = new BinStationSimulator(o.stations, o.seed ?? 1);
-    try {
-      for (const account of new Set(o.stations.map((s) => s.account))) {
-        const c = await connectAsync(o.url, {
-          protocolVersion: 4,
-          // A device account's client id starts with its user name.
-          clientId: `${account}:bin-sim`,
-          username: account,
-          password: o.password(account),
-          reconnectPeriod: 2000,
-        });
-        sim.clients.set(account, c);
-      }
-    } catch (err) {
-      await sim.close();
-      throw err;
+    for (const account of new Set(o.stations.map((s) => s.account))) {
+      const c = connect(o.url, {
+        protocolVersion: 4,
+        // A device account's client id starts with its user name.
+        clientId: `${account}:bin-sim`,
+        username: account,
+        password: o.password(account),
+        reconnectPeriod: 1000,
+      });
+      c.on('error', () => {}); // reconnects by itself
+      sim.clients.set(account, c);
     }
     return sim;
   }
