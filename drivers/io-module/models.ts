@@ -9,8 +9,7 @@
  * significant) of register `start + floor((n-1) / 16)` (bit-packed registers).
  */
 import { z } from 'zod';
-
-const Address = z.number().int().min(0).max(65_535);
+import { Address } from '../modbus/register-map.js';
 
 export const IoModuleModel = z.strictObject({
   description: z.string().optional(),

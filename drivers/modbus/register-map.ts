@@ -15,7 +15,8 @@ import { z } from 'zod';
 const Name = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'a name: a letter, then letters, digits, "_" or "-" (at most 64)');
-const Address = z.number().int().min(0).max(65_535);
+/** A PDU address, 0-based (Modbus Application Protocol V1.1b3 §4.4). */
+export const Address = z.number().int().min(0).max(65_535);
 
 /** `holding` FC3, `input` FC4: 16-bit registers; `coils` FC1, `discrete` FC2: bits. */
 export const TABLES = ['holding', 'input', 'coils', 'discrete'] as const;
