@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import type { createRPCError, RPCClient } from 'ocpp-rpc';
 import type { WebSocket } from 'ws';
-import { decoy, parseScryptHash, type ScryptHash, verifyPassword } from './password.js';
+import { decoyHash, type ParsedHash, parsePasswordHash, verifyPasswordAsync } from '../../gateway/devices/driver-api.js';
 
 export const SUBPROTOCOL = 'ocpp1.6';
 /** The path of one charge point: OCPP-J appends the charge point id to the central system's URL. */
@@ -68,9 +68,9 @@ export const chargePointOf = (url: URL): string | undefined => {
 
 /** OCPP 1.6 security profile 1: HTTP Basic, user name = the charge point id. */
 export class BasicAuth {
-  private readonly hashes = new Map<string, ScryptHash>();
+  private readonly hashes = new Map<string, ParsedHash>();
   constructor(devices: readonly { id: string; passwordHash: string }[]) {
-    for (const d of devices) this.hashes.set(d.id, parseScryptHash(d.passwordHash)!);
+    for (const d of devices) this.hashes.set(d.id, parsePasswordHash(d.passwordHash));
   }
 
   /** Undefined when accepted; otherwise the refusal reason (counted by the host). */
@@ -83,7 +83,7 @@ export class BasicAuth {
       userPass && userPass.subarray(0, prefix.length).equals(prefix) ? userPass.subarray(prefix.length) : undefined;
     const known = id === undefined ? undefined : this.hashes.get(id);
     // The same scrypt work whether or not the id exists: the answer's timing reveals nothing.
-    const ok = await verifyPassword(password ?? Buffer.alloc(0), known ?? decoy());
+    const ok = await verifyPasswordAsync(password ?? Buffer.alloc(0), known ?? decoyHash());
     if (!known) return 'unknown-sender';
     if (!password || !ok) return 'auth';
     // ws would pick the client's first protocol: refuse one that cannot speak OCPP 1.6 here.

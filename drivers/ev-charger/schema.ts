@@ -5,8 +5,7 @@
  * (OCPP 1.6 security profile 1: user = the charge point id, password checked against its hash).
  */
 import { z } from 'zod';
-import { DeviceBase, DriverBase, ListenConfig } from '../../gateway/devices/driver-api.js';
-import { parseScryptHash } from './password.js';
+import { DeviceBase, DriverBase, ListenConfig, parsePasswordHash } from '../../gateway/devices/driver-api.js';
 
 /** OCPP 1.6 IdToken: CiString20Type. */
 export const IdTag = z.string().min(1).max(20);
@@ -14,7 +13,7 @@ export const IdTag = z.string().min(1).max(20);
 export const EvChargerDevice = z.strictObject({
   ...DeviceBase.shape,
   /** Hash of the charge point's Basic-auth password (`gateway hash-password`), like broker accounts. */
-  passwordHash: z.string().refine((s) => parseScryptHash(s) !== undefined, {
+  passwordHash: z.string().refine((s) => isPasswordHash(s), {
     message: 'not a password hash in the form scrypt$<N>$<r>$<p>$<salt>$<hash>: create it with `gateway hash-password`',
   }),
   /** Number of connectors (OCPP connectorId 1..n). */
@@ -38,3 +37,12 @@ export const EvChargerConfig = z.strictObject({
   devices: z.array(EvChargerDevice).min(1),
 });
 export type EvChargerConfig = z.infer<typeof EvChargerConfig>;
+
+function isPasswordHash(s: string): boolean {
+  try {
+    parsePasswordHash(s);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -21,6 +21,12 @@ import type { RuleInput } from '../core/rule-schema.js';
 export type { CommandResult } from '../core/command-result.js';
 export type { DeviceEvent, EventKind, EventSpec, Severity } from '../core/envelope.js';
 export type { RuleInput } from '../core/rule-schema.js';
+/**
+ * Device sign-in with the gateway's password hashes (`gateway hash-password`), for families whose
+ * devices log in to the gateway (e.g. OCPP charge points): parse a hash from the site file, check a
+ * password without blocking the event loop, and a decoy hash to check for unknown ids.
+ */
+export { decoyHash, type ParsedHash, parsePasswordHash, verifyPasswordAsync } from '../auth/password.js';
 // Families import nothing else of the core: what they need is re-exported here.
 export { errorMessage } from '../core/errors.js';
 
