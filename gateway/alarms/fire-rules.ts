@@ -8,8 +8,9 @@
  * devices, here two different detectors in one building within 2 minutes, at least one of them a
  * smoke detector (two smoke detectors, or smoke and gas; two gas detectors are a gas leak, which
  * has its own rules, not a fire). Then every gate of the building and every exit gate of the site
- * is held open and the building's sirens sound; when a person resolves the alarm, the gates
- * return to normal operation and the sirens stop.
+ * is held open, the building's sirens sound and its EV chargers stop and go out of service; when
+ * a person resolves the alarm, the gates return to normal operation, the sirens stop and the
+ * chargers are back in service.
  */
 import type { RuleInput } from '../core/rule-schema.js';
 import type { AnyFamily } from '../devices/driver-api.js';
@@ -20,6 +21,7 @@ type Target = NonNullable<RuleInput['actions']>[number]['target'];
 const buildingGates: Target = { scope: 'building', devices: { family: 'access-gate' } };
 const exitGates: Target = { scope: 'site', devices: { family: 'access-gate', tags: ['exit'] } };
 const buildingSirens: Target = { scope: 'building', devices: { family: 'io-module', tags: ['siren'] } };
+const buildingChargers: Target = { scope: 'building', devices: { family: 'ev-charger' } };
 
 /** The fire rules for these families: none without a smoke detector family. */
 export function fireRules(families: readonly AnyFamily[]): RuleInput[] {
@@ -41,9 +43,13 @@ export function fireRules(families: readonly AnyFamily[]): RuleInput[] {
         { command: 'door.always-open', target: buildingGates },
         { command: 'door.always-open', target: exitGates },
         { command: 'siren.on', target: buildingSirens },
+        // EV chargers of the building: stop charging and take them out of service (OCPP 1.6 §5.3, §5.11).
+        { command: 'remote-stop', target: buildingChargers },
+        { command: 'change-availability', args: { type: 'Inoperative' }, target: buildingChargers },
         { on: 'resolve', command: 'door.resume', target: buildingGates },
         { on: 'resolve', command: 'door.resume', target: exitGates },
         { on: 'resolve', command: 'siren.off', target: buildingSirens },
+        { on: 'resolve', command: 'change-availability', args: { type: 'Operative' }, target: buildingChargers },
       ],
     },
   ];
