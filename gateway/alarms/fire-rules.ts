@@ -43,7 +43,7 @@ export function fireRules(families: readonly AnyFamily[]): RuleInput[] {
         { command: 'door.always-open', target: buildingGates },
         { command: 'door.always-open', target: exitGates },
         { command: 'siren.on', target: buildingSirens },
-        // EV chargers of the building: stop charging and take them out of service (OCPP 1.6 §5.3, §5.11).
+        // EV chargers of the building: stop charging and take them out of service (OCPP 1.6 RemoteStopTransaction, ChangeAvailability).
         { command: 'remote-stop', target: buildingChargers },
         { command: 'change-availability', args: { type: 'Inoperative' }, target: buildingChargers },
         { on: 'resolve', command: 'door.resume', target: buildingGates },
