@@ -8,7 +8,7 @@ import { GasDetectorConfig } from './schema.js';
 
 export { GAS_COMMANDS } from './driver.js';
 export { GAS_EVENTS } from './events.js';
-export { GAS_MODELS, GasModel, gasModelOf, MODELS } from './models.js';
+export { GAS_MODELS, GasModel, gasModelOf } from './models.js';
 export { type GasState, type GasStatus, normalise } from './normalise.js';
 export { GasDetectorConfig, GasDetectorDevice } from './schema.js';
 

@@ -83,22 +83,3 @@ export const GAS_MODELS: Readonly<Record<string, GasModel>> = {
 export function gasModelOf(site: Readonly<Record<string, GasModel>>, name: string): GasModel | undefined {
   return Object.hasOwn(site, name) ? site[name] : Object.hasOwn(GAS_MODELS, name) ? GAS_MODELS[name] : undefined;
 }
-
-type LegacyWordMap = GasModel & {
-  length: number;
-  statusValues: Record<GasStatus, number>;
-  fields: Record<'lel' | 'status' | 'lowThreshold' | 'highThreshold' | 'faultCode', Field>;
-};
-
-/**
- * The generic model with its single block's layout spelled out (`length`, `statusValues`), for
- * code that lays out register words itself (the bench fleet). New code: `GAS_MODELS` and
- * `writeFields` of the register-map module.
- */
-export const MODELS: { 'generic-lel': LegacyWordMap } = {
-  'generic-lel': {
-    ...(GAS_MODELS['generic-lel'] as LegacyWordMap),
-    length: 5,
-    statusValues: { normal: 0, low: 1, high: 2, fault: 3 },
-  },
-};

@@ -7,7 +7,8 @@
  * With `telemetryOnly`, the cycle stays below the low threshold: one `gas.reading` per message.
  */
 
-import { MODELS } from '../../drivers/gas-detector/models.js';
+import { GAS_MODELS } from '../../drivers/gas-detector/models.js';
+import { writeFields } from '../../drivers/modbus/register-map.js';
 import {
   type GasState,
   type NormaliseResult,
@@ -17,23 +18,16 @@ import {
 import type { DeviceRef } from '../../gateway/core/envelope.js';
 import type { DriverConfig } from '../../gateway/devices/driver-api.js';
 
-const MAP = MODELS['generic-lel'];
+const MODEL = GAS_MODELS['generic-lel']!;
 const LOW = 20; // %LEL
 const HIGH = 50;
 /** %LEL per poll; 25 is above the low threshold (status low), 12 is back to normal. */
 const LEVELS = [2, 5, 8, 11, 14, 25, 12, 9, 6, 3] as const;
-const STATUS = MAP.statusValues;
 
-/** Register words for one level, laid out by the model's map (scale 0.1 for levels). */
+/** The register words a detector at this level answers, laid out by the model. */
 function words(lel: number): number[] {
-  const w = new Array<number>(MAP.length).fill(0);
-  const f = MAP.fields;
-  w[f.lel.offset] = Math.round(lel / f.lel.scale);
-  w[f.status.offset] = lel >= HIGH ? STATUS.high : lel >= LOW ? STATUS.low : STATUS.normal;
-  w[f.lowThreshold.offset] = Math.round(LOW / f.lowThreshold.scale);
-  w[f.highThreshold.offset] = Math.round(HIGH / f.highThreshold.scale);
-  w[f.faultCode.offset] = 0;
-  return w;
+  const status = lel >= HIGH ? 'high' : lel >= LOW ? 'low' : 'normal';
+  return writeFields(MODEL, { lel, status, lowThreshold: LOW, highThreshold: HIGH, faultCode: 0 }).main as number[];
 }
 const WORDS = LEVELS.map(words);
 /** Below the low threshold, each step across the deadband: telemetry only. */
@@ -84,7 +78,7 @@ export class GasFleet {
     this.next = (this.next + 1) % this.detectors.length;
     const w = this.words[d.step]!;
     d.step = (d.step + 1) % this.words.length;
-    const r = normalise(d.state, w, MAP, receivedAt, d.policy);
+    const r = normalise(d.state, w, MODEL, receivedAt, d.policy);
     if (r.ok) d.state = r.state;
     return r;
   }
