@@ -1,7 +1,6 @@
 /** Commands of the ev-charger family: OCPP 1.6 calls from the central system, with their arguments. */
 import { z } from 'zod';
-import type { CommandHandlers } from '../../gateway/devices/driver-api.js';
-import type { EvCharger } from './driver.js';
+import type { CommandHandlers, CommandOutcome, CommandResult } from '../../gateway/devices/driver-api.js';
 import { IdTag, type EvChargerDevice } from './schema.js';
 
 const ConnectorId = z.number().int().min(1);
@@ -21,7 +20,19 @@ export const EV_COMMANDS = {
 } as const;
 export type EvCommands = CommandHandlers<typeof EV_COMMANDS, EvChargerDevice>;
 
-export function commandHandlers(cs: EvCharger): EvCommands {
+/** What the handlers need of the central system (the driver): calls to a charge point and its open transactions. */
+export interface CentralSystemCalls {
+  call(device: EvChargerDevice, method: string, params: Record<string, unknown>, ok: readonly string[]): Promise<CommandResult>;
+  /** Sends, then completes when the charge point reports what `match` recognises (e.g. its StartTransaction). */
+  untilReported(
+    device: EvChargerDevice,
+    send: () => Promise<CommandResult>,
+    match: (method: string, p: Record<string, unknown>, txId?: number) => boolean,
+  ): Promise<CommandOutcome>;
+  openTransactions(id: string): { transactionId: number; tx: { connectorId: number } }[];
+}
+
+export function commandHandlers(cs: CentralSystemCalls): EvCommands {
   return {
     'remote-start': (device, args) =>
       cs.untilReported(
