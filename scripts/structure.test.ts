@@ -14,6 +14,8 @@ import {
   findFolderCycles,
   folderGraph,
   formatCycle,
+  fileCycles,
+  formatFileCycle,
   formatTestImport,
   formatFamilyViolation,
   formatSizeViolation,
@@ -167,6 +169,14 @@ describe('structure checkers (synthetic input)', () => {
   });
 });
 
+describe('file cycles', () => {
+  it('finds files importing each other, and nothing in a chain', () => {
+    const imp = (from: string, target: string) => ({ from, line: 1, specifier: '…', target });
+    expect(fileCycles([imp('a/x.ts', 'a/y.ts'), imp('a/y.ts', 'a/x.ts'), imp('a/y.ts', 'b/z.ts')])).toEqual([['a/x.ts', 'a/y.ts']]);
+    expect(fileCycles([imp('a/x.ts', 'a/y.ts'), imp('a/y.ts', 'b/z.ts')])).toEqual([]);
+  });
+});
+
 describe('structure of the tree', () => {
   const report = checkStructure();
 
@@ -180,6 +190,10 @@ describe('structure of the tree', () => {
 
   it('has no import cycles between folders', () => {
     expect(report.cycles.map(formatCycle).join('\n')).toBe('');
+  });
+
+  it('has no circle of imports between files', () => {
+    expect(report.fileCycles.map(formatFileCycle).join('\n')).toBe('');
   });
 
   it('shipped code imports no test file and no testing/ folder', () => {

@@ -325,6 +325,8 @@ export interface StructureReport {
   cycles: FolderCycle[];
   /** Shipped code importing a test file or a `testing/` folder. */
   testImports: ImportRef[];
+  /** Files of the shipped code and tooling that import each other in a circle. */
+  fileCycles: string[][];
   families: string[];
   familyViolations: FamilyViolation[];
   sizeViolations: SizeViolation[];
@@ -332,6 +334,21 @@ export interface StructureReport {
 
 /** Built into the package: not a test, not tooling under scripts/ (benchmarks and reliability runs use test rigs). */
 export const isShipped = (path: string): boolean => !isTestFile(path) && !path.startsWith('scripts/');
+
+/** Strongly connected files (more than one): a circle of imports, even within one folder. */
+export function fileCycles(imports: ImportRef[]): string[][] {
+  const g = new Map<string, Set<string>>();
+  for (const i of imports) {
+    if (!i.target) continue;
+    if (!g.has(i.from)) g.set(i.from, new Set());
+    if (!g.has(i.target)) g.set(i.target, new Set());
+    g.get(i.from)!.add(i.target);
+  }
+  return stronglyConnected(g).filter((c) => c.length > 1);
+}
+
+export const formatFileCycle = (files: string[]): string =>
+  `files importing each other in a circle: ${files.join(' → ')} (move what both need into one of them or a third file)`;
 
 export const formatTestImport = (i: ImportRef): string =>
   `${i.from}:${i.line} imports '${i.specifier}': shipped code never imports a test file or a testing/ folder`;
@@ -343,6 +360,7 @@ export function checkStructure(root = REPO_ROOT): StructureReport {
   return {
     cycles: findFolderCycles(folderGraph(imports.filter((i) => !isTestFile(i.from)))),
     testImports: imports.filter((i) => isShipped(i.from) && i.target && isTestFile(i.target)),
+    fileCycles: fileCycles(imports.filter((i) => !isTestFile(i.from))),
     families,
     familyViolations: familyViolations(imports, families),
     sizeViolations: sizeViolations(files),
@@ -354,6 +372,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const out = [
     ...r.cycles.map(formatCycle),
     ...r.testImports.map(formatTestImport),
+    ...r.fileCycles.map(formatFileCycle),
     ...r.familyViolations.map(formatFamilyViolation),
     ...r.sizeViolations.map(formatSizeViolation),
   ];
