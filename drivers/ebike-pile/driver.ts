@@ -74,11 +74,22 @@ export class EbikePileDriver implements DriverInstance<EbikePileDevice, EbikeCom
     if (typeof readings === 'string') return this.ctx.invalid(d.id, readings, blocks);
     const policy = { deviceId: d.id, reportIntervalMs: this.cfg.reportIntervalMs, overtemperatureC: this.cfg.overtemperatureC, faultCodes: this.cfg.faultCodes };
     for (const r of readings) {
-      const key = `${d.id}/${r.port}`;
-      const { memory, events } = normalisePort(this.memory.get(key), r, now, policy);
+      const key = `session/${d.id}/${r.port}`;
+      // A session running when the gateway stopped goes on: its start meter is in the store.
+      const prev = this.memory.get(key) ?? this.stored(key);
+      const { memory, events } = normalisePort(prev, r, now, policy);
       this.memory.set(key, memory);
+      if (memory.sessionStartWh !== prev?.sessionStartWh) {
+        if (memory.sessionStartWh === undefined) this.ctx.store.delete(key);
+        else this.ctx.store.set(key, memory.sessionStartWh);
+      }
       for (const e of events) this.ctx.emit(e);
     }
+  }
+
+  private stored(key: string): PortMemory | undefined {
+    const startWh = this.ctx.store.get<number>(key);
+    return typeof startWh === 'number' ? { reportedAt: 0, alarms: [], sessionStartWh: startWh } : undefined;
   }
 
   private unknownPort(d: EbikePileDevice, port: number): CommandResult | undefined {

@@ -26,7 +26,8 @@ export interface PortReading {
   faultCode: number;
 }
 export interface PortMemory {
-  reading: PortReading;
+  /** Absent before the first reading (a session may be known from the driver's store). */
+  reading?: PortReading;
   reportedAt: number;
   /** The meter (Wh) at the start of the running session, if one runs. */
   sessionStartWh?: number;
@@ -101,7 +102,7 @@ export function normalisePort(prev: PortMemory | undefined, r: PortReading, now:
   const due = changed || t - (prev?.reportedAt ?? 0) >= p.reportIntervalMs;
   if (due) event('pile.port.reading', 'telemetry', 'info', r);
   return {
-    memory: { reading: r, reportedAt: due ? t : prev!.reportedAt, alarms, ...(sessionStartWh !== undefined ? { sessionStartWh } : {}) },
+    memory: { reading: r, reportedAt: due ? t : (prev?.reportedAt ?? t), alarms, ...(sessionStartWh !== undefined ? { sessionStartWh } : {}) },
     events,
   };
 }

@@ -1,7 +1,7 @@
 /** Site config of the ebike-pile family: shipped model, site models, and clear errors for bad ones. */
 import { describe, expect, it } from 'vitest';
 import { EBIKE_MODELS, EbikePileConfig, portsOf } from './index.js';
-import { conditions, normalisePort, type PortReading } from './normalise.js';
+import { conditions, normalisePort, type PortReading, portReadings } from './normalise.js';
 
 const base = { family: 'ebike-pile', id: 'piles', transport: { type: 'tcp', port: 5020 } };
 const messages = (input: unknown) => {
@@ -53,5 +53,11 @@ describe('ebike-pile normalisation', () => {
     expect(events.find((e) => e.type === 'pile.session.stopped')?.data).toEqual({ port: 1, energyWh: 30, reason: 'cut' });
     m = normalisePort(m, r({ state: 'charging', amps: 3 }), t, policy).memory;
     expect(normalisePort(m, r({ state: 'charging', amps: 3 }), new Date(1000), policy).events).toEqual([]);
+  });
+
+  it('a reading with a negative current is refused with the port named', () => {
+    const v = { 'port1-state': 'charging', 'port1-current': -1, 'port1-power': 0, 'port1-energy': 0, 'port1-temperature': 25, 'port1-fault': 0, 'port1-limit': 5, 'port1-relay': true };
+    expect(portReadings(v, [1])).toBe('port 1: current, power, energy and limit must not be negative');
+    expect(portReadings({ ...v, 'port1-current': 1 }, [1])).toMatchObject([{ port: 1, amps: 1, state: 'charging' }]);
   });
 });

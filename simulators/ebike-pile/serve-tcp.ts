@@ -8,8 +8,9 @@ export interface EbikeSimulatorTcpOptions {
   /** 0 or absent: a free port is picked. */
   port?: number;
   units: readonly (number | { unitId: number; model?: EbikeModel })[];
-  /** Simulated time per tick (default: real time, 200 ms ticks); a larger value speeds the curves up. */
+  /** Real ms between two steps of the loads (default 200). */
   tickMs?: number;
+  /** Simulated ms per real ms (default 1; 10 runs the curves ten times faster; 0: time moves only by `sim.step`). */
   speedup?: number;
 }
 

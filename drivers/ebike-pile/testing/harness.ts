@@ -1,5 +1,5 @@
 /** Runs the ebike-pile family (through its public definition) in a real driver host, for tests. */
-import { type HostHarness, startHost } from '../../../gateway/devices/testing/host-harness.js';
+import { type HostHarness, type HostHarnessOptions, startHost } from '../../../gateway/devices/testing/host-harness.js';
 import { EbikePileConfig, ebikePile } from '../index.js';
 
 /** A fast test config on loopback Modbus TCP: 100 ms polls, 200 ms timeout, short backoff. */
@@ -16,6 +16,6 @@ export function ebikeConfig(port: number, devices: Record<string, unknown>[], ov
   });
 }
 
-export function startEbike(config: EbikePileConfig): HostHarness {
-  return startHost({ families: [ebikePile], drivers: [config] });
+export function startEbike(config: EbikePileConfig, options: Partial<HostHarnessOptions> = {}): HostHarness {
+  return startHost({ families: [ebikePile], drivers: [config], ...options });
 }
