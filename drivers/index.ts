@@ -9,6 +9,7 @@ import { evCharger } from './ev-charger/index.js';
 import { gasDetector } from './gas-detector/index.js';
 import { ioModule } from './io-module/index.js';
 import { smartBin } from './smart-bin/index.js';
+import { ebikePile } from './ebike-pile/index.js';
 import { smokeDetector } from './smoke-detector/index.js';
 
 export const FAMILIES: readonly RegisteredFamily[] = [
@@ -19,6 +20,7 @@ export const FAMILIES: readonly RegisteredFamily[] = [
   { definition: accessGate, simulator: () => import('../simulators/access-gate/compound.js').then((m) => m.simulator) },
   { definition: evCharger, simulator: () => import('../simulators/ev-charger/compound.js').then((m) => m.simulator) },
   { definition: smartBin, simulator: () => import('../simulators/smart-bin/compound.js').then((m) => m.simulator) },
+  { definition: ebikePile, simulator: () => import('../simulators/ebike-pile/compound.js').then((m) => m.simulator) },
 ];
 
 export const DEFINITIONS: readonly AnyFamily[] = FAMILIES.map((f) => f.definition);

@@ -8,7 +8,7 @@
  * devices, here two different detectors in one building within 2 minutes, at least one of them a
  * smoke detector (two smoke detectors, or smoke and gas; two gas detectors are a gas leak, which
  * has its own rules, not a fire). Then every gate of the building and every exit gate of the site
- * is held open, the building's sirens sound and its EV chargers stop and go out of service; when
+ * is held open, the building's sirens sound and its EV chargers stop and go out of service, its e-bike piles are cut; when
  * a person resolves the alarm, the gates return to normal operation, the sirens stop and the
  * chargers are back in service.
  */
@@ -22,6 +22,7 @@ const buildingGates: Target = { scope: 'building', devices: { family: 'access-ga
 const exitGates: Target = { scope: 'site', devices: { family: 'access-gate', tags: ['exit'] } };
 const buildingSirens: Target = { scope: 'building', devices: { family: 'io-module', tags: ['siren'] } };
 const buildingChargers: Target = { scope: 'building', devices: { family: 'ev-charger' } };
+const buildingEbikePiles: Target = { scope: 'building', devices: { family: 'ebike-pile' } };
 
 /** The fire rules for these families: none without a smoke detector family. */
 export function fireRules(families: readonly AnyFamily[]): RuleInput[] {
@@ -46,6 +47,8 @@ export function fireRules(families: readonly AnyFamily[]): RuleInput[] {
         // EV chargers of the building: stop charging and take them out of service (OCPP 1.6 RemoteStopTransaction, ChangeAvailability).
         { command: 'remote-stop', target: buildingChargers },
         { command: 'change-availability', args: { type: 'Inoperative' }, target: buildingChargers },
+        // E-bike piles of the building: every port cut (batteries charging in corridors feed a fire).
+        { command: 'pile.cut-all', target: buildingEbikePiles },
         { on: 'resolve', command: 'door.resume', target: buildingGates },
         { on: 'resolve', command: 'door.resume', target: exitGates },
         { on: 'resolve', command: 'siren.off', target: buildingSirens },
