@@ -61,7 +61,7 @@ describe('ebike-pile driver against the simulator (Modbus TCP)', () => {
     expect(rule.match.where).toEqual({ relayOn: true });
   });
 
-  it('stuck relay: overcurrent with the relay still on; the rule action (pile.cut-all) reaches the pile', async () => {
+  it('stuck relay: overcurrent with the relay still on; the rule action (port.cut of the alarm\'s port) reaches the pile', async () => {
     s.sim.plug(1, 5, true);
     s.sim.inject(1, 5, { stuckRelay: true, overcurrent: true });
     const alarm = await waitFor('pile.overcurrent', () => last('pile.overcurrent', 5));
@@ -69,9 +69,11 @@ describe('ebike-pile driver against the simulator (Modbus TCP)', () => {
     const rule = EBIKE_RULES.find((r) => r.id === 'ebike-overcurrent-relay-on')!;
     expect(rule.match.type).toBe(alarm.type);
     const action = rule.actions![0]!;
-    expect(await host.execute('pile-1', action.command, action.args ?? {})).toMatchObject({ ok: true, data: { relayOn: false } });
+    expect(action).toMatchObject({ command: 'port.cut', args: { port: '{data.port}' } });
+    const port1 = s.sim.port(1, 1).relayOn;
+    expect(await host.execute('pile-1', action.command, { port: alarm.data.port })).toMatchObject({ ok: true, data: { relayOn: false } });
     expect(s.sim.port(1, 5).relayOn).toBe(false);
-    expect(s.sim.port(1, 1).relayOn).toBe(false);
+    expect(s.sim.port(1, 1).relayOn).toBe(port1);
     await waitFor('port 5 reported off', () => last('pile.port.state', 5)?.data.relayOn === false);
   });
 

@@ -1,7 +1,7 @@
 /**
  * The built-in stuck-relay rule end to end: the driver (under the real host) reports overcurrent
  * with the relay still on, the alarm engine (real journal and pipeline) raises a critical alarm
- * in zh-CN and its linkage `pile.cut-all` goes through the host's command path to the simulator.
+ * in zh-CN and its linkage `port.cut` of the alarm's port goes through the host's command path to the simulator.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness } from '../../gateway/alarms/testing/engine-harness.js';
@@ -42,7 +42,7 @@ describe('ebike-pile rules through the alarm engine', () => {
     expect(engine.commands).toEqual([]);
   });
 
-  it('overcurrent with a stuck relay: critical alarm, and pile.cut-all switches the pile off', async () => {
+  it('overcurrent with a stuck relay: critical alarm, and port.cut switches that port off (the port taken from the event)', async () => {
     s.sim.plug(1, 3, true);
     s.sim.inject(1, 3, { stuckRelay: true, overcurrent: true });
     const e = await waitFor('overcurrent port 3', () => host.eventsOf('pile-1', 'pile.overcurrent').find((x) => x.data.port === 3));
@@ -50,7 +50,9 @@ describe('ebike-pile rules through the alarm engine', () => {
     await engine.emit(e);
     const alarm = engine.alarmEvents('alarm.raised').map(engine.alarmOf).find((a) => a.rule === 'ebike-overcurrent-relay-on');
     expect(alarm).toMatchObject({ severity: 'critical', message: '电动车充电桩过流未断电：pile-1（B2 车棚） 端口 3 电流 7.5 A（限值 5 A），已远程断电' });
-    expect(engine.commands).toEqual([{ deviceId: 'pile-1', name: 'pile.cut-all', args: {} }]);
+    const port4 = s.sim.port(1, 4).relayOn;
+    expect(engine.commands).toEqual([{ deviceId: 'pile-1', name: 'port.cut', args: { port: 3 } }]);
     await waitFor('relay of port 3 off', () => s.sim.port(1, 3).relayOn === false);
+    expect(s.sim.port(1, 4).relayOn).toBe(port4);
   });
 });

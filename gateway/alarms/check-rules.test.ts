@@ -12,7 +12,7 @@ import { AlarmsConfig, Rule } from '../core/rule-schema.js';
 import { NotifyConfig } from '../notify/notify-schema.js';
 import { checkAlarmConfig, personalInMessage } from './check-rules.js';
 import { gateFamily } from './testing/families.js';
-import { selectorFamilies } from './match.js';
+import { isEventArg, selectorFamilies, typePatterns } from './match.js';
 import { effectiveRules } from './rule-set.js';
 
 const SITE = `
@@ -130,7 +130,19 @@ describe('built-in rule set', () => {
           if (!def) continue; // not registered (yet): the action has no targets
           const schema = def.commands[a.command] as z.ZodType | undefined;
           expect(schema, `${r.rule.id}: a ${f} performs ${a.command}`).toBeDefined();
-          expect(schema?.safeParse(a.args).success, `${r.rule.id}: ${a.command} arguments`).toBe(true);
+          // An argument taken from the event (`{data.port}`) must name a field of the matched event types' data.
+          const fromEvent = Object.entries(a.args).filter(([, v]) => isEventArg(v));
+          for (const [, v] of fromEvent) {
+            const key = String(v).slice('{data.'.length, -1).split('.')[0]!;
+            for (const type of typePatterns(r.rule.match.type)) {
+              const spec = DEFINITIONS.find((d) => Object.hasOwn(d.events, type))?.events[type];
+              const shape = (spec?.data as { shape?: Record<string, unknown> } | undefined)?.shape;
+              expect(shape && Object.hasOwn(shape, key), `${r.rule.id}: ${type} data has "${key}"`).toBe(true);
+            }
+          }
+          const parsed = schema?.safeParse(a.args);
+          const issues = parsed?.success ? [] : (parsed?.error.issues ?? []).filter((x) => !fromEvent.some(([k]) => k === x.path[0]));
+          expect(issues, `${r.rule.id}: ${a.command} arguments`).toEqual([]);
         }
       }
       for (const t of r.types) expect(emitted, `${r.rule.id}: ${t}`).toContain(t);

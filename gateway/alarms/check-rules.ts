@@ -10,7 +10,7 @@ import type { AnyFamily } from '../devices/driver-api.js';
 import type { z } from 'zod';
 import type { NotifyConfig } from '../notify/notify-schema.js';
 import { builtinRules, LINKAGE_FAILED_RULE } from './builtin-rules.js';
-import { selectorFamilies, typeMatches, typePatterns } from './match.js';
+import { isEventArg, selectorFamilies, typeMatches, typePatterns } from './match.js';
 import type { AlarmsConfig, Rule, Selector } from '../core/rule-schema.js';
 
 /**
@@ -130,9 +130,12 @@ export function checkAlarmConfig(
           });
           continue;
         }
+        // A `{data.<path>}` argument is known only when the event comes: checked then, by the command path.
+        const fromEvent = new Set(Object.keys(a.args).filter((key) => isEventArg(a.args[key])));
         const parsed = schema.safeParse(a.args);
-        if (!parsed.success) {
-          const why = parsed.error.issues
+        const issues = parsed.success ? [] : parsed.error.issues.filter((x) => !fromEvent.has(String(x.path[0])));
+        if (issues.length) {
+          const why = issues
             .map((x) => `${x.path.join('.') || 'args'}: ${x.message}`)
             .join('; ');
           problems.push({

@@ -14,7 +14,7 @@ import type { ActiveAlarms } from './active-alarms.js';
 import type { AlarmLifecycle } from './alarm-lifecycle.js';
 import type { TransitionReporter } from './durable-transitions.js';
 import { type ActionOn, type ActionOutcome, type AlarmEngineOptions, iso, type Trigger } from './engine-types.js';
-import { selectorMatches } from './match.js';
+import { fillArgs, selectorMatches } from './match.js';
 import type { CompiledRule } from './rule-set.js';
 
 export class Linkage {
@@ -39,8 +39,9 @@ export class Linkage {
     const held = on === 'resolve' ? this.heldByActiveAlarms() : new Map<string, Alarm>();
     cr.rule.actions.forEach((action, k) => {
       if (action.on !== on) return;
+      const args = fillArgs(action.args, a.trigger.data);
       for (const target of this.targetsOf(action, a)) {
-        const once = JSON.stringify([target, action.command, action.args]);
+        const once = JSON.stringify([target, action.command, args]);
         if (sent.has(once)) continue;
         sent.add(once);
         const holder = held.get(target);
@@ -57,7 +58,7 @@ export class Linkage {
           continue;
         }
         const timeoutMs = cr.actionTimeoutMs[k] ?? 5000;
-        void this.runAction(a, { on, command: action.command, args: action.args, target, timeoutMs });
+        void this.runAction(a, { on, command: action.command, args, target, timeoutMs });
       }
     });
   }

@@ -83,3 +83,23 @@ export function renderTemplate(template: string, ctx: Record<string, unknown>): 
     return v === undefined || v === null ? '?' : typeof v === 'object' ? JSON.stringify(v) : String(v);
   });
 }
+
+/** `{data.<path>}` as a whole argument value: taken from the triggering event's data when the action runs. */
+const EVENT_ARG = /^\{data\.([a-zA-Z0-9_.]+)\}$/;
+
+export const isEventArg = (v: unknown): boolean => typeof v === 'string' && EVENT_ARG.test(v);
+
+/**
+ * An action's arguments for one alarm: each `{data.<path>}` value becomes the value at that path
+ * of the trigger's data, with its type (e.g. the port number of an overcurrent); a missing one is
+ * left out, so the command's own argument check says what is missing.
+ */
+export function fillArgs(args: Record<string, unknown>, data: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(args)) {
+    const m = typeof v === 'string' ? EVENT_ARG.exec(v) : null;
+    const value = m ? getPath(data, m[1]!) : v;
+    if (value !== undefined) out[k] = value;
+  }
+  return out;
+}
