@@ -5,10 +5,10 @@
  * back. While the bus is down a poll fails with `LinkDown`; the bus coming back polls at once.
  */
 import { z } from 'zod';
-import { type CommandResult, type DriverContext, type DriverInstance, LinkDown } from '../../gateway/devices/driver-api.js';
-import { ModbusBus } from '../modbus/modbus-bus.js';
-import { isBusFault, toModbusError } from '../modbus/modbus-errors.js';
-import { type Blocks, InvalidRegisters, readBlocks, readFields } from '../modbus/register-map.js';
+import type { CommandResult, DriverContext, DriverInstance } from '../../gateway/devices/driver-api.js';
+import type { ModbusBus } from '../modbus/modbus-bus.js';
+import { openPolledBus, readDevice } from '../modbus/polled-bus.js';
+import { InvalidRegisters, readFields } from '../modbus/register-map.js';
 import { portsOf } from './models.js';
 import { normalisePort, type PortMemory, portReadings } from './normalise.js';
 import type { EbikePileConfig, EbikePileDevice } from './schema.js';
@@ -43,8 +43,7 @@ export class EbikePileDriver implements DriverInstance<EbikePileDevice, EbikeCom
     private readonly cfg: EbikePileConfig,
     private readonly ctx: DriverContext,
   ) {
-    this.bus = new ModbusBus({ transport: cfg.transport, timeoutMs: cfg.timeoutMs, backoff: cfg.backoff, log: ctx.log });
-    this.bus.on('connected', () => ctx.pollNow());
+    this.bus = openPolledBus(cfg, ctx);
   }
 
   async start(): Promise<void> {
@@ -56,13 +55,7 @@ export class EbikePileDriver implements DriverInstance<EbikePileDevice, EbikeCom
   }
 
   async poll(d: EbikePileDevice): Promise<void> {
-    let blocks: Blocks;
-    try {
-      blocks = await readBlocks(this.bus, d.unitId, d.map);
-    } catch (err) {
-      const e = toModbusError(err, `unit ${d.unitId}`);
-      throw isBusFault(e) ? new LinkDown(e.message) : e;
-    }
+    const blocks = await readDevice(this.bus, d.unitId, d.map);
     const now = new Date(this.ctx.clock.now());
     let readings;
     try {

@@ -6,10 +6,9 @@
  * coming back polls at once.
  */
 import { z } from 'zod';
-import { type DriverContext, type DriverInstance, LinkDown } from '../../gateway/devices/driver-api.js';
-import { ModbusBus } from '../modbus/modbus-bus.js';
-import { isBusFault, toModbusError } from '../modbus/modbus-errors.js';
-import { type Blocks, readBlocks } from '../modbus/register-map.js';
+import type { DriverContext, DriverInstance } from '../../gateway/devices/driver-api.js';
+import type { ModbusBus } from '../modbus/modbus-bus.js';
+import { openPolledBus, readDevice } from '../modbus/polled-bus.js';
 import { type GasState, normalise } from './normalise.js';
 import type { GasDetectorConfig, GasDetectorDevice } from './schema.js';
 
@@ -34,14 +33,7 @@ export class GasDetectorDriver implements DriverInstance<GasDetectorDevice, GasC
     private readonly cfg: GasDetectorConfig,
     private readonly ctx: DriverContext,
   ) {
-    this.bus = new ModbusBus({
-      transport: cfg.transport,
-      timeoutMs: cfg.timeoutMs,
-      backoff: cfg.backoff,
-      log: ctx.log,
-    });
-    // Poll at once when the bus (re)connects rather than waiting for the next tick.
-    this.bus.on('connected', () => ctx.pollNow());
+    this.bus = openPolledBus(cfg, ctx);
   }
 
   /** Starts in the background: resolves at once even when no device answers. */
@@ -54,14 +46,7 @@ export class GasDetectorDriver implements DriverInstance<GasDetectorDevice, GasC
   }
 
   async poll(d: GasDetectorDevice): Promise<void> {
-    let blocks: Blocks;
-    try {
-      // One request per block of the model: FC1-FC4 (Modbus Application Protocol V1.1b3 §6.1-§6.4)
-      blocks = await readBlocks(this.bus, d.unitId, d.map);
-    } catch (err) {
-      const e = toModbusError(err, `unit ${d.unitId}`);
-      throw isBusFault(e) ? new LinkDown(e.message) : e;
-    }
+    const blocks = await readDevice(this.bus, d.unitId, d.map);
     const receivedAt = new Date(this.ctx.clock.now()); // the continuation runs as the response is delivered
     const result = normalise(this.states.get(d.id), blocks, d.map, receivedAt, {
       deviceId: d.id,

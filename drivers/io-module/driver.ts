@@ -14,8 +14,9 @@ import {
   errorMessage,
   LinkDown,
 } from '../../gateway/devices/driver-api.js';
-import { ModbusBus } from '../modbus/modbus-bus.js';
+import type { ModbusBus } from '../modbus/modbus-bus.js';
 import { isBusFault, ModbusError, toModbusError } from '../modbus/modbus-errors.js';
+import { openPolledBus } from '../modbus/polled-bus.js';
 import { debounce, type InputTrack, newTrack } from './debounce.js';
 import { IO_EVENTS } from './events.js';
 import { inputRegisters, type IoModuleModel, unpackInputs } from './models.js';
@@ -84,8 +85,7 @@ export class IoModuleDriver implements DriverInstance<IoDevice, IoCommands> {
         failures: 0,
       });
     }
-    this.bus = new ModbusBus({ transport: cfg.transport, timeoutMs: cfg.timeoutMs, backoff: cfg.backoff, log: ctx.log });
-    this.bus.on('connected', () => ctx.pollNow());
+    this.bus = openPolledBus(cfg, ctx);
   }
 
   /** Starts in the background: resolves at once even when no module answers. */
