@@ -9,6 +9,23 @@ import { freePort } from '../../gateway/core/free-port.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
+/** A loopback host name: only such addresses are simulated (and served). */
+export const isLoopback = (host: string): boolean => LOOPBACK.has(host);
+
+/**
+ * The address a Modbus bus of the site file is simulated at: a TCP bus on a loopback address;
+ * an RTU bus or another address drives real devices (logged, undefined).
+ */
+export function simulatedTcpAddress(
+  driver: { id: string; transport: { type: string; host?: string; port?: number } },
+  log: { info(o: object, msg: string): void },
+): { host: string; port: number } | undefined {
+  const t = driver.transport;
+  if (t.type === 'tcp' && t.host !== undefined && t.port !== undefined && isLoopback(t.host)) return { host: t.host, port: t.port };
+  log.info({ driver: driver.id }, 'not simulated: real bus (RTU or non-loopback TCP)');
+  return undefined;
+}
+
 export interface RunningModbusTcp {
   host: string;
   port: number;

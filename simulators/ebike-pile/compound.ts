@@ -8,8 +8,8 @@ import type { EbikePileConfig } from '../../drivers/ebike-pile/schema.js';
 import type { DriverConfig, FamilySimulator, SimulatedDevice } from '../../gateway/devices/driver-api.js';
 import type { Logger } from '../../gateway/core/logger.js';
 import { startEbikeSimulatorTcp } from './serve-tcp.js';
+import { simulatedTcpAddress } from '../common/modbus-servers.js';
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export const EbikeChange = z.strictObject({
   port: z.number().int().min(1),
@@ -24,13 +24,11 @@ export const simulator: FamilySimulator = {
   changeHint: 'e.g. {"port": 3, "plug": true}, {"port": 3, "overcurrent": true}, {"port": 3, "stuckRelay": true}, {"port": 3, "overtemperature": true}',
   async start(config: DriverConfig, log: Logger) {
     const cfg = config as unknown as EbikePileConfig;
-    if (cfg.transport.type !== 'tcp' || !LOOPBACK.has(cfg.transport.host)) {
-      log.info({ driver: cfg.id }, 'not simulated: real bus (RTU or non-loopback TCP)');
-      return undefined;
-    }
+    const at = simulatedTcpAddress(cfg, log);
+    if (!at) return undefined;
     const running = await startEbikeSimulatorTcp({
-      host: cfg.transport.host,
-      port: cfg.transport.port,
+      host: at.host,
+      port: at.port,
       units: cfg.devices.map((d) => ({ unitId: d.unitId, model: d.map })),
       speedup: 10, // a session tapers to full in about 10 s of the demo
     });

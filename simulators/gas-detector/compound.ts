@@ -8,8 +8,8 @@ import type { GasDetectorConfig } from '../../drivers/gas-detector/schema.js';
 import type { DriverConfig, FamilySimulator, SimulatedDevice } from '../../gateway/devices/driver-api.js';
 import type { Logger } from '../../gateway/core/logger.js';
 import { startGasSimulatorTcp } from './serve-tcp.js';
+import { simulatedTcpAddress } from '../common/modbus-servers.js';
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 const GasChange = z.strictObject({
   lel: z.number().min(0).max(100).optional(),
@@ -24,13 +24,11 @@ export const simulator: FamilySimulator = {
   changeHint: 'e.g. {"lel": 60}, {"fault": 3}, {"responding": false}',
   async start(config: DriverConfig, log: Logger) {
     const gas = config as unknown as GasDetectorConfig;
-    if (gas.transport.type !== 'tcp' || !LOOPBACK.has(gas.transport.host)) {
-      log.info({ driver: gas.id }, 'not simulated: real bus (RTU or non-loopback TCP)');
-      return undefined;
-    }
+    const at = simulatedTcpAddress(gas, log);
+    if (!at) return undefined;
     const running = await startGasSimulatorTcp({
-      host: gas.transport.host,
-      port: gas.transport.port,
+      host: at.host,
+      port: at.port,
       // each detector served with its own model, site models included
       units: gas.devices.map((dev) => ({ unitId: dev.unitId, model: dev.map })),
     });

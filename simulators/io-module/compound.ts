@@ -11,8 +11,8 @@ import type { Logger } from '../../gateway/core/logger.js';
 import type { DriverConfig, FamilySimulator, SimulatedDevice } from '../../gateway/devices/driver-api.js';
 import { startIoSimulatorTcp } from './serve-tcp.js';
 import type { IoModuleSimulator } from './simulator.js';
+import { simulatedTcpAddress } from '../common/modbus-servers.js';
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 const N = z.number().int().min(1);
 const Ms = z.number().int().min(50).max(60_000);
 
@@ -52,13 +52,11 @@ export const simulator: FamilySimulator = {
     'module: {"input": 3, "value": true}, {"press": 3}, {"glitch": 3}, {"stuck": 2}, {"unstuck": 2}, {"responding": false}; input: {"active": true}, {"press": true}; output: {"stuck": true}, {"on": true}',
   async start(config: DriverConfig, log: Logger) {
     const io = config as unknown as IoModuleConfig;
-    if (io.transport.type !== 'tcp' || !LOOPBACK.has(io.transport.host)) {
-      log.info({ driver: io.id }, 'not simulated: real bus (RTU or non-loopback TCP)');
-      return undefined;
-    }
+    const at = simulatedTcpAddress(io, log);
+    if (!at) return undefined;
     const running = await startIoSimulatorTcp({
-      host: io.transport.host,
-      port: io.transport.port,
+      host: at.host,
+      port: at.port,
       // Every bound input starts at rest: a normally-closed (activeLow) one energised.
       modules: io.modules.map((m) => ({
         unitId: m.unitId,
