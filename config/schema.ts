@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { DEFINITIONS } from '../drivers/index.js';
 import { AlarmsConfig, Rule } from '../gateway/core/rule-schema.js';
+import { isTimeZone } from '../gateway/core/clock.js';
 import { BrokerConfig } from '../gateway/broker/broker-config.js';
 import type { DriverConfig } from '../gateway/devices/driver-api.js';
 import { HttpConfig } from '../gateway/http/http-config.js';
@@ -32,6 +33,11 @@ export const SiteConfig = z.strictObject({
     /** Used by astronomical schedules (streetlights). */
     latitude: z.number().min(-90).max(90).optional(),
     longitude: z.number().min(-180).max(180).optional(),
+    /** IANA time zone of the site, for schedules at local hours; the machine's when absent. */
+    timezone: z
+      .string()
+      .refine(isTimeZone, { message: 'unknown time zone: use an IANA name such as Asia/Shanghai' })
+      .optional(),
   }),
   gateway: z.strictObject({ id: Id }),
   /** Demo mode: anonymous read-only access to the local broker. Never in production. */

@@ -11,7 +11,7 @@ import { LoginGuard } from './auth/login-guard.js';
 import { type RunningBroker, startBroker } from './broker/broker.js';
 import { BrokerLogin } from './broker/broker-config.js';
 import { handleCommandRequest } from './commands/commands.js';
-import type { Clock } from './core/clock.js';
+import { type Clock, localTimeZone } from './core/clock.js';
 import { type Component, startInOrder } from './core/components.js';
 import { errorMessage, GatewayError } from './core/errors.js';
 import { bridgePipelineToBus, LocalBus } from './pipeline/local-bus.js';
@@ -73,6 +73,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
       }),
       metrics,
       log,
+      site: { ...config.site, timezone: config.site.timezone ?? localTimeZone() },
     });
     // City uplink: its outbox rows commit in the journal transaction of their events.
     uplink = createGatewayUplink({

@@ -92,3 +92,18 @@ export class ManualClock implements Clock {
     return this.timers.length;
   }
 }
+
+/** The machine's IANA time zone (e.g. `Asia/Shanghai`), for sites whose file names none. */
+export function localTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/** True when the runtime knows the IANA time zone `tz`. */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -157,9 +157,20 @@ export interface SubscribeOptions {
   broker?: 'local' | 'external';
 }
 
+/** Where the site is: for astronomical schedules and local hours. */
+export interface SiteLocation {
+  readonly id: string;
+  readonly latitude?: number;
+  readonly longitude?: number;
+  /** IANA time zone of the site (e.g. `Asia/Shanghai`); the machine's when the site file names none. */
+  readonly timezone: string;
+}
+
 export interface DriverContext {
   /** pino child logger bound to this driver instance. */
   readonly log: Logger;
+  /** The site this gateway serves (from the site file's `site:`). */
+  readonly site: SiteLocation;
   /** Wall and monotonic time, and timers; injectable in tests. */
   readonly clock: Clock;
   /** Durable state of this instance, e.g. the last event serial number fetched. */

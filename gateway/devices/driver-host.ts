@@ -7,7 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import { z } from 'zod';
-import { type Clock, systemClock } from '../core/clock.js';
+import { type Clock, localTimeZone, systemClock } from '../core/clock.js';
 import type { CommandResult, Execute } from '../core/command-result.js';
 import type { DeviceEvent } from '../core/envelope.js';
 import { errorMessage } from '../core/errors.js';
@@ -23,6 +23,7 @@ import {
   type DriverInstance,
   type DriverStore,
   PollConfig,
+  type SiteLocation,
 } from './driver-api.js';
 import { createDriverHttp } from './driver-http.js';
 import type { FileStore } from './driver-files.js';
@@ -46,6 +47,8 @@ export interface DriverHostOptions {
   metrics: Metrics;
   log: Logger;
   clock?: Clock;
+  /** The site's id, location and time zone, given to every driver. */
+  site?: SiteLocation;
   /** Observers of what the host counts and logs (tests, diagnostics). */
   hooks?: {
     pollError?(deviceId: string, reason: string): void;
@@ -224,6 +227,7 @@ export class DriverHost {
     let scheduler: PollScheduler<DeviceBase> | undefined;
     const ctx: DriverContext = {
       log,
+      site: this.o.site ?? { id: 'site', timezone: localTimeZone() },
       clock: this.clock,
       store: slot.store,
       files: this.o.files.forDriver(config.id),

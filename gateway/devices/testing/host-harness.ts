@@ -11,7 +11,7 @@ import type { Clock } from '../../core/clock.js';
 import type { DeviceEvent } from '../../core/envelope.js';
 import { createLogger } from '../../core/logger.js';
 import { createMetrics, type Metrics } from '../../core/metrics.js';
-import type { AnyFamily, DriverConfig } from '../driver-api.js';
+import type { AnyFamily, DriverConfig, SiteLocation } from '../driver-api.js';
 import { FileStore } from '../driver-files.js';
 import { DriverHost } from '../driver-host.js';
 import { buildInventory, type Inventory } from '../inventory.js';
@@ -38,6 +38,8 @@ export interface HostHarnessOptions {
   families: readonly AnyFamily[];
   drivers: readonly DriverConfig[];
   clock?: Clock;
+  /** The site's id, location and time zone given to the drivers (default: id `site`, the machine's zone). */
+  site?: SiteLocation;
   /** Runs as each event is ingested (e.g. to note simulator counters at that moment). */
   onEmit?: (e: DeviceEvent) => void;
   busy?: () => boolean;
@@ -78,6 +80,7 @@ export function startHost(o: HostHarnessOptions): HostHarness {
     metrics,
     log: createLogger(process.env.LOG_LEVEL ?? 'silent'),
     clock: o.clock,
+    site: o.site,
     hooks: {
       pollError: (deviceId, reason) => pollErrors.push({ deviceId, reason }),
       invalid: (deviceId, reason, raw) => invalids.push({ deviceId, reason, raw }),
