@@ -10,6 +10,9 @@
 #   python3-pymodbus  an independent Modbus slave for the gas-detector driver, run by /usr/bin/python3;
 #   python3-serial, python3-serial-asyncio
 #                     needed by `from pymodbus.server import ...` (only recommended by python3-pymodbus)
+#   ffmpeg            ffmpeg: the simulated cameras' test video; ffprobe: an independent RTSP reader
+#   onvif-tools       onvif-util: an independent ONVIF client (libonvif) against the camera simulator
+#   rtsp-server-perl  the RTSP server the simulated cameras publish their stream to
 #
 # Every check exercises what the tests really use (the same binary, the same imports), so a peer
 # that is present but unusable counts as missing.
@@ -31,11 +34,22 @@ MOSQUITTO=${CG_TEST_MOSQUITTO:-/usr/sbin/mosquitto}
 PYMODBUS_IMPORTS='from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
 from pymodbus.server import StartAsyncTcpServer'
 
-PEERS=(mosquitto mosquitto_passwd mosquitto_pub curl mbpoll socat openssl pymodbus)
+PEERS=(mosquitto mosquitto_passwd mosquitto_pub curl mbpoll socat openssl pymodbus ffmpeg ffprobe onvif-util rtsp-server-perl)
 
 last_line() { # last non-empty line of $1
   local s=${1%$'\n'}
   printf '%s' "${s##*$'\n'}"
+}
+
+# runs PROGRAM (on PATH) with ARGS and expects EXPECTED in its output (any exit status).
+runs() {
+  local program=$1 expected=$2 out path
+  shift 2
+  path=$(command -v "$program") || { WHY="$program not on PATH"; return 1; }
+  out=$("$path" "$@" 2>&1) || true
+  case "$out" in *"$expected"*) return 0 ;; esac
+  WHY="'$path $*' did not run: $(last_line "$out")"
+  return 1
 }
 
 # probe PEER: returns 0 when the peer works as the tests use it; otherwise sets WHY and PKG.
@@ -114,6 +128,22 @@ probe() {
         esac
       fi
       return 1
+      ;;
+    ffmpeg)
+      PKG=ffmpeg
+      runs ffmpeg 'ffmpeg version' -hide_banner -version
+      ;;
+    ffprobe)
+      PKG=ffmpeg
+      runs ffprobe 'ffprobe version' -hide_banner -version
+      ;;
+    onvif-util)
+      PKG=onvif-tools
+      runs onvif-util 'Usage: onvif-util' -h
+      ;;
+    rtsp-server-perl)
+      PKG=rtsp-server-perl
+      runs rtsp-server-perl 'usage: rtsp-server-perl' --help
       ;;
     *)
       echo "install-test-deps: unknown peer $1" >&2

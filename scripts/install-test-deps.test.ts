@@ -127,7 +127,8 @@ describe('install-test-deps.sh --check', () => {
     // A PATH with every other program the tests spawn, but no mbpoll.
     const bin = join(dir, 'bin-without-mbpoll');
     mkdirSync(bin);
-    for (const program of ['socat', 'openssl', 'mosquitto_passwd', 'mosquitto_pub', 'curl']) symlinkSync(locate(program), join(bin, program));
+    for (const program of ['socat', 'openssl', 'mosquitto_passwd', 'mosquitto_pub', 'curl', 'ffmpeg', 'ffprobe', 'onvif-util', 'rtsp-server-perl'])
+      symlinkSync(locate(program), join(bin, program));
 
     const r = check({ PATH: bin });
     expect(r.status).toBe(1);
@@ -145,6 +146,10 @@ describe('install-test-deps.sh --check', () => {
       ['mbpoll', 'mbpoll'],
       ['socat', 'socat'],
       ['openssl', 'openssl'],
+      ['ffmpeg', 'ffmpeg'],
+      ['ffprobe', 'ffmpeg'],
+      ['onvif-util', 'onvif-tools'],
+      ['rtsp-server-perl', 'rtsp-server-perl'],
     ]) {
       expect(r.stderr).toContain(`missing test peer ${peer}: install Debian package ${pkg} `);
     }
