@@ -168,6 +168,23 @@ describe('ev-charger: the gateway as OCPP 1.6J central system', () => {
     expect(data(h, 'ev.transaction.stopped', 'cp-2')).toEqual([]);
   });
 
+  it('answers a resent StartTransaction with the same transactionId, reported once', async () => {
+    const { h, endpoint } = await boot();
+    const cp = chargePoint(endpoint);
+    await cp.connect();
+    await cp.boot();
+    const start = { connectorId: 1, idTag: 'CARD-1', meterStart: 1000, timestamp: '2026-03-01T08:00:00.000Z' };
+    const first = await cp.call('StartTransaction', start);
+    // The answer was lost: the charge point sends the same message again.
+    expect(await cp.call('StartTransaction', start)).toEqual(first);
+    expect(data(h, 'ev.transaction.started')).toEqual([{ transactionId: first.transactionId, connectorId: 1, idTag: 'CARD-1', meterStartWh: 1000 }]);
+    // Another session on the same connector (a later timestamp) is a new transaction.
+    await cp.call('StopTransaction', { transactionId: first.transactionId, meterStop: 1500, timestamp: '2026-03-01T09:00:00.000Z' });
+    const second = await cp.call('StartTransaction', { ...start, meterStart: 1500, timestamp: '2026-03-01T10:00:00.000Z' });
+    expect(second.transactionId).not.toBe(first.transactionId);
+    expect(data(h, 'ev.transaction.started')).toHaveLength(2);
+  });
+
   it('closes a transaction started before a gateway restart with meterStop − meterStart', async () => {
     const dbPath = join(dir, 'restart.db');
     const first = await boot({ dbPath });

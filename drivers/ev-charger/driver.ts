@@ -125,6 +125,12 @@ export class EvCharger {
   private started(id: string, p: Params): Params {
     const connectorId = p.connectorId as number;
     const idTag = p.idTag as string;
+    // The charge point resends a StartTransaction whose answer it lost (OCPP 1.6 §4.8): the same
+    // connector, idTag, meterStart and timestamp as an open transaction is that transaction.
+    const resent = this.openTransactions(id).find(
+      ({ tx }) => tx.connectorId === connectorId && tx.idTag === idTag && tx.meterStart === p.meterStart && tx.timestamp === p.timestamp,
+    );
+    if (resent) return { transactionId: resent.transactionId, idTagInfo: this.idTagInfo(idTag) };
     const transactionId = (this.ctx.store.get<number>('last-tx') ?? 0) + 1;
     this.ctx.store.set('last-tx', transactionId);
     const tx: OpenTx = { connectorId, idTag, meterStart: p.meterStart as number, timestamp: p.timestamp as string };
