@@ -17,9 +17,10 @@ import {
 import type { ModbusBus } from '../modbus/modbus-bus.js';
 import { isBusFault, ModbusError, toModbusError } from '../modbus/modbus-errors.js';
 import { openPolledBus } from '../modbus/polled-bus.js';
+import { type FieldValues, InvalidRegisters, readBlocks, readFields } from '../modbus/register-map.js';
 import { debounce, type InputTrack, newTrack } from './debounce.js';
 import { IO_EVENTS } from './events.js';
-import { inputRegisters, type IoModuleModel, unpackInputs } from './models.js';
+import type { IoModel } from './models.js';
 import { type IoDevice, type IoInput, type IoModule, type IoModuleConfig, type IoOutput, modelOf } from './schema.js';
 
 export const IO_COMMANDS = {
@@ -36,7 +37,7 @@ export type IoCommands = typeof IO_COMMANDS;
 
 interface ModuleState {
   cfg: IoModule;
-  model: IoModuleModel;
+  model: IoModel;
   label: string;
   inputs: IoInput[];
   outputs: IoOutput[];
@@ -114,12 +115,11 @@ export class IoModuleDriver implements DriverInstance<IoDevice, IoCommands> {
     await this.read(m);
   }
 
+  /** One request per block of the module's model, for all its points. */
   private async read(m: ModuleState): Promise<void> {
-    let inputs: boolean[] = [];
-    let coils: boolean[] = [];
+    let blocks;
     try {
-      if (m.inputs.length) inputs = await this.readInputs(m);
-      if (m.outputs.length) coils = await this.bus.readCoils(m.cfg.unitId, m.model.outputs.start, m.model.outputs.count);
+      blocks = await readBlocks(this.bus, m.cfg.unitId, m.model);
     } catch (err) {
       const e = toModbusError(err, m.label);
       const message = `${m.label}: ${e.message}`; // the reason its devices go offline with
@@ -135,27 +135,24 @@ export class IoModuleDriver implements DriverInstance<IoDevice, IoCommands> {
     const receivedAt = new Date(this.ctx.clock.now());
     m.last = { at: now };
     m.failures = 0;
-    for (const d of [...m.inputs, ...m.outputs]) this.ctx.seen(d.id); // the module answered for all of them
+    const points = [...m.inputs, ...m.outputs];
+    for (const d of points) this.ctx.seen(d.id); // the module answered for all of them
+    let values: FieldValues;
+    try {
+      values = readFields(m.model, blocks);
+    } catch (err) {
+      if (!(err instanceof InvalidRegisters)) throw err;
+      for (const d of points) this.ctx.invalid(d.id, `${m.label}: ${err.message}`, blocks);
+      return;
+    }
     for (const i of m.inputs) {
       const track = m.tracks.get(i.id) ?? newTrack();
       const first = track.reported === undefined;
-      const active = inputs[i.input - 1] !== i.activeLow;
+      const active = values[`di${i.input}`] !== i.activeLow;
       const value = debounce(track, active, now, this.cfg.debounceMs);
       if (value !== undefined) this.reportInput(m, i, value, first, receivedAt);
     }
-    m.outputs.forEach((o) => this.reportOutput(m, o, coils[o.output - 1] === true, receivedAt));
-  }
-
-  /** FC2 discrete inputs, or FC3/FC4 registers with 16 inputs each. */
-  private async readInputs(m: ModuleState): Promise<boolean[]> {
-    const { unitId } = m.cfg;
-    const { table, start, count } = m.model.inputs;
-    if (table === 'discrete') return this.bus.readDiscreteInputs(unitId, start, count);
-    const words =
-      table === 'holding'
-        ? await this.bus.readHolding(unitId, start, inputRegisters(m.model))
-        : await this.bus.readInput(unitId, start, inputRegisters(m.model));
-    return unpackInputs(m.model, words);
+    m.outputs.forEach((o) => this.reportOutput(m, o, values[`do${o.output}`] === true, receivedAt));
   }
 
   private reportInput(m: ModuleState, i: IoInput, active: boolean, first: boolean, receivedAt: Date): void {
@@ -209,7 +206,7 @@ export class IoModuleDriver implements DriverInstance<IoDevice, IoCommands> {
   private async write(d: IoDevice, on: boolean): Promise<CommandResult> {
     if (!('output' in d)) return { ok: false, error: `${d.id} is an input; only outputs switch` };
     const m = this.moduleOf(d);
-    const coil = m.model.outputs.start + d.output - 1;
+    const coil = m.model.coils[`do${d.output}`]!.address; // the schema checked that the output exists
     const state = (v: boolean) => (v ? 'ON' : 'OFF');
     try {
       await this.bus.writeCoil(m.cfg.unitId, coil, on, 'high');

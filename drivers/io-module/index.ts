@@ -11,7 +11,7 @@ import { IoModuleConfig } from './schema.js';
 
 export { IO_COMMANDS } from './driver.js';
 export { IO_EVENTS } from './events.js';
-export { inputBit, IoModuleModel, MODELS, unpackInputs } from './models.js';
+export { inputsOf, IoModel, ioModelOf, MODELS, outputsOf } from './models.js';
 export { IO_RULES } from './rules.js';
 export { type IoDevice, IoInput, IoModule, IoModuleConfig, IoOutput, modelOf } from './schema.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ioModule } from './index.js';
+import { ioModule, MODELS } from './index.js';
 import { IoModuleConfig } from './schema.js';
 
 const base = {
@@ -10,7 +10,12 @@ const base = {
     { id: 'io-a', unitId: 1 },
     { id: 'io-b', unitId: 2, model: 'site-4di' },
   ],
-  models: { 'site-4di': { inputs: { count: 4, table: 'holding', start: 100 } } },
+  models: {
+    'site-4di': {
+      blocks: { inputs: { table: 'holding', start: 100, length: 1 } },
+      fields: Object.fromEntries([1, 2, 3, 4].map((n) => [`di${n}`, { block: 'inputs', offset: 0, type: 'bool', bit: n - 1 }])),
+    },
+  },
 };
 const issues = (input: unknown) =>
   (IoModuleConfig.safeParse(input).error?.issues ?? []).map((i) => `${i.path.join('.')}: ${i.message}`);
@@ -27,7 +32,8 @@ describe('io-module config', () => {
     });
     expect(cfg).toMatchObject({ pollIntervalMs: 200, timeoutMs: 300, debounceMs: 100, offlineAfterFailures: 3 });
     expect(cfg.modules[0]?.model).toBe('generic-8di8do');
-    expect(cfg.models['site-4di']).toEqual({ inputs: { count: 4, table: 'holding', start: 100 }, outputs: { count: 0, start: 0 } });
+    expect(cfg.models['site-4di']?.fields.di4).toMatchObject({ block: 'inputs', offset: 0, type: 'bool', bit: 3 });
+    expect(cfg.models['site-4di']?.coils).toEqual({});
     expect(cfg.devices.map((d) => d.id)).toEqual(['door-a', 'siren-a', 'sos-b']);
     expect(cfg.devices[0]).toMatchObject({ activeLow: true, tags: [] });
   });
@@ -37,7 +43,7 @@ describe('io-module config', () => {
       issues({
         ...base,
         modules: [...base.modules, { id: 'io-c', unitId: 2, model: 'nope' }],
-        models: { ...base.models, 'generic-16di': { inputs: { count: 16 } } },
+        models: { ...base.models, 'generic-16di': MODELS['generic-16di'] },
         inputs: [
           { id: 'x', module: 'io-z', input: 1, role: 'button' },
           { id: 'y', module: 'io-b', input: 5, role: 'contact' },

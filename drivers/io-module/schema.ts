@@ -6,14 +6,14 @@
 import { z } from 'zod';
 import { DeviceBase, DriverBase, PollConfig } from '../../gateway/devices/driver-api.js';
 import { ModbusTransport } from '../modbus/modbus-transport.js';
-import { IoModuleModel, MODELS } from './models.js';
+import { inputsOf, IoModel, ioModelOf, MODELS, outputsOf } from './models.js';
 
 export const IoModule = z.strictObject({
   /** Name of the module in this file (`module:` of its inputs and outputs) and in messages. */
   id: DeviceBase.shape.id,
   /** Modbus unit (slave) address: 1..247 (Modbus over Serial Line V1.02 §2.2). */
   unitId: z.number().int().min(1).max(247),
-  /** A built-in model (drivers/io-module/models.ts) or one of `models:`. */
+  /** A shipped model (drivers/io-module/models.ts) or one of `models:`. */
   model: z.string().min(1).default('generic-8di8do'),
   name: z.string().optional(),
 });
@@ -60,8 +60,8 @@ const IoModuleConfigObject = z.strictObject({
    * least this long (so in at least two polls when > 0): a one-poll glitch is never reported.
    */
   debounceMs: z.number().int().min(0).max(60_000).default(100),
-  /** Board models of this site, in addition to the built-in ones. */
-  models: z.record(DeviceBase.shape.id, IoModuleModel).default({}),
+  /** Board models of this site, in addition to the shipped ones (register-map format, see models.ts). */
+  models: z.record(DeviceBase.shape.id, IoModel).default({}),
   modules: z.array(IoModule).min(1),
   inputs: z.array(IoInput).default([]),
   outputs: z.array(IoOutput).default([]),
@@ -83,21 +83,19 @@ function devicesOf(cfg: Parsed): IoDevice[] {
   ]);
 }
 
-/** The model of a module: the site's own, else a built-in one. */
-export function modelOf(cfg: { models: Record<string, IoModuleModel> }, name: string): IoModuleModel | undefined {
-  return Object.hasOwn(cfg.models, name) ? cfg.models[name] : Object.hasOwn(MODELS, name) ? MODELS[name] : undefined;
-}
+/** The model of a module: the site's own, else a shipped one. */
+export const modelOf = (cfg: { models: Record<string, IoModel> }, name: string): IoModel | undefined => ioModelOf(cfg.models, name);
 
 /** Cross-references; entries may be unvalidated here, so only well-typed keys are compared. */
 function check(raw: Parsed, ctx: z.RefinementCtx): void {
   const cfg = raw as Partial<Parsed>;
-  const models = (cfg.models ?? {}) as Record<string, IoModuleModel>;
+  const models = (cfg.models ?? {}) as Record<string, IoModel>;
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   for (const name of Object.keys(models)) {
     if (Object.hasOwn(MODELS, name)) issue(['models', name], `"${name}" is a built-in model; give your model another name`);
   }
   const known = [...new Set([...Object.keys(MODELS), ...Object.keys(models)])].join(', ');
-  const modules = new Map<string, IoModuleModel | undefined>();
+  const modules = new Map<string, IoModel | undefined>();
   const units = new Map<number, number>();
   const ids = new Map<string, string>();
   const claim = (id: unknown, where: string, path: (string | number)[]) => {
@@ -109,7 +107,7 @@ function check(raw: Parsed, ctx: z.RefinementCtx): void {
   ((cfg.modules ?? []) as unknown[]).forEach((entry, i) => {
     const m = (entry ?? {}) as { id?: unknown; unitId?: unknown; model?: unknown };
     claim(m.id, `modules[${i}]`, ['modules', i, 'id']);
-    const model = typeof m.model === 'string' ? modelOf({ models }, m.model) : undefined;
+    const model = typeof m.model === 'string' ? ioModelOf(models, m.model) : undefined;
     if (typeof m.model === 'string' && !model) {
       issue(['modules', i, 'model'], `unknown model "${m.model}"; known models: ${known} (or describe it under models:)`);
     }
@@ -133,8 +131,9 @@ function check(raw: Parsed, ctx: z.RefinementCtx): void {
         return;
       }
       const model = modules.get(p.module);
-      if (typeof n !== 'number' || !model) return;
-      const count = model[kind].count;
+      // a site model with problems of its own (reported at its path) has no points to check against
+      if (typeof n !== 'number' || !model || !IoModel.safeParse(model).success) return;
+      const count = (kind === 'inputs' ? inputsOf : outputsOf)(model).length;
       if (n > count) {
         const has = count ? `${count} ${kind} (1..${count})` : `no ${kind}`;
         issue([kind, i, key], `module ${p.module} has ${has}; ${key} ${n} does not exist`);

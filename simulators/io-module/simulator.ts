@@ -3,25 +3,26 @@
  * test or the control API switches (raw bit: true = input energised), and output coils that the
  * master writes and reads back. Failure injection: an output that ignores writes (a stuck relay),
  * a glitch (the next read of an input shows the opposite value, once), a module that answers
- * nothing. The register layout comes from the same model data the driver reads
- * (drivers/io-module/models.ts).
+ * nothing. The registers and bits come from the model the driver reads (drivers/io-module/models.ts,
+ * or a site model), through `writeFields`.
  *
  * `vector()` is the service vector for modbus-serial's ServerTCP / ServerSerial; its handlers
  * take callbacks so that a dead or unknown module stays silent (the master sees a timeout).
  */
 import type { FCallback, FCallbackVal, IServiceVector } from 'modbus-serial';
-import { type IoModuleModel, MODELS } from '../../drivers/io-module/models.js';
+import { inputsOf, type IoModel, MODELS, outputsOf } from '../../drivers/io-module/models.js';
+import { type FieldValue, type Table, writeFields } from '../../drivers/modbus/register-map.js';
 
 export interface SimModuleInit {
   unitId: number;
   /** Default `generic-8di8do`. */
-  model?: IoModuleModel;
+  model?: IoModel;
   /** Raw input bits, input 1 first. */
   inputs?: boolean[];
 }
 
 interface Module {
-  model: IoModuleModel;
+  model: IoModel;
   inputs: boolean[];
   outputs: boolean[];
   stuck: Set<number>;
@@ -40,18 +41,17 @@ export class IoModuleSimulator {
     for (const m of modules) {
       const init = typeof m === 'number' ? { unitId: m } : m;
       const model = init.model ?? MODELS['generic-8di8do']!;
-      const inputs = Array.from({ length: model.inputs.count }, (_, i) => init.inputs?.[i] ?? false);
+      const inputs = Array.from({ length: inputsOf(model).length }, (_, i) => init.inputs?.[i] ?? false);
       this.modules.set(init.unitId, {
         model,
         inputs,
-        outputs: new Array<boolean>(model.outputs.count).fill(false),
+        outputs: new Array<boolean>(outputsOf(model).length).fill(false),
         stuck: new Set(),
         glitches: new Set(),
         responding: true,
       });
     }
   }
-
   unitIds(): number[] {
     return [...this.modules.keys()];
   }
@@ -111,45 +111,45 @@ export class IoModuleSimulator {
     this.module(unitId).responding = responding;
   }
 
-  /** The input registers of a bit-packed model (16 inputs per register, bit 0 = lowest input). */
-  registers(unitId: number): number[] {
-    return pack(this.module(unitId).inputs);
+  /**
+   * What a master reads from `len` registers or bits of `table` at `addr` (one block of the
+   * model must hold them all); a glitched input read here shows the opposite value, once.
+   */
+  read(table: Table, unitId: number, addr: number, len: number): (number | boolean)[] {
+    const m = this.module(unitId);
+    const hit = Object.entries(m.model.blocks).find(([, b]) => b.table === table && addr >= b.start && addr + len <= b.start + b.length);
+    if (!hit) throw illegalAddress();
+    const [name, block] = hit;
+    const values: Record<string, FieldValue> = {};
+    m.inputs.forEach((on, i) => {
+      const f = m.model.fields[`di${i + 1}`]!;
+      const at = block.start + f.offset;
+      const read = f.block === name && at >= addr && at < addr + len && m.glitches.delete(i);
+      values[`di${i + 1}`] = read ? !on : on;
+    });
+    m.outputs.forEach((on, i) => (values[`do${i + 1}`] = on));
+    return writeFields(m.model, values)[name]!.slice(addr - block.start, addr - block.start + len);
   }
 
   /** Service vector for modbus-serial servers (callback style: arity decides, see servertcp_handler.js). */
   vector(): IServiceVector {
-    const words = (table: 'holding' | 'input', addr: number, len: number, unitId: number) => {
-      const m = this.module(unitId);
-      const { start, table: t } = m.model.inputs;
-      const all = t === table ? pack(m.inputs.map((on, i) => this.readInput(m, i) ?? on)) : [];
-      if (addr < start || addr + len > start + all.length) throw illegalAddress();
-      return all.slice(addr - start, addr - start + len);
-    };
+    const words = (t: Table, a: number, l: number, u: number) => this.read(t, u, a, l) as number[];
+    const bit = (t: Table, a: number, u: number) => this.read(t, u, a, 1)[0] as boolean;
     return {
-      // FC2 Read Discrete Inputs (§6.2): one call per bit
-      getDiscreteInput: (addr: number, unitId: number, cb: FCallbackVal<boolean>) =>
-        this.answer(unitId, cb, (m) => {
-          const { table, start, count } = m.model.inputs;
-          if (table !== 'discrete' || addr < start || addr >= start + count) throw illegalAddress();
-          return this.readInput(m, addr - start) ?? m.inputs[addr - start]!;
-        }),
-      // FC3 / FC4 (§6.3, §6.4): bit-packed inputs of register models
-      getMultipleHoldingRegisters: (addr: number, len: number, unitId: number, cb: FCallbackVal<number[]>) =>
-        this.answer(unitId, cb, () => words('holding', addr, len, unitId)),
-      getHoldingRegister: (addr: number, unitId: number, cb: FCallbackVal<number>) =>
-        this.answer(unitId, cb, () => words('holding', addr, 1, unitId)[0]!),
-      getMultipleInputRegisters: (addr: number, len: number, unitId: number, cb: FCallbackVal<number[]>) =>
-        this.answer(unitId, cb, () => words('input', addr, len, unitId)),
-      getInputRegister: (addr: number, unitId: number, cb: FCallbackVal<number>) =>
-        this.answer(unitId, cb, () => words('input', addr, 1, unitId)[0]!),
-      // FC1 Read Coils (§6.1): the outputs
-      getCoil: (addr: number, unitId: number, cb: FCallbackVal<boolean>) =>
-        this.answer(unitId, cb, (m) => m.outputs[this.coil(m, addr)]!),
+      // FC3 / FC4 (§6.3, §6.4): inputs packed in registers, and any other register block of the model
+      getMultipleHoldingRegisters: (a: number, l: number, u: number, cb: FCallbackVal<number[]>) => this.answer(u, cb, () => words('holding', a, l, u)),
+      getHoldingRegister: (a: number, u: number, cb: FCallbackVal<number>) => this.answer(u, cb, () => words('holding', a, 1, u)[0]!),
+      getMultipleInputRegisters: (a: number, l: number, u: number, cb: FCallbackVal<number[]>) => this.answer(u, cb, () => words('input', a, l, u)),
+      getInputRegister: (a: number, u: number, cb: FCallbackVal<number>) => this.answer(u, cb, () => words('input', a, 1, u)[0]!),
+      // FC2 Read Discrete Inputs (§6.2) and FC1 Read Coils (§6.1): one call per bit
+      getDiscreteInput: (a: number, u: number, cb: FCallbackVal<boolean>) => this.answer(u, cb, () => bit('discrete', a, u)),
+      getCoil: (a: number, u: number, cb: FCallbackVal<boolean>) => this.answer(u, cb, () => bit('coils', a, u)),
       // FC5 Write Single Coil (§6.5), and FC15 through it: a stuck output answers but stays as it is
       setCoil: (addr: number, value: boolean, unitId: number, cb: FCallback) =>
         this.answer(unitId, cb, (m) => {
-          const i = this.coil(m, addr);
-          if (!m.stuck.has(i)) m.outputs[i] = value;
+          const n = outputsOf(m.model).find((o) => m.model.coils[`do${o}`]!.address === addr);
+          if (n === undefined) throw illegalAddress();
+          if (!m.stuck.has(n - 1)) m.outputs[n - 1] = value;
         }),
     };
   }
@@ -167,23 +167,11 @@ export class IoModuleSimulator {
   }
 
   private index(unitId: number, n: number, what: 'inputs' | 'outputs'): number {
-    const count = this.module(unitId).model[what].count;
+    const count = this.module(unitId)[what].length;
     if (!Number.isInteger(n) || n < 1 || n > count) {
       throw new RangeError(`module ${unitId} has ${what} 1..${count}; there is no ${what.slice(0, -1)} ${n}`);
     }
     return n - 1;
-  }
-
-  /** A glitched input reads inverted once; undefined otherwise. */
-  private readInput(m: Module, i: number): boolean | undefined {
-    if (!m.glitches.delete(i)) return undefined;
-    return !m.inputs[i];
-  }
-
-  private coil(m: Module, addr: number): number {
-    const { start, count } = m.model.outputs;
-    if (addr < start || addr >= start + count) throw illegalAddress();
-    return addr - start;
   }
 
   private answer<T>(unitId: number, cb: (err: Error | null, value: T) => void, produce: (m: Module) => T): void {
@@ -200,10 +188,3 @@ export class IoModuleSimulator {
   }
 }
 
-function pack(bits: readonly boolean[]): number[] {
-  const words = new Array<number>(Math.ceil(bits.length / 16)).fill(0);
-  bits.forEach((on, i) => {
-    if (on) words[i >> 4]! |= 1 << (i & 15);
-  });
-  return words;
-}
