@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { RPCClient } from 'ocpp-rpc';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { ManualClock } from '../../gateway/core/clock.js';
 import { freePort } from '../../gateway/core/free-port.js';
 import type { DriverConfig } from '../../gateway/devices/driver-api.js';
 import { type HostHarness, startHost } from '../../gateway/devices/testing/host-harness.js';
@@ -28,19 +29,20 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function boot(o: { port?: number; dbPath?: string } = {}) {
+async function boot(o: { port?: number; dbPath?: string; clock?: ManualClock; heartbeatIntervalS?: number } = {}) {
   const port = o.port ?? (await freePort());
   const config = evCharger.configSchema.parse({
     id: 'piles',
     family: 'ev-charger',
     listen: { host: '127.0.0.1', port },
     idTags: ['CARD-1', 'CARD-2'],
+    ...(o.heartbeatIntervalS ? { heartbeatIntervalS: o.heartbeatIntervalS } : {}),
     devices: [
       { id: 'cp-1', passwordHash: HASHES['cp-1'], connectors: 2, building: 'B3', zone: 'P1' },
       { id: 'cp-2', passwordHash: HASHES['cp-2'] },
     ],
   }) as DriverConfig;
-  const h = startHost({ families: [evCharger], drivers: [config], ...(o.dbPath ? { dbPath: o.dbPath } : {}) });
+  const h = startHost({ families: [evCharger], drivers: [config], ...(o.dbPath ? { dbPath: o.dbPath } : {}), ...(o.clock ? { clock: o.clock } : {}) });
   cleanup.push(h.close);
   await waitFor('driver running', () => h.host.status()[0]?.state === 'running');
   return { h, port, endpoint: `ws://127.0.0.1:${port}/ocpp` };
@@ -183,6 +185,21 @@ describe('ev-charger: the gateway as OCPP 1.6J central system', () => {
     const second = await cp.call('StartTransaction', { ...start, meterStart: 1500, timestamp: '2026-03-01T10:00:00.000Z' });
     expect(second.transactionId).not.toBe(first.transactionId);
     expect(data(h, 'ev.transaction.started')).toHaveLength(2);
+  });
+
+  it('takes a charge point offline after 2.5 of the heartbeat intervals BootNotification gave it', async () => {
+    const clock = new ManualClock();
+    const { h, endpoint } = await boot({ clock, heartbeatIntervalS: 20 });
+    const cp = chargePoint(endpoint);
+    await cp.connect();
+    expect(await cp.boot()).toMatchObject({ interval: 20 });
+    clock.advance(49_000);
+    expect(h.online('cp-1')).toBe(true);
+    await cp.heartbeat();
+    clock.advance(49_000);
+    expect(h.online('cp-1')).toBe(true);
+    clock.advance(2_000);
+    expect(h.online('cp-1')).toBe(false);
   });
 
   it('closes a transaction started before a gateway restart with meterStop − meterStart', async () => {

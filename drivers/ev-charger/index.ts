@@ -4,7 +4,7 @@ import { EV_COMMANDS } from './commands.js';
 import { EvCharger } from './driver.js';
 import { EV_EVENTS } from './events.js';
 import { EV_RULES } from './rules.js';
-import { EvChargerConfig } from './schema.js';
+import { EvChargerConfig, livenessOf } from './schema.js';
 
 export { EvChargerConfig } from './schema.js';
 
@@ -14,8 +14,9 @@ export const evCharger: FamilyDefinition<EvChargerConfig, typeof EV_COMMANDS> = 
   commands: EV_COMMANDS,
   events: EV_EVENTS,
   lifeSafety: false,
-  // Heartbeats every 60 s by default (BootNotification.conf interval): three missed, offline.
-  livenessTimeoutMs: 180_000,
+  // The config derives each instance's timeout from its heartbeatIntervalS (2.5 × the interval
+  // given in BootNotification.conf); this is that of the default interval, 60 s.
+  livenessTimeoutMs: livenessOf(60),
   rules: EV_RULES,
   create(config, ctx) {
     const cs = new EvCharger(config, ctx);

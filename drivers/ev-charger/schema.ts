@@ -35,8 +35,15 @@ export const EvChargerConfig = z.strictObject({
   /** How long a remote start waits for the charge point's StartTransaction (OCPP ConnectionTimeOut). */
   remoteStartTimeoutMs: z.number().int().min(1000).default(60_000),
   devices: z.array(EvChargerDevice).min(1),
-});
+}).transform((cfg) => ({ ...cfg, livenessTimeoutMs: cfg.livenessTimeoutMs ?? livenessOf(cfg.heartbeatIntervalS) }));
 export type EvChargerConfig = z.infer<typeof EvChargerConfig>;
+
+/**
+ * Every charge point of the instance is given `heartbeatIntervalS` in BootNotification.conf, so
+ * the host's liveness timeout of the instance follows it: two heartbeats and a half missed is
+ * offline (any message counts as a heartbeat). `livenessTimeoutMs` in the site file overrides it.
+ */
+export const livenessOf = (heartbeatIntervalS: number): number => Math.round(2.5 * heartbeatIntervalS * 1000);
 
 function isPasswordHash(s: string): boolean {
   try {
