@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { benchAlarmLatency } from './alarm-latency.js';
 import { benchBareRelay } from './bare-relay.js';
 import { reportUncaught, runSectionProcess } from './child-run.js';
+import { benchEbikeCutLatency } from './ebike-cut-latency.js';
 import { benchFamilyAlarmLatency } from './family-alarm-latency.js';
 import { benchOverload } from './overload.js';
 import { benchPipeline } from './pipeline.js';
@@ -46,6 +47,11 @@ export const SECTIONS: Section[] = [
     id: 'family-alarm-latency',
     title: 'Alarm latency of the push families: smoke uplink and gate push to feed and gate command',
     run: benchFamilyAlarmLatency,
+  },
+  {
+    id: 'ebike-cut-latency',
+    title: 'E-bike pile: overcurrent on a stuck-relay port to the port.cut coil write at the pile',
+    run: benchEbikeCutLatency,
   },
   {
     id: 'uplink-drain',
