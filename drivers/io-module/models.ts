@@ -41,9 +41,9 @@ export const IoModel = RegisterMap.superRefine((map, ctx) => {
   if (inputs.length + outputs.length === 0) {
     issue(['fields'], 'a board model needs inputs (fields di1, di2, ...) or outputs (coils do1, do2, ... with fields do1, do2, ...); see drivers/io-module/models.ts');
   }
-  for (const [what, ns, key] of [['inputs', inputs, 'fields'], ['outputs', outputs, 'coils']] as const) {
-    const gap = ns.findIndex((n, i) => n !== i + 1);
-    if (gap >= 0) issue([key], `${what} are numbered from 1 without gaps, as on the board: ${key} ${what === 'inputs' ? 'di' : 'do'}${gap + 1} is missing`);
+  for (const [what, ns, key, name] of [['input', inputs, 'fields', 'field di'], ['output', outputs, 'coils', 'coil do']] as const) {
+    const gap = ns.findIndex((n, i) => n !== i + 1) + 1;
+    if (gap > 0) issue([key], `${what}s are numbered from 1 without gaps, as on the board: ${what} ${gap} (${name}${gap}) is missing`);
   }
   for (const n of inputs) {
     if (map.fields[`di${n}`]!.type !== 'bool') issue(['fields', `di${n}`, 'type'], `field di${n} (input ${n}) must be type: bool`);
