@@ -191,6 +191,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
           journal,
           pipeline,
           devices: inventory.devices,
+          watches: inventory.watches,
           families: DEFINITIONS,
           execute,
           http,

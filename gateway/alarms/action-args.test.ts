@@ -1,4 +1,4 @@
-/** Linkage action arguments taken from the triggering event (`{data.<path>}`). */
+/** Linkage action arguments taken from the triggering event (`{data.<path>}`) and the alarm's device (`{device.<field>}`). */
 import { describe, expect, it } from 'vitest';
 import { fillArgs, isEventArg } from './match.js';
 
@@ -15,5 +15,15 @@ describe('action arguments from the event', () => {
     // Only a whole value is an event argument: text around it stays text.
     expect(fillArgs({ note: 'port {data.port}' }, data)).toEqual({ note: 'port {data.port}' });
     expect([isEventArg('{data.port}'), isEventArg('port {data.port}'), isEventArg(3)]).toEqual([true, false, false]);
+  });
+
+  it('{device.id|building|zone} takes that field of the alarm device; other device fields are plain text', () => {
+    const device = { id: 'gas-b1-101', family: 'gas-detector', building: 'B1', tags: [] };
+    expect(fillArgs({ d: '{device.id}', b: '{device.building}', z: '{device.zone}', f: '{device.family}' }, {}, device)).toEqual({
+      d: 'gas-b1-101',
+      b: 'B1',
+      f: '{device.family}',
+    });
+    expect([isEventArg('{device.id}'), isEventArg('{device.family}')]).toEqual([true, false]);
   });
 });

@@ -10,6 +10,7 @@ import type { Execute } from '../commands/commands.js';
 import { AlarmFeed, consoleFeedOptions, type FeedAccount } from '../console/alarm-feed.js';
 import { registerAlarmRoutes } from '../console/console-routes.js';
 import type { DeviceEvent, DeviceRef } from '../core/envelope.js';
+import type { Watches } from '../core/watches.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -44,6 +45,8 @@ export interface AlarmSystemOptions {
   journal: Journal;
   pipeline: Pipeline;
   devices: ReadonlyMap<string, DeviceRef>;
+  /** What each watching device (a camera) has in view: the targets of `watchers` actions. */
+  watches?: ReadonlyMap<string, Watches>;
   execute: Execute;
   /** The ops HTTP server: feed at /alarms/feed, JSON at /alarms, console page at /alarms/console. */
   http: {
@@ -90,6 +93,7 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
     journal: o.journal,
     ingest,
     devices: o.devices,
+    watches: o.watches,
     execute: o.execute,
     tiers: config.notify.tiers.map((t) => ({ name: t.name, afterMs: parseDuration(t.after) })),
     maintenance: config.alarms.maintenance,

@@ -10,6 +10,7 @@ import type { Journal } from '../journal/journal.js';
 import type { AlarmStore } from './alarm-store.js';
 import type { Clock } from '../core/clock.js';
 import type { MaintenanceWindow } from '../core/rule-schema.js';
+import type { Watches } from '../core/watches.js';
 import type { CompiledRule } from './rule-set.js';
 
 export interface EngineTier {
@@ -58,6 +59,8 @@ export interface AlarmEngineOptions {
   journal: Journal;
   ingest: (e: DeviceEvent) => EventEnvelope | undefined;
   devices: ReadonlyMap<string, DeviceRef>;
+  /** What each watching device (a camera) has in view, by device id. */
+  watches?: ReadonlyMap<string, Watches>;
   execute: Execute;
   tiers: readonly EngineTier[];
   maintenance?: readonly MaintenanceWindow[];

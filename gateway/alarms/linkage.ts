@@ -1,6 +1,7 @@
 /**
  * Linkage: an alarm's actions (e.g. close the gas valve, hold the gates open) are sent as commands
- * through the command path to the devices in the action's scope (trigger, zone, building, site):
+ * through the command path to the devices in the action's scope (trigger, zone, building, site, or
+ * the watchers: cameras with the alarm's devices in view):
  * the `raise` actions when it is raised, the `resolve` actions when it ends (resolved or
  * cleared). Each outcome is kept in the alarm's history and reported as `alarm.action`; a failed
  * or unanswered command raises the `linkage-failed` alarm of its target device (critical,
@@ -10,6 +11,7 @@
 import { type Alarm, alarmKey } from '../core/alarm-types.js';
 import type { DeviceRef } from '../core/envelope.js';
 import { errorMessage } from '../core/errors.js';
+import { watchesDevice } from '../core/watches.js';
 import type { ActiveAlarms } from './active-alarms.js';
 import type { AlarmLifecycle } from './alarm-lifecycle.js';
 import type { TransitionReporter } from './durable-transitions.js';
@@ -39,7 +41,7 @@ export class Linkage {
     const held = on === 'resolve' ? this.heldByActiveAlarms() : new Map<string, Alarm>();
     cr.rule.actions.forEach((action, k) => {
       if (action.on !== on) return;
-      const args = fillArgs(action.args, a.trigger.data);
+      const args = fillArgs(action.args, a.trigger.data, a.device);
       for (const target of this.targetsOf(action, a)) {
         const once = JSON.stringify([target, action.command, args]);
         if (sent.has(once)) continue;
@@ -81,7 +83,13 @@ export class Linkage {
     let candidates: DeviceRef[];
     if (scope === 'trigger')
       candidates = a.devices.map((id) => this.o.devices.get(id)).filter((d): d is DeviceRef => !!d);
-    else {
+    else if (scope === 'watchers') {
+      const watched = a.devices.map((id) => this.o.devices.get(id)).filter((d): d is DeviceRef => !!d);
+      candidates = [...(this.o.watches ?? [])]
+        .filter(([, w]) => watched.some((d) => watchesDevice(w, d)))
+        .map(([id]) => this.o.devices.get(id))
+        .filter((d): d is DeviceRef => !!d);
+    } else {
       candidates = [...this.o.devices.values()].filter(
         (d) =>
           scope === 'site' ||

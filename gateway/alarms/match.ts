@@ -84,21 +84,29 @@ export function renderTemplate(template: string, ctx: Record<string, unknown>): 
   });
 }
 
-/** `{data.<path>}` as a whole argument value: taken from the triggering event's data when the action runs. */
-const EVENT_ARG = /^\{data\.([a-zA-Z0-9_.]+)\}$/;
+/**
+ * `{data.<path>}` or `{device.id|building|zone}` as a whole argument value: taken from the
+ * triggering event's data, or from the alarm's device, when the action runs.
+ */
+const EVENT_ARG = /^\{(data\.[a-zA-Z0-9_.]+|device\.(?:id|building|zone))\}$/;
 
 export const isEventArg = (v: unknown): boolean => typeof v === 'string' && EVENT_ARG.test(v);
 
 /**
  * An action's arguments for one alarm: each `{data.<path>}` value becomes the value at that path
- * of the trigger's data, with its type (e.g. the port number of an overcurrent); a missing one is
- * left out, so the command's own argument check says what is missing.
+ * of the trigger's data, with its type (e.g. the port number of an overcurrent), each
+ * `{device.<field>}` that field of the alarm's device (e.g. the device a camera should show); a
+ * missing one is left out, so the command's own argument check says what is missing.
  */
-export function fillArgs(args: Record<string, unknown>, data: Record<string, unknown>): Record<string, unknown> {
+export function fillArgs(
+  args: Record<string, unknown>,
+  data: Record<string, unknown>,
+  device?: DeviceRef,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(args)) {
     const m = typeof v === 'string' ? EVENT_ARG.exec(v) : null;
-    const value = m ? getPath(data, m[1]!) : v;
+    const value = !m ? v : m[1]!.startsWith('data.') ? getPath(data, m[1]!.slice(5)) : device?.[m[1]!.slice(7) as 'id' | 'building' | 'zone'];
     if (value !== undefined) out[k] = value;
   }
   return out;

@@ -68,8 +68,11 @@ export const Action = z.strictObject({
   args: z.record(z.string(), z.unknown()).default({}),
   target: z
     .strictObject({
-      /** trigger: the device(s) that raised the alarm; zone/building/site: every configured device there. */
-      scope: z.enum(['trigger', 'zone', 'building', 'site']).default('trigger'),
+      /**
+       * trigger: the device(s) that raised the alarm; zone/building/site: every configured device
+       * there; watchers: the devices whose `watches` has one of the alarm's devices in view (cameras).
+       */
+      scope: z.enum(['trigger', 'zone', 'building', 'site', 'watchers']).default('trigger'),
       /** Narrows the targets; `family` names the family whose command this is. */
       devices: Selector.optional(),
     })

@@ -6,6 +6,7 @@
 import type { Birth } from '../core/contract-payloads.js';
 import type { DeviceRef } from '../core/envelope.js';
 import { GATEWAY_EVENT_TYPES } from '../core/gateway-events.js';
+import type { Watches } from '../core/watches.js';
 import type { AnyFamily, DeviceBase, DriverConfig } from './driver-api.js';
 
 export interface Inventory {
@@ -16,6 +17,8 @@ export interface Inventory {
   /** Its config entry (family-specific fields included). */
   deviceConfig(deviceId: string): DeviceBase | undefined;
   familyOf(deviceId: string): string | undefined;
+  /** What each watching device (a camera: its config's `watches`) has in view. */
+  readonly watches: ReadonlyMap<string, Watches>;
   /** Birth message device list: per device the commands it accepts and its family's event types. */
   birthDevices(): Birth['devices'];
 }
@@ -36,8 +39,11 @@ export function buildInventory(
   const byFamily = new Map(families.map((f) => [f.family, f]));
   const devices = new Map<string, DeviceRef>([[gatewayId, { id: gatewayId, family: 'gateway', tags: [] }]]);
   const entries = new Map<string, { driver: DriverConfig; device: DeviceBase }>();
+  const watches = new Map<string, Watches>();
   for (const driver of drivers) {
     for (const device of driver.devices) {
+      const w = (device as { watches?: Watches }).watches;
+      if (w) watches.set(device.id, w);
       devices.set(device.id, {
         id: device.id,
         family: driver.family,
@@ -64,6 +70,7 @@ export function buildInventory(
     driverOf: (id) => entries.get(id)?.driver,
     deviceConfig: (id) => entries.get(id)?.device,
     familyOf: (id) => devices.get(id)?.family,
+    watches,
     birthDevices: () => birth,
   };
 }

@@ -6,6 +6,7 @@ import { createLogger } from '../../core/logger.js';
 import { createMetrics } from '../../core/metrics.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
 import type { AnyFamily, CommandResult } from '../../devices/driver-api.js';
+import type { Watches } from '../../core/watches.js';
 import { Journal } from '../../journal/journal.js';
 import { AlarmEventData } from '../alarm-contract.js';
 import { AlarmEngine } from '../alarm-engine.js';
@@ -43,6 +44,8 @@ export interface HarnessOptions {
   families?: AnyFamily[];
   /** Devices besides DEVICES. */
   devices?: DeviceRef[];
+  /** What watching devices (cameras) have in view. */
+  watches?: ReadonlyMap<string, Watches>;
 }
 
 export function startHarness(o: HarnessOptions = {}) {
@@ -78,6 +81,7 @@ export function startHarness(o: HarnessOptions = {}) {
       return { ok: true };
     });
   const engine = new AlarmEngine({
+    watches: o.watches,
     rules,
     linkageFailed: linkageFailedRule(siteRules),
     store: new AlarmStore(journal.db),
