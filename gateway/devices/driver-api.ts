@@ -78,13 +78,33 @@ export type PollSettings = {
   backoff: { initialMs: number; maxMs: number };
 };
 
-/** Config field of a family whose devices connect to it: where its listener binds. */
+/**
+ * TLS of a driver's listener: it serves HTTPS and WSS (TLS 1.2 at least) with this server
+ * certificate, e.g. OCPP 1.6 security profile 2 (TLS server certificate + HTTP Basic). PEM files,
+ * read when the driver starts; a path is absolute or relative to the gateway's working directory.
+ */
+export const ListenTls = z
+  .strictObject({
+    certFile: z.string().min(1).describe('server certificate (PEM), then any intermediates; its name must be the host name the devices connect to'),
+    keyFile: z.string().min(1).describe('its private key (PEM, unencrypted), readable by the gateway only'),
+    caFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('intermediate CA certificates (PEM) sent after the server certificate, when its issuer is not a root the devices trust'),
+  })
+  .describe('TLS of the listener: HTTPS and WSS, TLS 1.2 at least (absent: plain HTTP and WS); paths absolute or relative to the working directory');
+export type ListenTls = z.infer<typeof ListenTls>;
+
+/** Config field of a family whose devices connect to it: where its listener binds, and its TLS. */
 export const ListenConfig = {
   listen: z.strictObject({
     host: z.string().default('127.0.0.1'),
     port: z.number().int().min(0).max(65_535),
+    tls: ListenTls.optional(),
   }),
 };
+export type ListenSettings = { host: string; port: number; tls?: ListenTls };
 
 /** Config field of a family whose devices publish to another MQTT broker (e.g. a LoRaWAN network server's). */
 export const ExternalBrokerConfig = {

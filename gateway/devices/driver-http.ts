@@ -1,18 +1,22 @@
 /**
  * The listener of one driver instance (`listen:` in its config): HTTP routes and WebSocket
- * upgrades for devices that push. Everything a device sends is bounded (header and request
+ * upgrades for devices that push, over TLS (HTTPS and WSS, TLS 1.2 at least) when `listen.tls`
+ * names a server certificate. Everything a device sends is bounded (header and request
  * timeouts, body and message sizes) and every refusal is counted through `refused`.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../core/logger.js';
-import type { DriverHttp, RouteHandler } from './driver-api.js';
+import type { DriverHttp, ListenSettings, ListenTls, RouteHandler } from './driver-api.js';
 
 export interface DriverHttpOptions {
   driver: string;
-  listen?: { host: string; port: number };
+  listen?: ListenSettings;
   refused: (reason: string, detail?: Record<string, unknown>) => void;
   log: Logger;
   /** Largest WebSocket message (default 64 KiB); a larger one closes the socket (1009) and is refused. */
@@ -45,6 +49,43 @@ interface Upgrade {
   path: string | RegExp;
   onSocket: (ws: WebSocket, req: IncomingMessage, url: URL) => void;
   accept?: (req: IncomingMessage, url: URL) => string | undefined | Promise<string | undefined>;
+}
+
+const PEM_HINT: Record<keyof ListenTls, string> = {
+  certFile: 'set listen.tls.certFile to the server certificate (PEM), readable by the gateway',
+  keyFile: 'set listen.tls.keyFile to the private key of that certificate (PEM, unencrypted), readable by the gateway',
+  caFile: 'set listen.tls.caFile to the intermediate CA certificates (PEM), or remove it',
+};
+
+function readPem(driver: string, tls: ListenTls, field: keyof ListenTls): Buffer {
+  const path = tls[field]!;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new Error(`driver ${driver}: cannot read listen.tls.${field} "${path}" (${e.code ?? e.message}); ${PEM_HINT[field]}`, {
+      cause: err,
+    });
+  }
+}
+
+/** The TLS options of a listener, its files read and checked now: an unusable file is a clear error at start. */
+export function tlsOptions(driver: string, tls: ListenTls): SecureContextOptions {
+  const cert = readPem(driver, tls, 'certFile');
+  const key = readPem(driver, tls, 'keyFile');
+  // The chain goes after the server certificate (what node's `cert` takes for a chain).
+  const chain = tls.caFile ? Buffer.concat([cert, Buffer.from('\n'), readPem(driver, tls, 'caFile')]) : cert;
+  const options: SecureContextOptions = { cert: chain, key, minVersion: 'TLSv1.2' };
+  try {
+    createSecureContext(options);
+  } catch (err) {
+    throw new Error(
+      `driver ${driver}: listen.tls: "${tls.certFile}" and "${tls.keyFile}" are not a usable certificate and private key (${(err as Error).message}); ` +
+        'certFile must hold the PEM server certificate (then its intermediates, or put them in caFile) and keyFile its unencrypted PEM private key',
+      { cause: err },
+    );
+  }
+  return options;
 }
 
 const matches = (path: string | RegExp, pathname: string) =>
@@ -217,13 +258,22 @@ export function createDriverHttp(o: DriverHttpOptions): RunningDriverHttp {
       const { host, port } = o.listen;
       wss = new WebSocketServer({ noServer: true, maxPayload: o.maxWsPayload ?? 64 * 1024 });
       const headersTimeout = o.headersTimeoutMs ?? 10_000;
-      const srv = createServer({
+      const options = {
         headersTimeout,
         requestTimeout: o.requestTimeoutMs ?? 30_000,
         // How often node looks for requests past these times (its default, 30 s, would triple them).
         connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(headersTimeout / 4))),
         keepAliveTimeout: 5_000,
-      });
+      };
+      const tls = o.listen.tls;
+      // An HTTPS server is node's HTTP server on TLS sockets: the same requests, upgrades and limits.
+      const srv: Server = tls
+        ? (createHttpsServer({ ...options, ...tlsOptions(o.driver, tls) }) as unknown as Server)
+        : createServer(options);
+      // A failed TLS handshake (a plain-HTTP client, one not trusting the certificate, an old TLS
+      // version): node's HTTPS server passes it on as a client error, handled below.
+      const handshakeFailed = new WeakSet<Duplex>();
+      if (tls) srv.prependListener('tlsClientError', (_err: Error, socket: Duplex) => handshakeFailed.add(socket));
       srv.maxConnections = o.maxConnections ?? 1024;
       srv.on('connection', (s: Socket) => {
         sockets.add(s);
@@ -232,6 +282,10 @@ export function createDriverHttp(o: DriverHttpOptions): RunningDriverHttp {
       srv.on('request', (req: IncomingMessage, res: ServerResponse) => void onRequest(req, res));
       srv.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void onUpgrade(req, socket, head));
       srv.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+        if (handshakeFailed.has(socket)) {
+          o.refused('tls', { code: err.code });
+          return void socket.destroy();
+        }
         if (err.code === 'ECONNRESET') return void socket.destroy();
         const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
         o.refused(timeout ? 'timeout' : 'shape', { what: 'http', code: err.code });
@@ -248,7 +302,7 @@ export function createDriverHttp(o: DriverHttpOptions): RunningDriverHttp {
       server = srv;
       const addr = srv.address();
       const bound = typeof addr === 'object' && addr ? addr.port : port;
-      url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+      url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${bound}`;
       log.info({ url }, 'driver listening');
     },
 
