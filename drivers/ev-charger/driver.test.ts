@@ -1,15 +1,16 @@
 import { randomBytes, scryptSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RPCClient } from 'ocpp-rpc';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { freePort } from '../../gateway/core/free-port.js';
-import type { DriverConfig } from '../../gateway/devices/driver-api.js';
+import type { DriverConfig, ListenTls } from '../../gateway/devices/driver-api.js';
 import { type HostHarness, startHost } from '../../gateway/devices/testing/host-harness.js';
 import { ManualClock } from '../../gateway/devices/testing/manual-clock.js';
 import { waitFor } from '../../gateway/testing/wait-for.js';
+import { makeCerts } from '../../gateway/uplink/testing/mosquitto.js';
 import { ChargePoint } from '../../simulators/ev-charger/charge-point.js';
 import { evCharger } from './index.js';
 import { invalidMessages, record } from './testing/ocpp-schemas.js';
@@ -29,12 +30,12 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function boot(o: { port?: number; dbPath?: string; clock?: ManualClock; heartbeatIntervalS?: number } = {}) {
+async function boot(o: { port?: number; dbPath?: string; clock?: ManualClock; heartbeatIntervalS?: number; tls?: ListenTls } = {}) {
   const port = o.port ?? (await freePort());
   const config = evCharger.configSchema.parse({
     id: 'piles',
     family: 'ev-charger',
-    listen: { host: '127.0.0.1', port },
+    listen: { host: '127.0.0.1', port, ...(o.tls ? { tls: o.tls } : {}) },
     idTags: ['CARD-1', 'CARD-2'],
     ...(o.heartbeatIntervalS ? { heartbeatIntervalS: o.heartbeatIntervalS } : {}),
     devices: [
@@ -45,11 +46,11 @@ async function boot(o: { port?: number; dbPath?: string; clock?: ManualClock; he
   const h = startHost({ families: [evCharger], drivers: [config], ...(o.dbPath ? { dbPath: o.dbPath } : {}), ...(o.clock ? { clock: o.clock } : {}) });
   cleanup.push(h.close);
   await waitFor('driver running', () => h.host.status()[0]?.state === 'running');
-  return { h, port, endpoint: `ws://127.0.0.1:${port}/ocpp` };
+  return { h, port, endpoint: `${o.tls ? 'wss' : 'ws'}://127.0.0.1:${port}/ocpp` };
 }
 
-function chargePoint(endpoint: string, identity: keyof typeof PASSWORDS = 'cp-1', strict = true) {
-  const cp = new ChargePoint({ endpoint, identity, password: PASSWORDS[identity], connectors: 2, strict });
+function chargePoint(endpoint: string, identity: keyof typeof PASSWORDS = 'cp-1', strict = true, ca?: Buffer) {
+  const cp = new ChargePoint({ endpoint, identity, password: PASSWORDS[identity], connectors: 2, strict, ...(ca ? { ca } : {}) });
   cleanup.push(() => cp.close());
   return cp;
 }
@@ -185,6 +186,24 @@ describe('ev-charger: the gateway as OCPP 1.6J central system', () => {
     const second = await cp.call('StartTransaction', { ...start, meterStart: 1500, timestamp: '2026-03-01T10:00:00.000Z' });
     expect(second.transactionId).not.toBe(first.transactionId);
     expect(data(h, 'ev.transaction.started')).toHaveLength(2);
+  });
+
+  it('OCPP 1.6 security profile 2: a charge point trusting the CA boots over wss; ws:// and an untrusting client fail', async () => {
+    const certs = makeCerts(mkdtempSync(join(dir, 'tls-')));
+    const { h, endpoint, port } = await boot({ tls: { certFile: certs.serverCert, keyFile: certs.serverKey } });
+    const cp = chargePoint(endpoint, 'cp-1', true, readFileSync(certs.caFile));
+    const messages = record(cp.client);
+    await cp.connect();
+    expect(await cp.boot()).toMatchObject({ status: 'Accepted' });
+    expect(await cp.startTransaction(1, 'CARD-1')).toBe(data(h, 'ev.transaction.started')[0]!.transactionId);
+    expect(invalidMessages(messages)).toEqual([]);
+
+    const failure = (c: ChargePoint) => c.connect().then(() => 'connected', (err: NodeJS.ErrnoException) => err.code ?? err.message);
+    expect(await failure(chargePoint(`ws://127.0.0.1:${port}/ocpp`, 'cp-2'))).not.toBe('connected');
+    expect(await failure(chargePoint(endpoint, 'cp-2'))).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    expect(await failure(chargePoint(endpoint, 'cp-2', true, readFileSync(certs.wrongCaFile)))).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    await waitFor('failed handshakes counted', async () => (await refused(h, 'tls')) === 3);
+    expect(h.online('cp-2')).toBeUndefined();
   });
 
   it('takes a charge point offline after 2.5 of the heartbeat intervals BootNotification gave it', async () => {

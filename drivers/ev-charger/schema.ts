@@ -1,8 +1,9 @@
 /**
  * Site-file schema of the ev-charger family: the gateway is the OCPP 1.6J central system of
  * the compound's charging piles. Each charge point connects to
- * `ws://<listen>/ocpp/<device id>` with subprotocol `ocpp1.6` and HTTP Basic authentication
- * (OCPP 1.6 security profile 1: user = the charge point id, password checked against its hash).
+ * `ws://<listen>/ocpp/<device id>` (`wss://` with `listen.tls`) with subprotocol `ocpp1.6` and
+ * HTTP Basic authentication (user = the charge point id, password checked against its hash):
+ * OCPP 1.6 security profile 1, or profile 2 over TLS.
  */
 import { z } from 'zod';
 import { DeviceBase, DriverBase, ListenConfig, parsePasswordHash } from '../../gateway/devices/driver-api.js';

@@ -6,11 +6,13 @@
 import { RPCClient } from 'ocpp-rpc';
 
 export interface ChargePointOptions {
-  /** The central system's URL without the id, e.g. `ws://127.0.0.1:9000/ocpp`. */
+  /** The central system's URL without the id, e.g. `ws://127.0.0.1:9000/ocpp` or `wss://…` (OCPP 1.6 security profile 2). */
   endpoint: string;
   identity: string;
   password: string;
   connectors?: number;
+  /** CA certificates (PEM) trusted for a `wss://` central system (default: node's root CAs). */
+  ca?: string | Buffer;
   /** Strict mode: the client validates what it sends and receives (default true). */
   strict?: boolean;
 }
@@ -47,6 +49,7 @@ export class ChargePoint {
       maxReconnects: Infinity,
       backoff: { initialDelay: 200, maxDelay: 10_000, factor: 2, randomisationFactor: 0.25 },
       callTimeoutMs: 10_000,
+      ...(o.ca ? { wsOpts: { ca: o.ca } } : {}),
     } as ConstructorParameters<typeof RPCClient>[0]);
     this.client.on('error', () => {});
     this.handle('RemoteStartTransaction', (p) => {

@@ -1,4 +1,7 @@
 import { randomBytes, scryptSync } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { evCharger } from '../../drivers/ev-charger/index.js';
 import { freePort } from '../../gateway/core/free-port.js';
@@ -6,6 +9,7 @@ import { createLogger } from '../../gateway/core/logger.js';
 import type { DriverConfig } from '../../gateway/devices/driver-api.js';
 import { startHost } from '../../gateway/devices/testing/host-harness.js';
 import { waitFor } from '../../gateway/testing/wait-for.js';
+import { makeCerts } from '../../gateway/uplink/testing/mosquitto.js';
 import { DEFAULT_SIM_PASSWORD, simulator } from './compound.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -47,5 +51,24 @@ describe('ev-charger compound simulator', () => {
     await waitFor('pile offline', () => h.online('pile-1') === false);
     await expect(pile.apply({ stopp: true })).rejects.toThrow();
     await expect(pile.apply({ connector: 3, stop: true })).rejects.toThrow(/connector 3 does not exist/);
+  });
+
+  it('with listen.tls the piles connect over wss, trusting listen.tls.caFile', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ev-sim-tls-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const certs = makeCerts(dir);
+    const config = evCharger.configSchema.parse({
+      id: 'piles',
+      family: 'ev-charger',
+      listen: { host: '127.0.0.1', port: await freePort(), tls: { certFile: certs.serverCert, keyFile: certs.serverKey, caFile: certs.caFile } },
+      devices: [{ id: 'pile-1', passwordHash }],
+    }) as DriverConfig;
+    const h = startHost({ families: [evCharger], drivers: [config] });
+    cleanup.push(h.close);
+    const sim = (await simulator.start(config, createLogger('silent')))!;
+    cleanup.push(() => sim.close());
+    await waitFor('the pile booted over wss', () => h.eventsOf('pile-1', 'ev.status').length === 1, { timeoutMs: 15_000 });
+    await sim.devices[0]!.apply({ start: 'CARD-1' });
+    expect(h.eventsOf('pile-1', 'ev.transaction.started').map((e) => e.data)).toMatchObject([{ connectorId: 1, idTag: 'CARD-1' }]);
   });
 });

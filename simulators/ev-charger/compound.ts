@@ -4,8 +4,11 @@
  * keeps only password hashes, so the simulated piles use the password in
  * `CG_EV_SIM_PASSWORD` (default `ev-demo-password`): hash it with `gateway hash-password` for
  * the `passwordHash` of each simulated pile. A driver listening on another address serves real
- * piles: not simulated.
+ * piles: not simulated. With `listen.tls` the piles connect over wss (OCPP 1.6 security profile
+ * 2), trusting the CA certificates in `CG_EV_SIM_CA` (a PEM file; default `listen.tls.caFile`,
+ * else the server certificate itself, as for a self-signed one).
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { EvChargerConfig } from '../../drivers/ev-charger/schema.js';
 import type { Logger } from '../../gateway/core/logger.js';
@@ -57,8 +60,12 @@ export const simulator: FamilySimulator = {
     }
     const host = ev.listen.host.includes(':') ? `[${ev.listen.host}]` : ev.listen.host;
     const password = process.env.CG_EV_SIM_PASSWORD ?? DEFAULT_SIM_PASSWORD;
+    const tls = ev.listen.tls;
+    const caFile = tls && (process.env.CG_EV_SIM_CA ?? tls.caFile ?? tls.certFile);
+    const ca = caFile ? readFileSync(caFile) : undefined;
+    const endpoint = `${tls ? 'wss' : 'ws'}://${host}:${ev.listen.port}/ocpp`;
     const piles = ev.devices.map((d) => {
-      const cp = new ChargePoint({ endpoint: `ws://${host}:${ev.listen.port}/ocpp`, identity: d.id, password, connectors: d.connectors });
+      const cp = new ChargePoint({ endpoint, identity: d.id, password, connectors: d.connectors, ...(ca ? { ca } : {}) });
       // The gateway may start after the simulator: the pile retries with backoff until it can boot.
       void cp.start();
       cp.run(10_000);
