@@ -46,6 +46,10 @@ export class StreetlightSimulator {
     return l;
   }
 
+  unitIds(): number[] {
+    return [...this.units.keys()];
+  }
+
   setResponding(unitId: number, responding: boolean): void {
     this.unit(unitId).responding = responding;
   }

@@ -30,12 +30,13 @@ export function startLights(config: StreetlightConfig, options: Partial<HostHarn
 }
 
 /**
- * Lets `n` poll cycles run under a manual clock: moves it 100 ms at a time until the controllers'
- * status blocks (input registers, read once per poll) were read `n` more times. With n ≥ 2 the
- * writes of the first of them are done (one poll after the other).
+ * Lets `n` poll cycles run under a manual clock: moves it 100 ms at a time until the status
+ * blocks (input registers, read once per controller and poll) were read `n` times more per
+ * controller. With n ≥ 2, at least one whole cycle ran after the call, its writes done (one poll
+ * after the other).
  */
 export async function cycles(clock: ManualClock, sim: StreetlightSimulator, n = 2): Promise<void> {
-  const target = sim.reads.input + n;
+  const target = sim.reads.input + n * sim.unitIds().length;
   await waitFor(`${n} poll cycles`, () => {
     if (sim.reads.input >= target) return true;
     clock.advance(100);
