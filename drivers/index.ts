@@ -11,6 +11,7 @@ import { ioModule } from './io-module/index.js';
 import { smartBin } from './smart-bin/index.js';
 import { ebikePile } from './ebike-pile/index.js';
 import { smokeDetector } from './smoke-detector/index.js';
+import { streetlight } from './streetlight/index.js';
 
 export const FAMILIES: readonly RegisteredFamily[] = [
   { definition: gasDetector, simulator: () => import('../simulators/gas-detector/compound.js').then((m) => m.simulator) },
@@ -21,6 +22,7 @@ export const FAMILIES: readonly RegisteredFamily[] = [
   { definition: evCharger, simulator: () => import('../simulators/ev-charger/compound.js').then((m) => m.simulator) },
   { definition: smartBin, simulator: () => import('../simulators/smart-bin/compound.js').then((m) => m.simulator) },
   { definition: ebikePile, simulator: () => import('../simulators/ebike-pile/compound.js').then((m) => m.simulator) },
+  { definition: streetlight, simulator: () => import('../simulators/streetlight/compound.js').then((m) => m.simulator) },
 ];
 
 export const DEFINITIONS: readonly AnyFamily[] = FAMILIES.map((f) => f.definition);
