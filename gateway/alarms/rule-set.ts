@@ -8,7 +8,8 @@ import { parseDuration } from '../core/time.js';
 import type { AnyFamily } from '../devices/driver-api.js';
 import { builtinRules, LINKAGE_FAILED_RULE } from './builtin-rules.js';
 import { typePatterns } from './match.js';
-import { type AlarmsConfig, Rule } from '../core/rule-schema.js';
+import { Severity } from '../core/envelope.js';
+import { Action, type AlarmsConfig, Rule } from '../core/rule-schema.js';
 
 export interface CompiledRule {
   rule: Rule;
@@ -27,14 +28,27 @@ export function effectiveRules(
 ): CompiledRule[] {
   const siteIds = new Set(siteRules.map((r) => r.id));
   const out: CompiledRule[] = [];
+  const linked = (r: Rule) => withAlarmLinkage(r, families);
   if (alarms.builtinRules) {
     for (const input of builtinRules(families)) {
       if (alarms.disable.includes(input.id) || siteIds.has(input.id)) continue;
-      out.push(compile(Rule.parse(input), true));
+      out.push(compile(linked(Rule.parse(input)), true));
     }
   }
-  for (const r of siteRules) if (r.enabled && r.id !== LINKAGE_FAILED_RULE.id) out.push(compile(r, false));
+  for (const r of siteRules) if (r.enabled && r.id !== LINKAGE_FAILED_RULE.id) out.push(compile(linked(r), false));
   return out;
+}
+
+/** The rule with the families' linkage on every alarm of its severity appended (unless it opts out). */
+function withAlarmLinkage(rule: Rule, families: readonly AnyFamily[]): Rule {
+  if (!rule.alarmLinkage) return rule;
+  const rank = Severity.options.indexOf(rule.severity);
+  const extra = families.flatMap((f) =>
+    f.alarmLinkage && rank >= Severity.options.indexOf(f.alarmLinkage.minSeverity)
+      ? f.alarmLinkage.actions.map((a) => Action.parse(a))
+      : [],
+  );
+  return extra.length ? { ...rule, actions: [...rule.actions, ...extra] } : rule;
 }
 
 /** The rule used for failed linkage actions: the site's override of `linkage-failed`, or the built-in. */

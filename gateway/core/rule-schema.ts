@@ -81,6 +81,7 @@ export const Action = z.strictObject({
   timeout: Duration.default('5s'),
 });
 export type Action = z.infer<typeof Action>;
+export type ActionInput = z.input<typeof Action>;
 
 export const RuleId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-"');
 
@@ -117,6 +118,8 @@ export const Rule = z
     /** Escalate through the notification tiers while not acknowledged. */
     escalate: z.boolean().default(true),
     actions: z.array(Action).default([]),
+    /** The device families' linkage on every alarm (e.g. cameras turning to it); `false` opts this rule out. */
+    alarmLinkage: z.boolean().default(true),
   })
   .refine((r) => !r.latch || r.clear === 'manual', {
     message: 'a latching rule cannot clear by itself: set clear: manual (or latch: false)',

@@ -14,13 +14,14 @@ import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { Clock } from '../core/clock.js';
 import type { CommandResult } from '../core/command-result.js';
-import type { DeviceEvent, EventSpec } from '../core/envelope.js';
+import type { DeviceEvent, EventSpec, Severity } from '../core/envelope.js';
 import type { Logger } from '../core/logger.js';
-import type { RuleInput } from '../core/rule-schema.js';
+import type { ActionInput, RuleInput } from '../core/rule-schema.js';
 
 export type { CommandResult } from '../core/command-result.js';
 export type { DeviceEvent, EventKind, EventSpec, Severity } from '../core/envelope.js';
-export type { RuleInput } from '../core/rule-schema.js';
+export type { ActionInput, RuleInput } from '../core/rule-schema.js';
+export { Watches } from '../core/watches.js';
 /**
  * Device sign-in with the gateway's password hashes (`gateway hash-password`), for families whose
  * devices log in to the gateway (e.g. OCPP charge points): parse a hash from the site file, check a
@@ -293,6 +294,12 @@ export interface FamilyDefinition<C extends DriverConfig = DriverConfig, S exten
   readonly livenessTimeoutMs?: number;
   /** Built-in alarm rules of the family, as data (a site may disable or replace each by id). */
   readonly rules?: readonly RuleInput[];
+  /**
+   * Linkage this family's devices take on every alarm of at least `minSeverity`, whatever its
+   * rule, e.g. cameras with the alarm's devices in view (target scope `watchers`) turn to them
+   * and take a snapshot. A rule opts out with `alarmLinkage: false`.
+   */
+  readonly alarmLinkage?: { readonly minSeverity: Severity; readonly actions: readonly ActionInput[] };
   create(config: C, ctx: DriverContext): DriverInstance<DeviceOf<C>, S>;
   /** A subcommand of the `gateway` command (e.g. a report), run without the gateway. */
   readonly cli?: FamilyCli<C>;
