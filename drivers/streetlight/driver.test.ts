@@ -89,6 +89,16 @@ describe('streetlight driver against the simulator (Modbus TCP)', () => {
     expect((await waitFor('unknown code', () => last('pole-1', 'light.controller.fault')))!.data).toEqual({ code: 9, meaning: 'fault 9' });
   });
 
+  it('a level the controller reports out of 0..100 % is refused as invalid data, not reported', async () => {
+    const states = host.eventsOf('pole-1', 'light.state').length;
+    s.sim.lamp(2, 1).level = 150;
+    const bad = await waitFor('invalid', () => host.invalids.find((i) => i.deviceId === 'pole-1'));
+    expect(bad.reason).toBe('lamp 1: level 150 is not 0..100 %');
+    expect(host.eventsOf('pole-1', 'light.state')).toHaveLength(states);
+    s.sim.lamp(2, 1).level = 70;
+    host.invalids.length = 0;
+  });
+
   it('refuses an unknown lamp and bad arguments without touching the controller', async () => {
     expect(await host.execute('pole-1', 'light.on', { lamp: 2 })).toEqual({ ok: false, error: 'pole-1 (model single-lamp) has no lamp 2; its lamps are 1..1' });
     expect(await host.execute('pole-g', 'light.dim', { lamp: 1, level: 101 })).toMatchObject({ ok: false, error: /bad arguments for light.dim/ });
