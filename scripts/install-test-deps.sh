@@ -13,6 +13,7 @@
 #   ffmpeg            ffmpeg: the simulated cameras' test video; ffprobe: an independent RTSP reader
 #   onvif-tools       onvif-util: an independent ONVIF client (libonvif) against the camera simulator
 #   rtsp-server-perl  the RTSP server the simulated cameras publish their stream to
+#   chromium          /usr/bin/chromium: the headless browser of the console's browser tests (playwright-core)
 #
 # Every check exercises what the tests really use (the same binary, the same imports), so a peer
 # that is present but unusable counts as missing.
@@ -34,7 +35,7 @@ MOSQUITTO=${CG_TEST_MOSQUITTO:-/usr/sbin/mosquitto}
 PYMODBUS_IMPORTS='from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
 from pymodbus.server import StartAsyncTcpServer'
 
-PEERS=(mosquitto mosquitto_passwd mosquitto_pub curl mbpoll socat openssl pymodbus ffmpeg ffprobe onvif-util rtsp-server-perl)
+PEERS=(mosquitto mosquitto_passwd mosquitto_pub curl mbpoll socat openssl pymodbus ffmpeg ffprobe onvif-util rtsp-server-perl chromium)
 
 last_line() { # last non-empty line of $1
   local s=${1%$'\n'}
@@ -144,6 +145,10 @@ probe() {
     rtsp-server-perl)
       PKG=rtsp-server-perl
       runs rtsp-server-perl 'usage: rtsp-server-perl' --help
+      ;;
+    chromium)
+      PKG=chromium
+      runs chromium 'Chromium' --version
       ;;
     *)
       echo "install-test-deps: unknown peer $1" >&2
