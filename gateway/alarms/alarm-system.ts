@@ -8,6 +8,7 @@ import { DEFINITIONS } from '../../drivers/index.js';
 import type { LoginGuard } from '../auth/login-guard.js';
 import type { Execute } from '../commands/commands.js';
 import { AlarmFeed, consoleFeedOptions, type FeedAccount } from '../console/alarm-feed.js';
+import { startConsole } from '../console/start-console.js';
 import { registerAlarmRoutes } from '../console/console-routes.js';
 import type { DeviceEvent, DeviceRef } from '../core/envelope.js';
 import type { Watches } from '../core/watches.js';
@@ -16,7 +17,7 @@ import type { Metrics } from '../core/metrics.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { parseDuration } from '../core/time.js';
 import type { AnyFamily } from '../devices/driver-api.js';
-import type { ConsoleFeedConfig } from '../http/http-config.js';
+import type { ConsoleConfig, ConsoleFeedConfig } from '../http/http-config.js';
 import type { RefusalReason } from '../http/http-server.js';
 import type { Journal } from '../journal/journal.js';
 import type { ModemPort } from '../notify/at-modem.js';
@@ -37,7 +38,7 @@ export interface AlarmSiteConfig {
   rules: readonly Rule[];
   notify: NotifyConfig;
   /** Feed limits (origins, login timeout, connections); defaults if omitted. */
-  http?: { consoleFeed?: ConsoleFeedConfig };
+  http?: { consoleFeed?: ConsoleFeedConfig; console?: ConsoleConfig };
 }
 
 export interface AlarmSystemOptions {
@@ -52,6 +53,8 @@ export interface AlarmSystemOptions {
   http: {
     server: Server;
     route(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+    /** Where the staff console (/console/, its own logins) is mounted; no console without it. */
+    mount?(prefix: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
     /** The gateway's LoginGuard: console logins on the feed and /alarms share it with the ops server. */
     loginGuard?: LoginGuard;
     countRefusal?: (reason: RefusalReason) => void;
@@ -115,6 +118,15 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
       },
     },
   });
+  const staffConsole = startConsole({
+    mount: o.http.mount,
+    db: o.journal.db,
+    engine,
+    accounts: config.broker.accounts,
+    loginGuard: o.http.loginGuard,
+    config: config.http,
+    log: o.log.child({ component: 'console' }),
+  });
   const feed = new AlarmFeed({
     server: o.http.server,
     engine,
@@ -123,11 +135,14 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
     log: o.log.child({ component: 'alarm-feed' }),
     loginGuard: o.http.loginGuard,
     onRefused: o.http.countRefusal,
+    sessionOf: (req) => staffConsole?.sessions.of(req),
+    onAction: (a) => staffConsole?.audit.record(a),
     ...consoleFeedOptions(config.http?.consoleFeed),
   });
   const eng = engine;
   registerAlarmRoutes({
     route: o.http.route,
+    mount: o.http.mount,
     activeAlarms: () => eng.activeAlarms(),
     accounts: config.broker.accounts,
     demo: config.demo,
@@ -150,6 +165,8 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
   return {
     engine: eng,
     feed,
+    /** The staff console (sessions, audit trail, API router) when the ops server mounts it. */
+    console: staffConsole,
     notifier,
     store,
     rules,

@@ -129,14 +129,15 @@ describe('console alarm feed', () => {
     expect(await c.wait((m) => m.req === 'r1')).toMatchObject({ ok: false, error: 'nope' });
     expect(c.msgs.filter((m) => m.type === 'alarm')).toHaveLength(1);
 
-    // GET /alarms needs the same login; the console page does not.
+    // GET /alarms needs the same login; the old console page (now a redirect to /console/) does not.
     expect((await fetch(`http://${url}/alarms`)).status).toBe(401);
     const ok = await fetch(`http://${url}/alarms`, {
       headers: { authorization: `Basic ${Buffer.from('duty1:pw').toString('base64')}` },
     });
     expect(await ok.json()).toMatchObject({ active: [{ id: ALARM.id }] });
-    const page = await fetch(`http://${url}/alarms/console`);
-    expect(await page.text()).toContain('/alarms/feed');
+    const page = await fetch(`http://${url}/alarms/console`, { redirect: 'manual' });
+    expect(page.status).toBe(301);
+    expect(page.headers.get('location')).toBe('/console/');
   });
 
   it('demo mode: anonymous clients watch, but cannot acknowledge', async () => {

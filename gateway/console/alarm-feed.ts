@@ -27,6 +27,8 @@ import { parseDuration } from '../core/time.js';
 import { ConsoleLogin, parseBasic } from '../http/http-auth.js';
 
 export const FEED_PATH = '/alarms/feed';
+/** The same feed under /console, where the console's session cookie is sent (its Path is /console). */
+export const CONSOLE_FEED_PATH = '/console/feed';
 
 export interface FeedAccount {
   username: string;
@@ -62,6 +64,10 @@ export interface AlarmFeedOptions {
   maxClients?: number;
   /** Told of each client turned away. */
   onRefused?: (reason: FeedRefusal) => void;
+  /** The console session of the upgrade request's cookie: such a client is logged in at once. */
+  sessionOf?: (req: IncomingMessage) => { user: string; role: string } | undefined;
+  /** Told of each ack/resolve over the feed (the console's audit trail). */
+  onAction?: (a: { user: string; role: string; from: string; action: string; target: string; note?: string; result: string }) => void;
 }
 
 export type FeedRefusal = 'feed-origin' | 'feed-capacity' | 'feed-login-timeout' | 'throttled';
@@ -107,7 +113,7 @@ export class AlarmFeed {
     this.logins = new ConsoleLogin(o.accounts, o.loginGuard ?? new LoginGuard());
     this.onUpgrade = (req, socket, head) => {
       const path = (req.url ?? '').split('?')[0];
-      if (path !== FEED_PATH) return; // other upgrade handlers (e.g. video) may take it
+      if (path !== FEED_PATH && path !== CONSOLE_FEED_PATH) return; // other upgrade handlers (e.g. video) may take it
       if (!originAllowed(req.headers.origin, req.headers.host, o.allowedOrigins ?? [])) {
         this.warnSometimes('feed-origin', { origin: req.headers.origin, source: req.socket.remoteAddress }, 'console feed: page of another origin refused');
         return this.refuseUpgrade(socket, 'feed-origin', 403, 'Forbidden', 'this page may not open the alarm feed');
@@ -225,8 +231,10 @@ export class AlarmFeed {
       }, timeoutMs);
       c.loginTimer.unref();
     }
+    const session = this.o.sessionOf?.(req);
     const basic = parseBasic(req.headers.authorization);
-    if (basic) void this.login(c, basic.username, basic.password);
+    if (session) this.loggedIn(c, session.user, session.role);
+    else if (basic) void this.login(c, basic.username, basic.password);
     else if (this.o.demo) this.goLive(c);
   }
 
@@ -268,12 +276,15 @@ export class AlarmFeed {
       }
       return;
     }
-    const acct = r.account;
+    this.o.log.info({ audit: 'console-login', user: r.account.username }, 'console login');
+    this.loggedIn(c, r.account.username, r.account.role, req);
+  }
+
+  private loggedIn(c: Client, user: string, role: string, req?: unknown): void {
     clearTimeout(c.loginTimer);
-    c.user = acct.username;
-    c.role = acct.role;
-    this.o.log.info({ audit: 'console-login', user: acct.username }, 'console login');
-    this.reply(c, { type: 'login', req, ok: true, user: acct.username, role: acct.role });
+    c.user = user;
+    c.role = role;
+    this.reply(c, { type: 'login', req, ok: true, user, role });
     this.goLive(c);
   }
 
@@ -330,6 +341,8 @@ export class AlarmFeed {
             { audit: `alarm-${m.op}`, user: c.user, alarm: m.alarmId, ok: r.ok },
             `alarm ${m.op}`,
           );
+          const result = r.ok ? 'ok' : `refused: ${r.error}`;
+          this.o.onAction?.({ user: c.user, role: c.role ?? '', from: c.source, action: m.op, target: m.alarmId, note, result });
           return this.reply(
             c,
             r.ok

@@ -23,6 +23,14 @@ export const ConsoleFeedConfig = z.strictObject({
 });
 export type ConsoleFeedConfig = z.infer<typeof ConsoleFeedConfig>;
 
+export const ConsoleConfig = z.strictObject({
+  /** A console session unused this long ends (the user logs in again). */
+  idleTimeout: Duration.default('15m'),
+  /** A console session ends this long after its login, however busy. */
+  maxLifetime: Duration.default('12h'),
+});
+export type ConsoleConfig = z.infer<typeof ConsoleConfig>;
+
 export const HttpConfig = z
   .strictObject({
     /** Address to listen on. On anything but a loopback address, every path but /healthz needs a login. */
@@ -42,10 +50,13 @@ export const HttpConfig = z
     metricsTokenFile: z.string().min(1).optional(),
     /** The duty console's live alarm feed (WebSocket at /alarms/feed). */
     consoleFeed: ConsoleFeedConfig.default({ allowedOrigins: [], loginTimeout: '10s', maxClients: 32 }),
+    /** The staff console at /console/: its sessions. */
+    console: ConsoleConfig.default({ idleTimeout: '15m', maxLifetime: '12h' }),
   })
   .default({
     host: '127.0.0.1',
     port: 8080,
     consoleFeed: { allowedOrigins: [], loginTimeout: '10s', maxClients: 32 },
+    console: { idleTimeout: '15m', maxLifetime: '12h' },
   });
 export type HttpConfig = z.infer<typeof HttpConfig>;

@@ -1,6 +1,7 @@
 /**
  * Operations endpoints: `GET /healthz` (JSON, 200 when ready, 503 otherwise) and `GET /metrics`
- * (Prometheus), plus the routes components add (the duty console at /alarms).
+ * (Prometheus), plus the routes components add (alarms at /alarms) and the staff console at
+ * /console/ (mounted: it logs its users in itself, with session cookies).
  *
  * With `security.requireLogin` (the default on any non-loopback address, see http-auth.ts) every
  * path but /healthz answers 401 without a console login (or, on /metrics, the metrics token),
@@ -77,6 +78,11 @@ export async function startHttp(o: HttpOptions): Promise<{
   server: Server;
   url: string;
   route(path: string, handler: RouteHandler): void;
+  /**
+   * Hands every request (any method) for `prefix` and the paths under it to `handler`, which does
+   * its own login (the staff console's session cookies): the HTTP Basic gate does not apply there.
+   */
+  mount(prefix: string, handler: RouteHandler): void;
   /** The LoginGuard of this gateway's console logins (HTTP and the feed). */
   loginGuard: LoginGuard;
   /** Counts a refused client in `gateway_ops_refused_total`. */
@@ -84,6 +90,11 @@ export async function startHttp(o: HttpOptions): Promise<{
   close(): Promise<void>;
 }> {
   const routes = new Map<string, RouteHandler>();
+  const mounts = new Map<string, RouteHandler>();
+  const mounted = (path: string): RouteHandler | undefined => {
+    for (const [prefix, h] of mounts) if (path === prefix || path.startsWith(`${prefix}/`)) return h;
+    return undefined;
+  };
   const sec = o.security;
   const loginGuard = sec?.loginGuard ?? new LoginGuard();
   const metricsToken = sec?.metricsTokenFile ? readMetricsToken(sec.metricsTokenFile, sec.warn) : undefined;
@@ -99,6 +110,11 @@ export async function startHttp(o: HttpOptions): Promise<{
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '';
+    const own = mounted(path);
+    if (own) {
+      own(req, res);
+      return;
+    }
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();
       return;
@@ -154,6 +170,7 @@ export async function startHttp(o: HttpOptions): Promise<{
     server,
     url: `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`,
     route: (path, handler) => void routes.set(path, handler),
+    mount: (prefix, handler) => void mounts.set(prefix, handler),
     loginGuard,
     countRefusal,
     close: () => new Promise((resolve) => server.close(() => resolve())),

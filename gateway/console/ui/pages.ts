@@ -1,0 +1,22 @@
+/**
+ * The console's pages: a page is one file under pages/ plus one line here (its hash path, the
+ * dictionary key of its title, the least role that sees it) and its text keys in both dictionaries.
+ * The server enforces the roles on the page's API; here they only hide what a role may not use.
+ */
+import type { FunctionComponent } from 'preact';
+import type { Me } from './lib/api.js';
+import { AuditPage } from './pages/audit.js';
+import { InboxPage } from './pages/inbox.js';
+
+export interface Page {
+  /** The hash route: `#/audit`. */
+  path: string;
+  titleKey: string;
+  role: 'reader' | 'admin';
+  view: FunctionComponent<{ me: Me }>;
+}
+
+export const PAGES: Page[] = [
+  { path: '/', titleKey: 'nav.inbox', role: 'reader', view: InboxPage },
+  { path: '/audit', titleKey: 'nav.audit', role: 'admin', view: AuditPage },
+];
