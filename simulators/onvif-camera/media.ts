@@ -97,6 +97,11 @@ export class RtspStream {
     const encoder = await encoderArgs();
     this.clientPort = await freePort();
     this.sourcePort = await freePort();
+    await this.run(encoder);
+  }
+
+  /** rtsp-server-perl, then ffmpeg publishing to it; both again (same ports) when ffmpeg dies. */
+  private async run(encoder: string[]): Promise<void> {
     const rtpStart = await freeUdpPair();
     this.server = this.spawn(RTSP_SERVER, [
       '--clientport', String(this.clientPort), '--serverport', String(this.sourcePort),
@@ -128,7 +133,10 @@ export class RtspStream {
     this.publisher = p;
     p.once('exit', () => {
       if (this.stopped || this.publisher !== p) return;
-      setTimeout(() => this.publish(encoder), 500).unref();
+      // rtsp-server-perl keeps the dead source's mount (no TEARDOWN came): start it afresh too
+      void stopChild(this.server)
+        .then(() => (this.stopped ? undefined : this.run(encoder)))
+        .catch((e: Error) => this.o.log?.(`rtsp stream: ${e.message}`));
     });
   }
 
