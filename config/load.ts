@@ -9,7 +9,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Composer, type Document, isNode, LineCounter, Parser } from 'yaml';
 import type { z } from 'zod';
-import { DEFINITIONS } from '../drivers/index.js';
+import { DEFINITIONS, familyDefinition } from '../drivers/index.js';
 import { checkAlarmConfig } from '../gateway/alarms/check-rules.js';
 import { GatewayError } from '../gateway/core/errors.js';
 import { isLoopbackHost } from '../gateway/http/http-auth.js';
@@ -159,6 +159,13 @@ function crossChecks(cfg: SiteConfig): (ConfigProblem & { rawPath: PropertyKey[]
       message: `false is allowed only on a loopback host (127.0.0.1, ::1, localhost) or in demo mode; http.host is "${cfg.http.host}" (give Prometheus http.metricsTokenFile instead)`,
     });
   }
+  // Each driver instance against the rest of the site, by its family's own check.
+  cfg.drivers.forEach((d, i) => {
+    for (const p of familyDefinition(d.family)?.checkSite?.(d, cfg.site) ?? []) {
+      const rawPath = ['drivers', i, ...p.path];
+      problems.push({ rawPath, path: formatPath(rawPath), message: p.message });
+    }
+  });
   // Alarm rules against the family registry: families, event types, actions the family can perform.
   for (const p of checkAlarmConfig(cfg, DEFINITIONS)) problems.push({ ...p, path: formatPath(p.rawPath) });
   return problems;

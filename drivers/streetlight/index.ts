@@ -3,6 +3,7 @@ import type { FamilyDefinition } from '../../gateway/devices/driver-api.js';
 import { LIGHT_COMMANDS, type LightCommands, StreetlightDriver } from './driver.js';
 import { LIGHT_EVENTS } from './events.js';
 import { LIGHT_RULES } from './rules.js';
+import { sunScheduleProblems } from './schedule.js';
 import { StreetlightConfig } from './schema.js';
 
 export { LIGHT_COMMANDS } from './driver.js';
@@ -19,5 +20,6 @@ export const streetlight: FamilyDefinition<StreetlightConfig, LightCommands> = {
   events: LIGHT_EVENTS,
   lifeSafety: false,
   rules: LIGHT_RULES,
+  checkSite: sunScheduleProblems,
   create: (config, ctx) => new StreetlightDriver(config, ctx),
 };

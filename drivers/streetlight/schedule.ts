@@ -68,6 +68,22 @@ export interface Desired {
 /** Whether a time spec needs the sun (and so a latitude and longitude). */
 export const usesSun = (s: Schedule): boolean => 'sun' in s.on || 'sun' in s.off;
 
+/** A schedule that follows the sun needs a latitude and longitude: the driver's own, else the site's. */
+export function sunScheduleProblems(
+  cfg: { latitude?: number; longitude?: number; schedules: Readonly<Record<string, Schedule>> },
+  site: { latitude?: number; longitude?: number },
+): { path: string[]; message: string }[] {
+  const located = (cfg.latitude ?? site.latitude) !== undefined && (cfg.longitude ?? site.longitude) !== undefined;
+  if (located) return [];
+  return Object.entries(cfg.schedules)
+    .filter(([, s]) => usesSun(s))
+    .map(([group]) => ({
+      path: ['schedules', group],
+      message:
+        'this schedule follows the sun (sunset/sunrise/dusk/dawn) but neither the site nor this driver gives a latitude and longitude; add latitude: and longitude: under site: (or to this driver), or use fixed times such as 18:30',
+    }));
+}
+
 const DAY_MS = 86_400_000;
 
 const formats = new Map<string, Intl.DateTimeFormat>();

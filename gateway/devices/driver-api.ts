@@ -178,6 +178,14 @@ export interface SubscribeOptions {
   broker?: 'local' | 'external';
 }
 
+/** What a family's site check may read of the site file's `site:` section. */
+export interface SiteFacts {
+  readonly id: string;
+  readonly latitude?: number;
+  readonly longitude?: number;
+  readonly timezone?: string;
+}
+
 /** Where the site is: for astronomical schedules and local hours. */
 export interface SiteLocation {
   readonly id: string;
@@ -300,6 +308,12 @@ export interface FamilyDefinition<C extends DriverConfig = DriverConfig, S exten
    * and take a snapshot. A rule opts out with `alarmLinkage: false`.
    */
   readonly alarmLinkage?: { readonly minSeverity: Severity; readonly actions: readonly ActionInput[] };
+  /**
+   * Checks of a driver instance against the rest of the site file, run by `check-config` after
+   * the file parses (e.g. sun schedules need the site's latitude and longitude). Each problem has
+   * its path inside the driver entry and a message saying how to fix it.
+   */
+  checkSite?(config: C, site: SiteFacts): readonly { path: readonly (string | number)[]; message: string }[];
   create(config: C, ctx: DriverContext): DriverInstance<DeviceOf<C>, S>;
   /** A subcommand of the `gateway` command (e.g. a report), run without the gateway. */
   readonly cli?: FamilyCli<C>;
