@@ -135,7 +135,7 @@ export function startAlarmSystem(o: AlarmSystemOptions) {
     log: o.log.child({ component: 'alarm-feed' }),
     loginGuard: o.http.loginGuard,
     onRefused: o.http.countRefusal,
-    sessionOf: (req) => staffConsole?.sessions.of(req),
+    sessionOf: (req) => staffConsole?.feedSession(req),
     onAction: (a) => staffConsole?.audit.record(a),
     ...consoleFeedOptions(config.http?.consoleFeed),
   });

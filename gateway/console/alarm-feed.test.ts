@@ -9,6 +9,8 @@ import { createLogger } from '../core/logger.js';
 import { AlarmFeed, type AlarmFeedOptions, CLOSE_LOGIN_TIMEOUT, type FeedRefusal, originAllowed } from './alarm-feed.js';
 import { sampleAlarm } from '../testing/sample-alarm.js';
 import { registerAlarmRoutes } from './console-routes.js';
+import { ConsoleSessions } from './sessions.js';
+import { waitFor } from '../testing/wait-for.js';
 
 const ALARM = sampleAlarm();
 
@@ -219,5 +221,36 @@ describe('console alarm feed', () => {
     c.send({ op: 'login', username: 'duty1', password: 'pw', req: 'b' });
     expect(await c.wait((m) => m.req === 'b')).toMatchObject({ ok: false, error: /already being checked/ });
     expect(await c.wait((m) => m.req === 'a')).toMatchObject({ ok: false, error: 'wrong user name or password' });
+  });
+
+  it('logs a console session in by its cookie on /console/feed, and closes the socket once the session ends', async () => {
+    const sessions = new ConsoleSessions({ idleMs: 60_000, lifetimeMs: 3_600_000 });
+    const session = sessions.create('duty1', 'reader', '127.0.0.1');
+    const { url, acks } = await setup(false, {
+      pingIntervalMs: 50,
+      sessionOf: (req) => {
+        const s = sessions.of(req);
+        return s && { user: s.user, role: s.role, alive: () => sessions.touch(s.id) !== undefined };
+      },
+    });
+    const ws = new WebSocket(`ws://${url}/console/feed`, { headers: { cookie: `other=1; cg_console=${session.id}` } });
+    cleanup.push(async () => ws.terminate());
+    const msgs: Record<string, unknown>[] = [];
+    ws.on('message', (d) => msgs.push(JSON.parse(d.toString()) as Record<string, unknown>));
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    await waitFor('the snapshot', () => msgs.some((m) => m.type === 'snapshot'));
+    expect(msgs.find((m) => m.type === 'login')).toMatchObject({ ok: true, user: 'duty1', role: 'reader' });
+    ws.send(JSON.stringify({ op: 'ack', alarmId: ALARM.id, req: 'a1' }));
+    await waitFor('the ack', () => msgs.some((m) => m.req === 'a1'));
+    expect(acks).toEqual([`${ALARM.id}:duty1`]);
+
+    sessions.end(session.id); // logout
+    expect(await closed).toBe(CLOSE_LOGIN_TIMEOUT);
+
+    // Without a live session the console path asks for a login like the old one.
+    const anon = new WebSocket(`ws://${url}/console/feed`, { headers: { cookie: `cg_console=${session.id}` } });
+    cleanup.push(async () => anon.terminate());
+    const first = await new Promise<Record<string, unknown>>((r) => anon.once('message', (d) => r(JSON.parse(d.toString()))));
+    expect(first).toMatchObject({ type: 'hello', loginRequired: true });
   });
 });

@@ -64,8 +64,14 @@ export interface AlarmFeedOptions {
   maxClients?: number;
   /** Told of each client turned away. */
   onRefused?: (reason: FeedRefusal) => void;
-  /** The console session of the upgrade request's cookie: such a client is logged in at once. */
-  sessionOf?: (req: IncomingMessage) => { user: string; role: string } | undefined;
+  /**
+   * The console session of the upgrade request's cookie: such a client is logged in at once. Its
+   * `alive()` is asked every 30 s (and keeps the session from idling out while the page watches);
+   * once it says no (logout, lifetime over) the client is closed with 4001.
+   */
+  sessionOf?: (req: IncomingMessage) => { user: string; role: string; alive(): boolean } | undefined;
+  /** How often clients are pinged and their sessions checked (default 30 s). */
+  pingIntervalMs?: number;
   /** Told of each ack/resolve over the feed (the console's audit trail). */
   onAction?: (a: { user: string; role: string; from: string; action: string; target: string; note?: string; result: string }) => void;
 }
@@ -96,6 +102,7 @@ interface Client {
   alive: boolean;
   loggingIn: boolean;
   loginTimer?: NodeJS.Timeout;
+  sessionAlive?: () => boolean;
 }
 
 const MAX_MESSAGE = 16 * 1024;
@@ -137,6 +144,10 @@ export class AlarmFeed {
     o.server.on('upgrade', this.onUpgrade);
     this.ping = setInterval(() => {
       for (const c of this.clients) {
+        if (c.sessionAlive && !c.sessionAlive()) {
+          c.ws.close(CLOSE_LOGIN_TIMEOUT, 'session ended; log in again');
+          continue;
+        }
         if (!c.alive) {
           c.ws.terminate();
           continue;
@@ -144,7 +155,7 @@ export class AlarmFeed {
         c.alive = false;
         c.ws.ping();
       }
-    }, 30_000);
+    }, o.pingIntervalMs ?? 30_000);
     this.ping.unref();
   }
 
@@ -233,6 +244,7 @@ export class AlarmFeed {
     }
     const session = this.o.sessionOf?.(req);
     const basic = parseBasic(req.headers.authorization);
+    c.sessionAlive = session?.alive;
     if (session) this.loggedIn(c, session.user, session.role);
     else if (basic) void this.login(c, basic.username, basic.password);
     else if (this.o.demo) this.goLive(c);

@@ -47,6 +47,11 @@ export function startConsole(o: StartConsoleOptions) {
   o.mount(CONSOLE_PREFIX, (req, res) => app.handle(req, res));
   return {
     sessions,
+    /** The session of a feed connection's cookie; an open feed keeps it from idling out. */
+    feedSession(req: IncomingMessage) {
+      const s = sessions.of(req);
+      return s && { user: s.user, role: s.role, alive: () => sessions.touch(s.id) !== undefined };
+    },
     /** The audit trail: every page records its actions here (`audit.record` or `ctx.audit` in a route). */
     audit,
     /** Pages add their API routes here. */
