@@ -126,4 +126,16 @@ describe('staff console API', () => {
     expect(old.status).toBe(301);
     expect(old.headers.get('location')).toBe('/console/');
   });
+
+  // Last: it locks this test's source address out of every console login for a while.
+  it('throttles password guessing through the gateway LoginGuard and tells the wait', async () => {
+    const c = consoleClient(url);
+    let r = await c.login('nobody', 'guess-0');
+    for (let i = 1; i < 30 && r.status === 401; i++) r = await c.login('nobody', `guess-${i}`);
+    expect(r.status).toBe(429);
+    expect(r.body.retryAfterMs).toBeGreaterThan(0);
+    expect(Number(r.headers.get('retry-after'))).toBe(r.body.retryAfterMs / 1000);
+    // Answered at once from now on, without checking the password.
+    expect((await c.login('nobody', 'guess-again')).status).toBe(429);
+  });
 });

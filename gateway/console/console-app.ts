@@ -111,7 +111,7 @@ export class ConsoleApp {
         if (!r.ok && r.reason === 'throttled') {
           const s = Math.max(1, Math.ceil((r.retryAfterMs ?? 1000) / 1000));
           o.log.warn({ user: username, source: from }, 'console login throttled');
-          throw new HttpError(429, `too many failed logins; try again in ${s} s`, { retryAfterMs: s * 1000 });
+          throw new HttpError(429, `too many failed logins; try again in ${s} s`, { retryAfterMs: s * 1000 }, { 'retry-after': String(s) });
         }
         if (!r.ok) {
           o.log.warn({ user: username, source: from }, 'console login refused');

@@ -48,6 +48,7 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -97,7 +98,7 @@ export class ApiRouter {
       }
       throw new HttpError(found ? 405 : 404, found ? `${req.method} is not allowed here` : `no console API ${path}`);
     } catch (err) {
-      if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message, ...err.extra });
+      if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message, ...err.extra }, err.headers);
       this.o.warn({ err: errorMessage(err), path }, 'console API request failed');
       sendJson(res, 500, { error: 'internal error; see the gateway log' });
     }
