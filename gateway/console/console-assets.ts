@@ -1,14 +1,13 @@
 /**
  * The console's static files at `/console/`: the bundle `npm run build` put into `dist/console/`
  * or, when the gateway runs from source (tsx, tests) and there is none, a bundle built once at start
- * into a temporary directory. Hashed assets are cached for ever; index.html is revalidated.
+ * in memory. Hashed assets are cached for ever; index.html is revalidated.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildConsoleUi } from './ui-build.js';
+import { bundleConsoleUi } from './ui-build.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -22,12 +21,11 @@ export class ConsoleAssets {
   /** The built bundle next to the compiled gateway (dist/console), else one built now from the sources. */
   static async load(o: { bundleDir?: string } = {}): Promise<ConsoleAssets> {
     const shipped = o.bundleDir ?? fileURLToPath(new URL('../../console/', import.meta.url));
-    const dir = existsSync(join(shipped, 'index.html'))
-      ? shipped
-      : (await buildConsoleUi(fileURLToPath(new URL('./ui/', import.meta.url)), mkdtempSync(join(tmpdir(), 'cg-console-'))))
-          .dir;
+    if (!existsSync(join(shipped, 'index.html'))) {
+      return new ConsoleAssets(await bundleConsoleUi(fileURLToPath(new URL('./ui/', import.meta.url))));
+    }
     const files = new Map<string, Buffer>();
-    for (const name of readdirSync(dir)) if (TYPES[extname(name)]) files.set(name, readFileSync(join(dir, name)));
+    for (const name of readdirSync(shipped)) if (TYPES[extname(name)]) files.set(name, readFileSync(join(shipped, name)));
     return new ConsoleAssets(files);
   }
 
