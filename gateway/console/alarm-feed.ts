@@ -345,6 +345,10 @@ export class AlarmFeed {
           if (typeof m.alarmId !== 'string')
             return this.reply(c, { type: 'result', req, ok: false, error: 'alarmId is required' });
           const note = typeof m.note === 'string' ? m.note.slice(0, 500) : undefined;
+          const latched = this.o.engine.activeAlarms().find((a) => a.id === m.alarmId)?.latch;
+          if (m.op === 'resolve' && latched && !note?.trim()) {
+            return this.reply(c, { type: 'result', req, ok: false, error: 'a latched alarm is reset with a note: send note' });
+          }
           const r =
             m.op === 'ack'
               ? this.o.engine.acknowledge(m.alarmId, c.user, note)

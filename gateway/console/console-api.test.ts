@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import { hashPassword } from '../auth/password.js';
 import { waitFor } from '../testing/wait-for.js';
-import { bootGateway, CONSOLE_PASSWORD, CONSOLE_USER, siteConfig, startGasSim } from '../alarms/testing/gateway-harness.js';
+import {
+  bootGateway,
+  CONSOLE_PASSWORD,
+  CONSOLE_USER,
+  feedClient,
+  siteConfig,
+  startGasSim,
+} from '../alarms/testing/gateway-harness.js';
 import { consoleClient } from './testing/console-client.js';
 
 const ADMIN = 'boss';
@@ -24,8 +31,19 @@ describe('staff console API', () => {
       { username: CONSOLE_USER, role: 'reader', passwordHash: hashPassword(CONSOLE_PASSWORD) },
       { username: ADMIN, role: 'admin', passwordHash: hashPassword(ADMIN_PASSWORD) },
     ];
+    // A latched rule of the site (as an emergency button's): a detector fault stays until reset.
+    const rules = [
+      {
+        id: 'gas-fault-latched',
+        severity: 'major',
+        message: '燃气探测器故障（需复位）：{device.id}',
+        match: { type: 'gas.fault', devices: { family: 'gas-detector' } },
+        latch: true,
+        clear: 'manual',
+      },
+    ];
     gw = await bootGateway(
-      siteConfig(sim, { broker: { listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }], accounts } }),
+      siteConfig(sim, { broker: { listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }], accounts }, rules }),
     );
     url = gw.http.url;
   });
@@ -106,6 +124,36 @@ describe('staff console API', () => {
     const resolved = await c.call('POST', `/alarms/${alarm.id}/resolve`, { note: '浓度已恢复' });
     expect(resolved.body).toMatchObject({ state: 'resolved', resolved: { by: CONSOLE_USER } });
     sim.sim.setLel(1, 0);
+  });
+
+  it('ends a latched alarm only by a reset with a note (API and feed alike)', async () => {
+    const c = consoleClient(url);
+    await c.login(CONSOLE_USER, CONSOLE_PASSWORD);
+    sim.sim.setFault(2, 3);
+    const alarm = await waitFor('the latched alarm', async () =>
+      ((await c.call('GET', '/alarms')).body.active as { id: string; rule: string; latch: boolean }[]).find(
+        (a) => a.rule === 'gas-fault-latched',
+      ),
+    );
+    expect(alarm.latch).toBe(true);
+    sim.sim.setFault(2, 0); // the fault goes away: the alarm stays
+    expect((await c.call('POST', `/alarms/${alarm.id}/resolve`, { note: 'x' })).status).toBe(409);
+    const noNote = await c.call('POST', `/alarms/${alarm.id}/reset`, { note: '  ' });
+    expect(noNote.status).toBe(400);
+    expect(noNote.body.error).toMatch(/a reset needs a note/);
+    const feed = await feedClient(url);
+    try {
+      await waitFor('the feed login', () => feed.messages.find((m) => m.type === 'login'));
+      const viaFeed = await feed.request({ op: 'resolve', alarmId: alarm.id });
+      expect(viaFeed).toMatchObject({ ok: false, error: 'a latched alarm is reset with a note: send note' });
+    } finally {
+      feed.close();
+    }
+    expect(gw.alarms!.engine.activeAlarms().some((a) => a.id === alarm.id)).toBe(true);
+
+    const reset = await c.call('POST', `/alarms/${alarm.id}/reset`, { note: '更换传感器后恢复' });
+    expect(reset.status).toBe(200);
+    expect(reset.body).toMatchObject({ state: 'resolved', active: false, resolved: { by: CONSOLE_USER, note: '更换传感器后恢复' } });
   });
 
   it('serves the bundle (hashed assets immutable, index revalidated) and redirects the old page', async () => {
