@@ -10,7 +10,7 @@ import { DigestServer } from '../../drivers/http/digest.js';
 import { CameraDiscovery } from './discovery.js';
 import { EventBroker, type CameraEvent, MAX_PULL_WAIT_MS, notificationXml, TOPICS, topicSetXml } from './events.js';
 import { FALLBACK_JPEG, RtspStream, snapshotJpeg } from './media.js';
-import { ANALYTICS_CONFIG, type CameraIdentity, checkProfile, PATHS, type PtzPreset, readOnlyAnswer, VIDEO_SOURCE, VIDEO_SOURCE_CONFIG } from './services.js';
+import { ANALYTICS_CONFIG, type CameraIdentity, checkProfile, checkStreamProtocol, PATHS, type PtzPreset, readOnlyAnswer, VIDEO_SOURCE, VIDEO_SOURCE_CONFIG } from './services.js';
 import { checkUsernameToken, durationMs, envelope, faultXml, notAuthorized, parseRequest, path, SoapError, type SoapRequest, terminationAt, text } from './soap.js';
 
 export interface OnvifCameraOptions {
@@ -25,7 +25,7 @@ export interface OnvifCameraOptions {
   maxSkewMs?: number;
   identity?: Partial<CameraIdentity>;
   presets?: PtzPreset[];
-  /** Run rtsp-server-perl + ffmpeg (default false: GetStreamUri then names `streamUri`). */
+  /** Run the RTSP server (gst-rtsp-server) + ffmpeg on `host` (default false: GetStreamUri then names `streamUri`). */
   stream?: boolean;
   /** What GetStreamUri answers when `stream` is off. */
   streamUri?: string;
@@ -116,7 +116,7 @@ export class OnvifCameraSimulator {
     await this.listen(this.o.port ?? 0);
     this.jpeg = await snapshotJpeg();
     if (this.o.stream) {
-      this.stream = new RtspStream({ log: this.o.log });
+      this.stream = new RtspStream({ host: this.o.host, log: this.o.log });
       await this.stream.start();
     }
     if (this.o.discoveryPort !== undefined) {
@@ -307,6 +307,7 @@ export class OnvifCameraSimulator {
     const ctx = { id: this.identity, base: this.url, now: this.now(), streamUri: this.streamUri, presets: this.presets, currentPreset: this.currentPreset };
     const token = text(path(body, 'ProfileToken'));
     if (['GetStreamUri', 'GetSnapshotUri', 'GetPresets', 'GetStatus', 'GotoPreset'].includes(action)) checkProfile(token);
+    if (action === 'GetStreamUri') checkStreamProtocol(text(path(body, 'StreamSetup', 'Transport', 'Protocol')));
     const plain = readOnlyAnswer(action, ctx);
     if (plain !== undefined) return envelope(plain);
     const sub = url.startsWith(PATHS.subscription) ? Number(url.slice(PATHS.subscription.length)) : undefined;

@@ -1,7 +1,7 @@
 /**
- * Manual testing: one simulated ONVIF camera on 127.0.0.1.
+ * Manual testing: one simulated ONVIF camera (on 127.0.0.1 unless --host says otherwise).
  *
- *   npx tsx simulators/onvif-camera/cli.ts [--port 8080] [--user admin] [--password admin123]
+ *   npx tsx simulators/onvif-camera/cli.ts [--host 127.0.0.1] [--port 8080] [--user admin] [--password admin123]
  *       [--clock-offset-ms 0] [--stream] [--discovery-port 3702]
  *
  * Then type commands: `motion on|off`, `tamper on|off`, `videoloss on|off`, `line [objectId]`,
@@ -14,6 +14,7 @@ import { OnvifCameraSimulator } from './camera.js';
 
 const { values } = parseArgs({
   options: {
+    host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '8080' },
     user: { type: 'string', default: 'admin' },
     password: { type: 'string', default: 'admin123' },
@@ -26,12 +27,12 @@ const port = Number(values.port);
 const offset = Number(values['clock-offset-ms']);
 const discoveryPort = values['discovery-port'] === undefined ? undefined : Number(values['discovery-port']);
 if (![port, discoveryPort ?? 0].every((p) => Number.isInteger(p) && p >= 0 && p <= 65535) || !Number.isFinite(offset)) {
-  console.error('usage: cli.ts [--port 0..65535] [--user U] [--password P] [--clock-offset-ms N] [--stream] [--discovery-port 0..65535]');
+  console.error('usage: cli.ts [--host ADDRESS] [--port 0..65535] [--user U] [--password P] [--clock-offset-ms N] [--stream] [--discovery-port 0..65535]');
   process.exit(2);
 }
 
 const sim = new OnvifCameraSimulator({
-  port, username: values.user, password: values.password, clockOffsetMs: offset, stream: values.stream, discoveryPort,
+  host: values.host, port, username: values.user, password: values.password, clockOffsetMs: offset, stream: values.stream, discoveryPort,
   log: (l) => console.log(l),
 });
 await sim.start();

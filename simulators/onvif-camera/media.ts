@@ -1,22 +1,25 @@
 /**
  * The camera's pictures: an RTSP stream and a JPEG snapshot, made with the system's programs.
  *
- * `rtsp-server-perl` (Debian rtsp-server-perl) listens on two free loopback ports: `ffmpeg` publishes
- * its test source to the source port with ANNOUNCE/RECORD, clients read from the client port
- * (RFC 2326). That server carries RTP over UDP only: it refuses interleaved RTP over the RTSP
- * connection ("Failed to find client RTP start port in SETUP request", 400), so publisher and
- * readers use `-rtsp_transport udp`. ffmpeg is started again if it dies while the stream runs;
- * both are stopped by their pids.
+ * The RTSP server (RFC 2326) is GStreamer's gst-rtsp-server, run by `rtsp-server.py` with Debian's
+ * `/usr/bin/python3` (python3-gi): it listens on a free TCP port of the camera's host and serves
+ * the H.264 RTP that `ffmpeg` sends it over UDP on that host, to readers asking for RTP over UDP or
+ * interleaved in the RTSP connection (RTP/AVP/TCP), as real cameras do. ffmpeg is started again
+ * (same UDP port) if it dies while the stream runs; both are stopped by their pids.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { freePort } from '../../gateway/core/free-port.js';
 
 export const FFMPEG = '/usr/bin/ffmpeg';
-export const RTSP_SERVER = '/usr/bin/rtsp-server-perl';
+/** Debian's python (python3-gi, gir1.2-gst-rtsp-server-1.0), not whichever python3 is first on PATH. */
+export const PYTHON = '/usr/bin/python3';
+export const RTSP_SERVER_SCRIPT = fileURLToPath(new URL('./rtsp-server.py', import.meta.url));
+const RTSP_PACKAGES = 'python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good';
 const run = promisify(execFile);
 
 /** An 8x8 grey JPEG, for when ffmpeg cannot make a picture. */
@@ -41,33 +44,34 @@ export async function snapshotJpeg(): Promise<Buffer> {
   }
 }
 
-/** Which video encoder Debian's ffmpeg has: libx264 (H.264), else MPEG-4 Part 2. */
+/** Which video encoder Debian's ffmpeg has: libx264 (H.264, what the RTSP server carries), or none. */
 async function encoderArgs(): Promise<string[]> {
   const { stdout } = await run(FFMPEG, ['-hide_banner', '-encoders'], { timeout: 20_000 });
-  return /\blibx264\b/.test(stdout)
-    ? ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '15']
-    : ['-c:v', 'mpeg4', '-g', '15'];
+  if (!/\blibx264\b/.test(stdout)) throw new Error(`${FFMPEG} has no libx264 encoder: install Debian's ffmpeg (libavcodec with libx264)`);
+  return ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-pix_fmt', 'yuv420p'];
 }
 
-/** Two consecutive UDP ports free on 127.0.0.1 right now, the first even (RTP, RTCP). */
-async function freeUdpPair(): Promise<number> {
+/** A UDP port free on `host` right now with the next one free too (ffmpeg sends RTCP there). */
+async function freeUdpPair(host: string): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const base = 20_000 + 2 * Math.floor(Math.random() * 20_000);
-    const ok = await Promise.all([base, base + 1, base + 2, base + 3].map(udpFree));
+    const ok = await Promise.all([base, base + 1].map((p) => udpFree(host, p)));
     if (ok.every(Boolean)) return base;
   }
-  throw new Error('no free UDP port pair on 127.0.0.1 for the RTSP server');
+  throw new Error(`no free UDP port pair on ${host} for the RTSP source`);
 }
 
-function udpFree(port: number): Promise<boolean> {
+function udpFree(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
     s.once('error', () => resolve(false));
-    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    s.bind(port, host, () => s.close(() => resolve(true)));
   });
 }
 
 export interface RtspStreamOptions {
+  /** Where the RTSP server listens and ffmpeg sends RTP (default 127.0.0.1). */
+  host?: string;
   /** Mount path, default `stream1`. */
   path?: string;
   /** Log lines of the child programs (default: dropped). */
@@ -78,37 +82,37 @@ export class RtspStream {
   private server?: ChildProcess;
   private publisher?: ChildProcess;
   private stopped = false;
-  private clientPort = 0;
-  private sourcePort = 0;
+  private rtspPort = 0;
+  private udpPort = 0;
   /** How many times ffmpeg was started (restarts included). */
   publisherStarts = 0;
 
   constructor(private readonly o: RtspStreamOptions = {}) {}
 
+  private get host(): string {
+    return this.o.host ?? '127.0.0.1';
+  }
+
   get uri(): string {
-    return `rtsp://127.0.0.1:${this.clientPort}/${this.o.path ?? 'stream1'}`;
+    return `rtsp://${this.host}:${this.rtspPort}/${this.o.path ?? 'stream1'}`;
   }
 
   get pids(): { server?: number; publisher?: number } {
     return { server: this.server?.pid, publisher: this.publisher?.pid };
   }
 
+  /** The RTSP server, then ffmpeg sending its test source to the server's UDP port. */
   async start(): Promise<void> {
     const encoder = await encoderArgs();
-    this.clientPort = await freePort();
-    this.sourcePort = await freePort();
-    await this.run(encoder);
-  }
-
-  /** rtsp-server-perl, then ffmpeg publishing to it; both again (same ports) when ffmpeg dies. */
-  private async run(encoder: string[]): Promise<void> {
-    const rtpStart = await freeUdpPair();
-    this.server = this.spawn(RTSP_SERVER, [
-      '--clientport', String(this.clientPort), '--serverport', String(this.sourcePort),
-      '--client_listen_address', '127.0.0.1', '--source_listen_address', '127.0.0.1',
-      '--rtp_start_port', String(rtpStart), '--loglevel', '1',
-    ]);
-    await this.waitListening(this.sourcePort);
+    this.rtspPort = await freePort(this.host);
+    this.udpPort = await freeUdpPair(this.host);
+    this.server = this.spawn(PYTHON, [RTSP_SERVER_SCRIPT, this.host, String(this.rtspPort), String(this.udpPort), this.o.path ?? 'stream1']);
+    try {
+      await this.waitListening();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
     this.publish(encoder);
   }
 
@@ -126,17 +130,13 @@ export class RtspStream {
     if (this.stopped) return;
     this.publisherStarts++;
     const p = this.spawn(FFMPEG, [
-      '-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=15',
-      ...encoder, '-pix_fmt', 'yuv420p', '-f', 'rtsp', '-rtsp_transport', 'udp',
-      `rtsp://127.0.0.1:${this.sourcePort}/${this.o.path ?? 'stream1'}`,
+      '-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25',
+      ...encoder, '-f', 'rtp', '-sdp_file', '/dev/null', `rtp://${this.host}:${this.udpPort}`,
     ]);
     this.publisher = p;
     p.once('exit', () => {
       if (this.stopped || this.publisher !== p) return;
-      // rtsp-server-perl keeps the dead source's mount (no TEARDOWN came): start it afresh too
-      void stopChild(this.server)
-        .then(() => (this.stopped ? undefined : this.run(encoder)))
-        .catch((e: Error) => this.o.log?.(`rtsp stream: ${e.message}`));
+      void sleep(200).then(() => this.publish(encoder));
     });
   }
 
@@ -149,22 +149,27 @@ export class RtspStream {
     return p;
   }
 
-  private async waitListening(port: number): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      if (this.server?.exitCode !== null) throw new Error(`${RTSP_SERVER} exited (code ${this.server?.exitCode}); is it installed?`);
+  private async waitListening(): Promise<void> {
+    const stderr: Buffer[] = [];
+    this.server?.stderr?.on('data', (b: Buffer) => stderr.push(b));
+    for (let i = 0; i < 300; i++) {
+      if (this.server?.exitCode !== null || this.server.pid === undefined) {
+        const why = Buffer.concat(stderr).toString().trim().split('\n').slice(-3).join(' | ');
+        throw new Error(`${PYTHON} ${RTSP_SERVER_SCRIPT} exited (code ${this.server?.exitCode})${why ? `: ${why}` : ''}; it needs the Debian packages ${RTSP_PACKAGES}`);
+      }
       const up = await new Promise<boolean>((resolve) => {
-        const s = connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+        const s = connect(this.rtspPort, this.host, () => (s.destroy(), resolve(true)));
         s.once('error', () => resolve(false));
       });
       if (up) return;
       await sleep(50);
     }
-    throw new Error(`${RTSP_SERVER} does not listen on 127.0.0.1:${port} after 10 s`);
+    throw new Error(`the RTSP server does not listen on ${this.host}:${this.rtspPort} after 15 s`);
   }
 }
 
 async function stopChild(p: ChildProcess | undefined): Promise<void> {
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  if (!p || p.pid === undefined || p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
   p.kill('SIGTERM');
   const t = setTimeout(() => p.kill('SIGKILL'), 3000);

@@ -104,6 +104,16 @@ export function checkProfile(token: string | undefined): void {
   if (token !== PROFILE) throw noToken('media profile', token);
 }
 
+/** Transports a GetStreamUri may ask for (ONVIF Media tt:TransportProtocol): one RTSP URI serves RTP over UDP and interleaved in RTSP/TCP. */
+export const STREAM_PROTOCOLS = ['UDP', 'TCP', 'RTSP'];
+
+/** GetStreamUri's StreamSetup/Transport/Protocol: absent or one of STREAM_PROTOCOLS; HTTP (RTSP tunnelled in HTTP) is not offered. */
+export function checkStreamProtocol(protocol: string | undefined): void {
+  if (protocol === undefined || STREAM_PROTOCOLS.includes(protocol)) return;
+  throw new SoapError('env:Sender', ['ter:InvalidArgVal', 'ter:InvalidStreamSetup'],
+    `StreamSetup/Transport/Protocol "${protocol}" is not offered; ask for ${STREAM_PROTOCOLS.join(', ')}`);
+}
+
 /** Answers of the operations that only read the camera's configuration; undefined when `action` is not one. */
 export function readOnlyAnswer(action: string, c: ServiceContext): string | undefined {
   const x = (p: string) => `${c.base}${p}`;
@@ -132,7 +142,7 @@ export function readOnlyAnswer(action: string, c: ServiceContext): string | unde
         `<tt:Events><tt:XAddr>${x(PATHS.events)}</tt:XAddr><tt:WSSubscriptionPolicySupport>false</tt:WSSubscriptionPolicySupport>` +
         `<tt:WSPullPointSupport>true</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>` +
         `<tt:Media><tt:XAddr>${x(PATHS.media)}</tt:XAddr><tt:StreamingCapabilities><tt:RTPMulticast>false</tt:RTPMulticast>` +
-        `<tt:RTP_TCP>false</tt:RTP_TCP><tt:RTP_RTSP_TCP>false</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>` +
+        `<tt:RTP_TCP>false</tt:RTP_TCP><tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>` +
         `<tt:PTZ><tt:XAddr>${x(PATHS.ptz)}</tt:XAddr></tt:PTZ></tds:Capabilities></tds:GetCapabilitiesResponse>`
       );
     case 'GetServices':
