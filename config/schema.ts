@@ -12,6 +12,7 @@ import { HttpConfig } from '../gateway/http/http-config.js';
 import { NotifyConfig } from '../gateway/notify/notify-schema.js';
 import { PrivacyConfig } from '../gateway/uplink/privacy.js';
 import { UplinkConfig } from '../gateway/uplink/uplink-config.js';
+import { VideoConfig } from '../gateway/video/video-config.js';
 
 const Id = z
   .string()
@@ -92,5 +93,7 @@ export const SiteConfig = z.strictObject({
    * console keep the full data.
    */
   privacy: PrivacyConfig.prefault({}),
+  /** Live view of the cameras in the staff console: how many streams at once, picture size. */
+  video: VideoConfig.prefault({}),
 });
 export type SiteConfig = z.infer<typeof SiteConfig>;
