@@ -50,13 +50,12 @@ export const HttpConfig = z
     metricsTokenFile: z.string().min(1).optional(),
     /** The duty console's live alarm feed (WebSocket at /alarms/feed). */
     consoleFeed: ConsoleFeedConfig.default({ allowedOrigins: [], loginTimeout: '10s', maxClients: 32 }),
-    /** The staff console at /console/: its sessions. */
-    console: ConsoleConfig.default({ idleTimeout: '15m', maxLifetime: '12h' }),
+    /** The staff console at /console/: its sessions (defaults when omitted: 15m idle, 12h at most). */
+    console: ConsoleConfig.optional(),
   })
   .default({
     host: '127.0.0.1',
     port: 8080,
     consoleFeed: { allowedOrigins: [], loginTimeout: '10s', maxClients: 32 },
-    console: { idleTimeout: '15m', maxLifetime: '12h' },
   });
 export type HttpConfig = z.infer<typeof HttpConfig>;
