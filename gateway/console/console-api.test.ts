@@ -43,7 +43,11 @@ describe('staff console API', () => {
       },
     ];
     gw = await bootGateway(
-      siteConfig(sim, { broker: { listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }], accounts }, rules }),
+      siteConfig(sim, {
+        broker: { listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }], accounts },
+        http: { host: '127.0.0.1', port: 0, console: { idleTimeout: '20m' } },
+        rules,
+      }),
     );
     url = gw.http.url;
   });
@@ -58,7 +62,7 @@ describe('staff console API', () => {
     expect((await c.login(CONSOLE_USER, 'wrong')).status).toBe(401);
     const r = await c.login(CONSOLE_USER, CONSOLE_PASSWORD);
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ user: CONSOLE_USER, role: 'reader', idleTimeoutMs: 15 * 60_000 });
+    expect(r.body).toMatchObject({ user: CONSOLE_USER, role: 'reader', idleTimeoutMs: 20 * 60_000 });
     expect(r.headers.get('set-cookie')).toMatch(/^cg_console=[\w-]{40,}; HttpOnly; SameSite=Strict; Path=\/console$/);
     expect((await c.call('GET', '/session')).body).toMatchObject({ user: CONSOLE_USER, role: 'reader' });
     const session = c.cookie;
