@@ -42,6 +42,7 @@ usage:
                                          run the simulated demo compound and the gateway against it
   gateway version                        print the version
 ${DEFINITIONS.flatMap((d) => (d.cli ? [`  ${d.cli.usage}`] : [])).join('\n')}
+${DEFINITIONS.flatMap((d) => (d.discover ? [`  ${d.discover.usage}`] : [])).join('\n')}
 `;
 
 const DEMO_CONFIG = join(PACKAGE_ROOT, 'config/examples/demo-compound.yaml');
@@ -88,6 +89,21 @@ function runFamilyCli(family: AnyFamily, args: string[]): number {
   }
 }
 
+/** `gateway discover <protocol> …`: the family that discovers that protocol finds its devices. */
+async function runDiscover([protocol, ...args]: string[]): Promise<number> {
+  const protocols = DEFINITIONS.flatMap((d) => (d.discover ? [d.discover.protocol] : []));
+  const family = DEFINITIONS.find((d) => d.discover?.protocol === protocol);
+  if (!family) throw new UsageError(`discover ${protocol ?? ''}: give one of ${protocols.join(', ') || '(no family discovers anything)'}`);
+  let out: string;
+  try {
+    out = await family.discover!.run(args);
+  } catch (err) {
+    throw new UsageError(errorMessage(err));
+  }
+  console.log(out);
+  return 0;
+}
+
 /** Announces readiness once SIGTERM/SIGINT stop the gateway cleanly (not before), then waits for one. */
 async function runUntilSignal(
   gw: Gateway,
@@ -113,6 +129,7 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   const family = DEFINITIONS.find((d) => d.cli !== undefined && d.cli.name === cmd);
   if (family) return runFamilyCli(family, rest);
+  if (cmd === 'discover') return runDiscover(rest);
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,

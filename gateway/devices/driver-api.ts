@@ -317,6 +317,21 @@ export interface FamilyDefinition<C extends DriverConfig = DriverConfig, S exten
   create(config: C, ctx: DriverContext): DriverInstance<DeviceOf<C>, S>;
   /** A subcommand of the `gateway` command (e.g. a report), run without the gateway. */
   readonly cli?: FamilyCli<C>;
+  /** Finding devices of this family on the network: `gateway discover <protocol> …`, run without the gateway. */
+  readonly discover?: FamilyDiscover;
+}
+
+/** `gateway discover <protocol> …` of a family (e.g. `onvif`: WS-Discovery probes for cameras). */
+export interface FamilyDiscover {
+  /** The word after `gateway discover`, e.g. `onvif`. */
+  readonly protocol: string;
+  /** Usage lines for `gateway --help`. */
+  readonly usage: string;
+  /**
+   * Runs it with the words after `gateway discover <protocol>`; returns the text to print (what
+   * was found, e.g. as site-file entries). Bad usage rejects with an Error saying how to fix it.
+   */
+  run(args: readonly string[]): Promise<string>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds families of every config type
