@@ -1,7 +1,7 @@
 /**
  * One gateway from a validated site config, as a list of components started in order and
- * closed in reverse: journal, local broker, ops HTTP, status, city uplink, alarm system, local
- * commands, device drivers. `startGateway` resolves when every component is running.
+ * closed in reverse: journal, local broker, ops HTTP, status, city uplink, alarm system, camera
+ * live view, local commands, device drivers. `startGateway` resolves when every component is running.
  */
 import { dirname, join } from 'node:path';
 import type { SiteConfig } from '../config/schema.js';
@@ -25,6 +25,7 @@ import { buildInventory } from './devices/inventory.js';
 import { httpSecurity, startHttp } from './http/http-server.js';
 import { Journal } from './journal/journal.js';
 import { createGatewayUplink } from './uplink/index.js';
+import { LiveView, STREAM_URI_COMMAND } from './video/live-view.js';
 import { VERSION } from './core/version.js';
 
 export type Gateway = Awaited<ReturnType<typeof startGateway>>;
@@ -105,6 +106,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
   let bus!: LocalBus;
   let http!: RunningHttp;
   let alarms!: AlarmSystem;
+  let liveView!: LiveView;
   let closing = false;
   let pruneTimer: NodeJS.Timeout | undefined;
   const publishNow = (topic: string, payload: string, retain = false) =>
@@ -207,6 +209,30 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
         await alarms.close();
         pipeline.flush(true);
       },
+    },
+    {
+      // Live view of the cameras on the ops server, for logged-in console staff.
+      name: 'video',
+      start() {
+        const cameras = new Set(
+          inventory.birthDevices().filter((d) => d.commands.includes(STREAM_URI_COMMAND)).map((d) => d.id),
+        );
+        liveView = new LiveView({
+          server: http.server,
+          execute,
+          isCamera: (id) => cameras.has(id),
+          // The staff console's session of the request's cookie.
+          authorize: async (req) => {
+            const s = alarms.console?.feedSession(req);
+            return s && { user: s.user, role: s.role };
+          },
+          config: config.video,
+          allowedOrigins: config.http.consoleFeed.allowedOrigins,
+          registry: metrics.registry,
+          log: log.child({ component: 'live-view' }),
+        });
+      },
+      close: () => liveView.close(),
     },
     {
       // Operators' commands on the local bus (only admin accounts may publish there).
