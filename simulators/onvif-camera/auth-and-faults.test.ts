@@ -33,8 +33,7 @@ function connect(s: OnvifCameraSimulator, extra: { password?: string; useWSSecur
 }
 
 /** A GetDeviceInformation request with a UsernameToken whose Created is `created`. */
-function soapCall(s: OnvifCameraSimulator, created: Date, password = PASS) {
-  const nonce = randomBytes(16);
+function soapCall(s: OnvifCameraSimulator, created: Date, password = PASS, nonce = randomBytes(16)) {
   const at = created.toISOString();
   const digest = createHash('sha1').update(Buffer.concat([nonce, Buffer.from(at), Buffer.from(password)])).digest('base64');
   const body =
@@ -61,6 +60,17 @@ describe('the simulated camera checks its callers', { timeout: 60_000 }, () => {
     // the camera's password changed under the client
     s.setPassword('new-one');
     expect((await soapCall(s, new Date())).status).toBe(400);
+  });
+
+  it('refuses a replayed UsernameToken; the same Nonce with a new Created passes (as libonvif sends it)', async () => {
+    const s = await camera();
+    const nonce = randomBytes(16);
+    const at = new Date();
+    expect((await soapCall(s, at, PASS, nonce)).status).toBe(200);
+    const again = await soapCall(s, at, PASS, nonce);
+    expect(again.status).toBe(400);
+    expect(await again.text()).toContain('replayed UsernameToken');
+    expect((await soapCall(s, new Date(at.getTime() + 5), PASS, nonce)).status).toBe(200);
   });
 
   it('refuses a Created time far from its own clock; the onvif client works two hours off through its time shift', async () => {

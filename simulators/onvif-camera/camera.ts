@@ -282,7 +282,8 @@ export class OnvifCameraSimulator {
       this.malformed.left--;
       xml = this.malformed.kind === 'truncated' ? xml.slice(0, Math.floor(xml.length / 2)) : 'Internal Server Error: service restarting\n';
     }
-    res.writeHead(status, { 'content-type': SOAP, ...headers }).end(xml);
+    // Content-Length (so spelled), not chunked, as embedded cameras answer: libonvif finds the body by that exact header
+    res.writeHead(status, { 'Content-Type': SOAP, 'Content-Length': Buffer.byteLength(xml), ...headers }).end(xml);
   }
 
   /** WS-Security UsernameToken when the request carries one (a bad one: 400), else HTTP Digest (401 challenges). */
@@ -306,7 +307,7 @@ export class OnvifCameraSimulator {
     const { action, body } = soap;
     const ctx = { id: this.identity, base: this.url, now: this.now(), streamUri: this.streamUri, presets: this.presets, currentPreset: this.currentPreset };
     const token = text(path(body, 'ProfileToken'));
-    if (['GetStreamUri', 'GetSnapshotUri', 'GetPresets', 'GetStatus', 'GotoPreset'].includes(action)) checkProfile(token);
+    if (['GetProfile', 'GetStreamUri', 'GetSnapshotUri', 'GetPresets', 'GetStatus', 'GotoPreset'].includes(action)) checkProfile(token);
     if (action === 'GetStreamUri') checkStreamProtocol(text(path(body, 'StreamSetup', 'Transport', 'Protocol')));
     const plain = readOnlyAnswer(action, ctx);
     if (plain !== undefined) return envelope(plain);

@@ -73,3 +73,4 @@ rl.on('line', (line) => {
 });
 rl.on('close', () => void sim.close().then(() => process.exit(0)));
 process.on('SIGINT', () => rl.close());
+process.on('SIGTERM', () => rl.close()); // stops the RTSP server and ffmpeg too

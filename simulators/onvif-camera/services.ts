@@ -169,6 +169,11 @@ export function readOnlyAnswer(action: string, c: ServiceContext): string | unde
         `<trt:GetProfilesResponse><trt:Profiles token="${PROFILE}" fixed="true"><tt:Name>MainStream</tt:Name>` +
         `${videoSourceConfig()}${encoderConfig()}${ptzConfig()}</trt:Profiles></trt:GetProfilesResponse>`
       );
+    case 'GetProfile':
+      return (
+        `<trt:GetProfileResponse><trt:Profile token="${PROFILE}" fixed="true"><tt:Name>MainStream</tt:Name>` +
+        `${videoSourceConfig()}${encoderConfig()}${ptzConfig()}</trt:Profile></trt:GetProfileResponse>`
+      );
     case 'GetVideoSources':
       return (
         `<trt:GetVideoSourcesResponse><trt:VideoSources token="${VIDEO_SOURCE}"><tt:Framerate>${FPS}</tt:Framerate>` +

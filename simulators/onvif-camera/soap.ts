@@ -130,7 +130,7 @@ export interface WsSecurityCheck {
   now: number;
   /** Largest accepted distance between Created and the camera's clock. */
   maxSkewMs: number;
-  /** Nonces seen lately (a replayed token is refused); bounded by the caller. */
+  /** `Nonce Created` pairs seen lately (a replayed token is refused); bounded by the caller. */
   seenNonces: Map<string, number>;
 }
 
@@ -165,8 +165,10 @@ export function checkUsernameToken(header: Node, c: WsSecurityCheck): string | u
     .update(Buffer.concat([Buffer.from(nonce, 'base64'), Buffer.from(created, 'utf8'), Buffer.from(c.password, 'utf8')]))
     .digest('base64');
   if (!sameText(pw, expected)) throw notAuthorized('wrong password digest');
-  if (c.seenNonces.has(nonce)) throw notAuthorized('replayed nonce');
-  c.seenNonces.set(nonce, at);
+  // a replay is the same token again: Nonce and Created both seen (libonvif keeps one Nonce for a session)
+  const key = `${nonce} ${created}`;
+  if (c.seenNonces.has(key)) throw notAuthorized('replayed UsernameToken (Nonce and Created seen before)');
+  c.seenNonces.set(key, at);
   return user;
 }
 
