@@ -26,6 +26,8 @@ type Callback = (err: Error | null, data?: unknown) => void;
 interface Session {
   cam: Cam;
   agent: Agent;
+  /** Why it was dropped. */
+  dropped?: string;
 }
 
 export interface CameraLinkOptions {
@@ -60,8 +62,10 @@ export class CameraLink {
     try {
       return await new Promise<T>((resolve, reject) => fn(s.cam, (err, data) => (err ? reject(err) : resolve(data as T))));
     } catch (err) {
-      this.drop(s);
-      throw new Error(describeError(err, this.o.timeoutMs), { cause: err });
+      // A request ended by another's failure (the connection dropped under it) reports that failure.
+      const why = s.dropped ?? describeError(err, this.o.timeoutMs);
+      this.drop(s, why);
+      throw new Error(why, { cause: err });
     }
   }
 
@@ -83,7 +87,7 @@ export class CameraLink {
         new Promise<void>((resolve) => setTimeout(resolve, Math.min(this.o.timeoutMs, 1000)).unref()),
       ]);
     }
-    if (s) this.drop(s);
+    if (s) this.drop(s, 'stopped');
     await this.loop;
   }
 
@@ -113,24 +117,31 @@ export class CameraLink {
   }
 
   /** Forgets the connection and ends its requests in progress (they fail). */
-  private drop(s: Session): void {
+  private drop(s: Session, why: string): void {
     if (this.session === s) this.session = undefined;
+    s.dropped ??= why;
     s.agent.destroy();
   }
 
   private async eventLoop(): Promise<void> {
     let delay = 0;
+    /** The subscription of a dropped connection: given back before a new one is made. */
+    let orphan: unknown;
     while (!this.stopped) {
       if (delay > 0) await this.sleep(delay);
       if (this.stopped) return;
       try {
+        if (orphan) await this.release(orphan);
+        orphan = undefined;
         await this.call((cam, cb) => cam.createPullPointSubscription(cb));
         const s = this.session;
+        const sub = s?.cam.events?.subscription as { subscriptionReference?: { address?: { agent?: Agent } } } | undefined;
+        const address = sub?.subscriptionReference?.address;
+        if (!s || !address) throw new Error('CreatePullPointSubscription gave no subscription address');
         // Subscription requests go to the subscription's own address, which the package requests
         // without the connection's agent: give it ours, so that dropping the connection ends them.
-        const address = s?.cam.events?.subscription?.subscriptionReference?.address as { agent?: Agent } | undefined;
-        if (!s || !address) throw new Error('CreatePullPointSubscription gave no subscription address');
         address.agent = s.agent;
+        orphan = sub;
         delay = 0;
         while (!this.stopped && this.session === s) {
           const res = await this.call<{ notificationMessage?: unknown }>((cam, cb) => cam.pullMessages({ messageLimit: 20 }, cb));
@@ -146,6 +157,18 @@ export class CameraLink {
         delay = Math.min(this.o.backoff.maxMs, delay === 0 ? this.o.backoff.initialMs : delay * 2);
       }
     }
+  }
+
+  /**
+   * Unsubscribes a subscription of a dropped connection (cameras have few subscription slots);
+   * its failure (a camera that rebooted no longer knows it) does not matter.
+   */
+  private async release(sub: unknown): Promise<void> {
+    const s = await this.connected();
+    const address = (sub as { subscriptionReference: { address: { agent?: Agent } } }).subscriptionReference.address;
+    address.agent = s.agent;
+    s.cam.events.subscription = sub;
+    await new Promise<void>((resolve) => s.cam.unsubscribe(() => resolve(), true));
   }
 
   private notification(raw: unknown): void {
