@@ -54,15 +54,7 @@ export const CameraDevice = z
     const w = d.watches;
     if (!w) return;
     if (w.preset !== undefined) check(w.preset, ['watches', 'preset']);
-    for (const [key, name] of Object.entries(w.presetFor)) {
-      check(name, ['watches', 'presetFor', key]);
-      if (!w.devices.includes(key) && !w.zones.includes(key))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['watches', 'presetFor', key],
-          message: `"${key}" is not watched: add it to watches.devices or watches.zones, or alarms there never reach this camera`,
-        });
-    }
+    for (const [key, name] of Object.entries(w.presetFor)) check(name, ['watches', 'presetFor', key]);
   });
 export type CameraDevice = z.infer<typeof CameraDevice>;
 

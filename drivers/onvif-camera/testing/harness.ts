@@ -30,6 +30,8 @@ export interface CameraRigOptions {
   simFor?: Record<string, Partial<OnvifCameraOptions>>;
   /** Device entry fields of every camera. */
   device?: Record<string, unknown>;
+  /** Device entry fields of one camera. */
+  deviceFor?: Record<string, Record<string, unknown>>;
   /** The password the gateway reads from its file (default: the cameras'). */
   password?: string;
   driver?: Record<string, unknown>;
@@ -64,6 +66,7 @@ export async function startCameras(o: CameraRigOptions = {}): Promise<CameraRig>
       passwordFile: join(secrets, 'password'),
       presets: { Gate: '1', Yard: 2 },
       ...o.device,
+      ...o.deviceFor?.[id],
     })),
     ...o.driver,
   });
