@@ -1,11 +1,10 @@
 /**
  * Video linkage through the real alarm engine: a gas alarm on a device a camera watches turns
  * that camera (in the real driver host, against its simulator) to the preset for the device and
- * takes a snapshot; the alarm's history holds the outcome with the snapshot reference. A camera
+ * takes a snapshot (the family's linkage on every major alarm); the alarm's history holds the outcome with the snapshot reference. A camera
  * that does not watch the device does nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gasDetector } from '../gas-detector/index.js';
 import { startHarness } from '../../gateway/alarms/testing/engine-harness.js';
 import { waitFor } from '../../gateway/testing/wait-for.js';
 import { onvifCamera } from './index.js';
@@ -26,7 +25,9 @@ beforeAll(async () => {
   const watches = r.h.inventory.watches;
   engine = startHarness({
     builtin: true,
-    families: [gasDetector, onvifCamera],
+    families: [onvifCamera],
+    // a site rule without actions of its own: the cameras' linkage is added to it
+    rules: [{ id: 'gas-high', severity: 'critical', message: '燃气浓度超高限：{device.id}', match: { type: 'gas.alarm.high' } }],
     devices: [...r.h.inventory.devices.values()].filter((d) => d.family === 'onvif-camera'),
     watches,
     execute: (deviceId, name, args) => r.h.execute(deviceId, name, args),
