@@ -8,6 +8,7 @@ import { alarmButton } from './alarm-button/index.js';
 import { evCharger } from './ev-charger/index.js';
 import { gasDetector } from './gas-detector/index.js';
 import { ioModule } from './io-module/index.js';
+import { onvifCamera } from './onvif-camera/index.js';
 import { smartBin } from './smart-bin/index.js';
 import { ebikePile } from './ebike-pile/index.js';
 import { smokeDetector } from './smoke-detector/index.js';
@@ -23,6 +24,7 @@ export const FAMILIES: readonly RegisteredFamily[] = [
   { definition: smartBin, simulator: () => import('../simulators/smart-bin/compound.js').then((m) => m.simulator) },
   { definition: ebikePile, simulator: () => import('../simulators/ebike-pile/compound.js').then((m) => m.simulator) },
   { definition: streetlight, simulator: () => import('../simulators/streetlight/compound.js').then((m) => m.simulator) },
+  { definition: onvifCamera, simulator: () => import('../simulators/onvif-camera/compound.js').then((m) => m.simulator) },
 ];
 
 export const DEFINITIONS: readonly AnyFamily[] = FAMILIES.map((f) => f.definition);
