@@ -34,6 +34,8 @@ export const CAMERA_EVENTS = {
     kind: 'event',
     data: z.strictObject({ pictureRef: z.string().min(1) }),
     description: 'A snapshot was taken (command or alarm linkage); pictureRef names the stored JPEG',
+    // A picture may show people: the site's privacy setting decides whether it reaches the city.
+    personal: ['pictureRef'],
   },
 } as const satisfies Readonly<Record<string, EventSpec>>;
 
