@@ -74,8 +74,8 @@ export function snippet(c: FoundCamera, n: number): string {
     ...(url.pathname !== '/onvif/device_service' ? [`  path: ${url.pathname}`] : []),
     `  username: admin                     # the camera's ONVIF account`,
     `  passwordFile: /etc/gateway/secrets/${id}   # first line: its password`,
-    `  building: ''                        # where it is`,
-    `  zone: ''`,
+    `  # building: B1                      # where it is`,
+    `  # zone: gate`,
     `  presets: {}                         # name: token, e.g. Gate: 1`,
     `  watches: { devices: [], zones: [] }   # what it has in view, e.g. zones: [B1], preset: Gate`,
   ].join('\n');
