@@ -53,6 +53,8 @@ export class CameraLink {
   private loop?: Promise<void>;
   private wake?: () => void;
   private timer?: ReturnType<DriverContext['clock']['after']>;
+  /** The agent of a connection being made: stopping ends it too (a camera that never answers). */
+  private connectingAgent?: Agent;
 
   constructor(private readonly o: CameraLinkOptions) {}
 
@@ -88,6 +90,7 @@ export class CameraLink {
       ]);
     }
     if (s) this.drop(s, 'stopped');
+    this.connectingAgent?.destroy();
     await this.loop;
   }
 
@@ -100,13 +103,16 @@ export class CameraLink {
   private async connect(): Promise<Session> {
     const { device: d, username, password, timeoutMs } = this.o;
     const agent = new Agent({ keepAlive: false });
+    this.connectingAgent = agent;
     const cam = new Cam({ hostname: d.host, port: d.port, path: d.path, username, password, timeout: timeoutMs, agent, autoconnect: false });
     cam.on('warning', (w: unknown) => this.o.onDebug('camera warning', String(w)));
     try {
       await new Promise<void>((resolve, reject) => cam.connect((err) => (err ? reject(err) : resolve())));
     } catch (err) {
       agent.destroy();
-      throw new Error(describeError(err, timeoutMs), { cause: err });
+      throw new Error(this.stopped ? 'stopped' : describeError(err, timeoutMs), { cause: err });
+    } finally {
+      this.connectingAgent = undefined;
     }
     if (this.stopped) {
       agent.destroy();

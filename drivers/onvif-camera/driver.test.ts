@@ -1,7 +1,12 @@
 /** onvif-camera under the real driver host, against the simulated camera: device, media, PTZ, snapshot, events. */
 import { existsSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { DriverConfig } from '../../gateway/devices/driver-api.js';
+import { startHost } from '../../gateway/devices/testing/host-harness.js';
 import { waitFor } from '../../gateway/testing/wait-for.js';
+import { onvifCamera, OnvifCameraConfig } from './index.js';
 import { type CameraRig, PASS, startCameras, subscribed, USER } from './testing/harness.js';
 
 const rigs: CameraRig[] = [];
@@ -92,5 +97,29 @@ describe('onvif-camera against the simulated camera', { timeout: 60_000 }, () =>
     await r.sims.get('cam-1')!.close();
     expect(existsSync(r.secrets)).toBe(true);
     await r.close().catch(() => undefined);
+  });
+});
+
+describe('onvif-camera stopping', { timeout: 60_000 }, () => {
+  it('stops at once while a camera that never answers holds its connection (no wait for the request timeout)', async () => {
+    // a camera that accepts the connection and never answers
+    const open = new Set<Socket>();
+    const silent = createServer((s) => {
+      open.add(s);
+      s.resume(); // reads the requests (and so sees the driver closing), answers nothing
+      s.on('close', () => open.delete(s));
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const config = OnvifCameraConfig.parse({
+      id: 'cameras',
+      family: 'onvif-camera',
+      requestTimeoutMs: 600_000,
+      devices: [{ id: 'cam-1', host: '127.0.0.1', port: (silent.address() as AddressInfo).port, username: USER, passwordFile: fileURLToPath(import.meta.url) }],
+    });
+    const h = startHost({ families: [onvifCamera], drivers: [config as DriverConfig] });
+    await waitFor('connecting', () => open.size > 0, T);
+    await h.close(); // resolves long before the 10 min request timeout (or the test times out)
+    await waitFor('the driver closed its connection', () => open.size === 0, T);
+    await new Promise<void>((r) => silent.close(() => r()));
   });
 });
