@@ -4,9 +4,10 @@ import { parse } from 'yaml';
 import { GAS_MODELS, GasModel } from './models.js';
 
 const DOC = readFileSync(new URL('../../docs/modbus-device-maps.md', import.meta.url), 'utf8');
-/** The YAML examples of the doc that hold gas models (the format sketch has placeholders). */
+/** The YAML examples of the doc that hold gas models (the format sketch has placeholders; other families' examples name their family). */
 const examples = [...DOC.matchAll(/```yaml\n([\s\S]*?)```/g)]
-  .map((m) => parse(m[1]!) as { models?: Record<string, unknown>; drivers?: { models: Record<string, unknown> }[] })
+  .map((m) => parse(m[1]!) as { models?: Record<string, unknown>; drivers?: { family?: string; models: Record<string, unknown> }[] })
+  .filter((doc) => (doc.drivers?.[0]?.family ?? 'gas-detector') === 'gas-detector')
   .map((doc) => doc.models ?? doc.drivers?.[0]?.models)
   .filter((models) => models && !('<model name>' in models));
 

@@ -130,9 +130,10 @@ describe('built-in rule set', () => {
           if (!def) continue; // not registered (yet): the action has no targets
           const schema = def.commands[a.command] as z.ZodType | undefined;
           expect(schema, `${r.rule.id}: a ${f} performs ${a.command}`).toBeDefined();
-          // An argument taken from the event (`{data.port}`) must name a field of the matched event types' data.
+          // An argument taken from the event (`{data.port}`) must name a field of the matched event types' data
+          // (`{device.id}` and the like are the alarm device's own fields).
           const fromEvent = Object.entries(a.args).filter(([, v]) => isEventArg(v));
-          for (const [, v] of fromEvent) {
+          for (const [, v] of fromEvent.filter(([, v]) => String(v).startsWith('{data.'))) {
             const key = String(v).slice('{data.'.length, -1).split('.')[0]!;
             for (const type of typePatterns(r.rule.match.type)) {
               const spec = DEFINITIONS.find((d) => Object.hasOwn(d.events, type))?.events[type];
