@@ -10,9 +10,13 @@
 #   python3-pymodbus  an independent Modbus slave for the gas-detector driver, run by /usr/bin/python3;
 #   python3-serial, python3-serial-asyncio
 #                     needed by `from pymodbus.server import ...` (only recommended by python3-pymodbus)
-#   ffmpeg            ffmpeg: the simulated cameras' test video; ffprobe: an independent RTSP reader
+#   ffmpeg            ffmpeg (with libx264): the simulated cameras' test video and the live view's
+#                     transcoder; ffprobe: an independent RTSP reader
 #   onvif-tools       onvif-util: an independent ONVIF client (libonvif) against the camera simulator
-#   rtsp-server-perl  the RTSP server the simulated cameras publish their stream to
+#   gir1.2-gst-rtsp-server-1.0, python3-gi, gstreamer1.0-plugins-base, gstreamer1.0-plugins-good
+#                     GStreamer's RTSP server (RTP over TCP and UDP), run by /usr/bin/python3, serving
+#                     the simulated cameras' streams
+#   iproute2          ip netns: the private network namespaces of the onvif-util test (root)
 #   chromium          /usr/bin/chromium: the headless browser of the console's browser tests (playwright-core)
 #
 # Every check exercises what the tests really use (the same binary, the same imports), so a peer
@@ -31,11 +35,21 @@ set -euo pipefail
 PY=${CG_TEST_PYTHON:-/usr/bin/python3}
 MOSQUITTO=${CG_TEST_MOSQUITTO:-/usr/sbin/mosquitto}
 
+# What simulators/onvif-camera/rtsp-server.py needs of GStreamer: the RTSP server and the RTP elements.
+GST_RTSP='import gi
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import Gst, GstRtspServer
+Gst.init(None)
+for e in ("udpsrc", "rtph264depay", "rtph264pay"):
+    if Gst.ElementFactory.find(e) is None: raise SystemExit("missing GStreamer element " + e)'
+GST_PACKAGES=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
+
 # What drivers/gas-detector/testing/pymodbus-slave.py imports from pymodbus.
 PYMODBUS_IMPORTS='from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
 from pymodbus.server import StartAsyncTcpServer'
 
-PEERS=(mosquitto mosquitto_passwd mosquitto_pub curl mbpoll socat openssl pymodbus ffmpeg ffprobe onvif-util rtsp-server-perl chromium)
+PEERS=(mosquitto mosquitto_passwd mosquitto_pub curl mbpoll socat openssl pymodbus ffmpeg ffprobe onvif-util gst-rtsp-server ip chromium)
 
 last_line() { # last non-empty line of $1
   local s=${1%$'\n'}
@@ -132,7 +146,8 @@ probe() {
       ;;
     ffmpeg)
       PKG=ffmpeg
-      runs ffmpeg 'ffmpeg version' -hide_banner -version
+      # The camera simulator encodes H.264 with libx264.
+      runs ffmpeg ' libx264 ' -hide_banner -encoders
       ;;
     ffprobe)
       PKG=ffmpeg
@@ -142,9 +157,16 @@ probe() {
       PKG=onvif-tools
       runs onvif-util 'Usage: onvif-util' -h
       ;;
-    rtsp-server-perl)
-      PKG=rtsp-server-perl
-      runs rtsp-server-perl 'usage: rtsp-server-perl' --help
+    gst-rtsp-server)
+      PKG=gir1.2-gst-rtsp-server-1.0
+      if [ ! -x "$PY" ]; then PKG=python3; WHY="$PY not found"; return 1; fi
+      out=$("$PY" -c "$GST_RTSP" 2>&1) && return 0
+      WHY="$PY cannot run GStreamer's RTSP server: $(last_line "$out")"
+      return 1
+      ;;
+    ip)
+      PKG=iproute2
+      runs ip 'iproute2' -V
       ;;
     chromium)
       PKG=chromium
@@ -198,6 +220,11 @@ for m in "${MISSING[@]}"; do
   m=${m#*|}
   pkg=${m%%|*}
   case " ${packages[*]:-} " in *" $pkg "*) ;; *) packages+=("$pkg") ;; esac
+  if [ "$peer" = gst-rtsp-server ]; then
+    for p in "${GST_PACKAGES[@]}"; do
+      case " ${packages[*]} " in *" $p "*) ;; *) packages+=("$p") ;; esac
+    done
+  fi
   if [ "$peer" = pymodbus ]; then
     for p in python3 python3-pymodbus python3-serial python3-serial-asyncio; do
       case " ${packages[*]} " in *" $p "*) ;; *) packages+=("$p") ;; esac

@@ -127,7 +127,7 @@ describe('install-test-deps.sh --check', () => {
     // A PATH with every other program the tests spawn, but no mbpoll.
     const bin = join(dir, 'bin-without-mbpoll');
     mkdirSync(bin);
-    for (const program of ['socat', 'openssl', 'mosquitto_passwd', 'mosquitto_pub', 'curl', 'ffmpeg', 'ffprobe', 'onvif-util', 'rtsp-server-perl', 'chromium'])
+    for (const program of ['socat', 'openssl', 'mosquitto_passwd', 'mosquitto_pub', 'curl', 'ffmpeg', 'ffprobe', 'onvif-util', 'ip', 'chromium'])
       symlinkSync(locate(program), join(bin, program));
 
     const r = check({ PATH: bin });
@@ -149,10 +149,18 @@ describe('install-test-deps.sh --check', () => {
       ['ffmpeg', 'ffmpeg'],
       ['ffprobe', 'ffmpeg'],
       ['onvif-util', 'onvif-tools'],
-      ['rtsp-server-perl', 'rtsp-server-perl'],
+      ['ip', 'iproute2'],
       ['chromium', 'chromium'],
     ]) {
       expect(r.stderr).toContain(`missing test peer ${peer}: install Debian package ${pkg} `);
     }
+  });
+
+  it("fails naming GStreamer's RTSP server when the interpreter cannot load it", () => {
+    const py = fake('python3-no-gi', `case "$2" in *GstRtspServer*) echo "ModuleNotFoundError: No module named 'gi'" >&2; exit 1 ;; esac\nexit 0`);
+    const r = check({ CG_TEST_PYTHON: py });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/missing test peer gst-rtsp-server: install Debian package gir1.2-gst-rtsp-server-1.0 \(.*No module named 'gi'/);
+    expect(r.stderr.match(/missing test peer/g)).toHaveLength(1);
   });
 });
