@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { EventEnvelope } from '../core/envelope.js';
 import { GatewayError } from '../core/errors.js';
+import { type AppliedMigration, migrate } from './migrations.js';
 
 export interface JournalOptions {
   path: string;
@@ -33,6 +34,8 @@ export interface JournalRow {
 
 export class Journal {
   readonly db: Database.Database;
+  /** The schema migrations this open applied (empty when the database was current), for the log. */
+  readonly migrated: AppliedMigration[];
   private readonly insert: Database.Statement;
   private readonly saveSeq: Database.Statement;
   private readonly appendTx: (rows: readonly JournalRow[]) => void;
@@ -53,23 +56,12 @@ export class Journal {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.synchronous}`);
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS events (
-        seq INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        received_at INTEGER NOT NULL,
-        device_id TEXT NOT NULL,
-        family TEXT NOT NULL,
-        type TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        severity TEXT NOT NULL,
-        body TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS events_device ON events (device_id, seq);
-      CREATE INDEX IF NOT EXISTS events_type ON events (type, seq);
-      CREATE INDEX IF NOT EXISTS events_time ON events (received_at);
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-    `);
+    try {
+      this.migrated = migrate(this.db, opts.path);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     this.insert = this.db.prepare(
       'INSERT INTO events (seq, id, received_at, device_id, family, type, kind, severity, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
