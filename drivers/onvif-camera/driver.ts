@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { type CommandHandlers, type CommandResult, type DriverContext, type DriverInstance, errorMessage } from '../../gateway/devices/driver-api.js';
 import { DigestClient } from '../http/digest.js';
 import { CameraLink } from './camera.js';
+import { counts, isNight } from './night.js';
 import { presetFor } from './presets.js';
 import type { CameraDevice, OnvifCameraConfig } from './schema.js';
 import { type Notification, topicTable } from './topics.js';
@@ -31,6 +32,8 @@ interface Camera {
   account?: { username: string; password: string };
   /** Per event type, the state of each topic/rule reporting it, and the state last reported. */
   states: Map<string, { sources: Map<string, boolean>; reported?: boolean }>;
+  /** Motion sources that count for the night window (its `zones`), and whether each is on. */
+  night: Map<string, boolean>;
 }
 
 async function firstLine(file: string, where: string): Promise<string> {
@@ -50,7 +53,7 @@ export class OnvifCameraDriver implements DriverInstance<CameraDevice, CameraCom
     private readonly config: OnvifCameraConfig,
     private readonly ctx: DriverContext,
   ) {
-    for (const device of config.devices) this.cameras.set(device.id, { device, states: new Map() });
+    for (const device of config.devices) this.cameras.set(device.id, { device, states: new Map(), night: new Map() });
     this.commands = {
       'ptz.goto-preset': (d, a) => this.result(d, 'goto-preset', async () => ({ preset: await this.goto(d, a.preset) })),
       'camera.snapshot': (d) => this.result(d, 'snapshot', async () => ({ pictureRef: await this.snapshot(d) })),
@@ -190,6 +193,7 @@ export class OnvifCameraDriver implements DriverInstance<CameraDevice, CameraCom
       if (!n.initialized) this.ctx.emit({ deviceId: id, type, kind: 'event', severity: 'info', data });
       return;
     }
+    if (type === 'camera.motion' && c.device.nightMotion) this.nightMotion(c, n, n.on);
     // Several topics may report one state (MotionAlarm and CellMotionDetector): it is on while any is.
     const s = c.states.get(type) ?? { sources: new Map<string, boolean>() };
     c.states.set(type, s);
@@ -210,5 +214,20 @@ export class OnvifCameraDriver implements DriverInstance<CameraDevice, CameraCom
       severity: alarm && on ? 'major' : 'info',
       data: { on, ...zone },
     });
+  }
+
+  /**
+   * camera.motion.night: motion of a counted rule/zone (all motion without `zones`) starts inside
+   * the night window, in the site's local time. Several counted topics reporting one motion are
+   * one start; a motion already on when the window opens is no new start.
+   */
+  private nightMotion(c: Camera, n: Notification, on: boolean): void {
+    const night = c.device.nightMotion!;
+    if (!counts(night, n)) return;
+    const wasOn = [...c.night.values()].some(Boolean);
+    c.night.set(`${n.topic}|${n.rule ?? ''}|${n.zone ?? ''}`, on);
+    if (wasOn || !on || !isNight(night, this.ctx.clock.now(), this.ctx.site.timezone)) return;
+    const data = { ...(n.zone !== undefined ? { zone: n.zone } : {}), ...(n.rule !== undefined ? { rule: n.rule } : {}) };
+    this.ctx.emit({ deviceId: c.device.id, type: 'camera.motion.night', kind: 'event', severity: 'info', data });
   }
 }

@@ -10,6 +10,12 @@ export const CAMERA_EVENTS = {
     data: z.strictObject({ ...On, zone: z.string().optional() }),
     description: 'Motion started (on) or stopped in view; zone: the camera rule that saw it, when it says',
   },
+  'camera.motion.night': {
+    kind: 'event',
+    data: z.strictObject({ zone: z.string().optional(), rule: z.string().optional() }),
+    description:
+      "Motion started in the camera's night window (nightMotion, site's local time), in one of its zones when it names them; rule/zone: the camera's names, when it says",
+  },
   'camera.tamper': {
     kind: 'alarm',
     data: z.strictObject(On),

@@ -11,6 +11,16 @@ const cameras = { family: 'onvif-camera' };
 
 export const CAMERA_RULES: readonly RuleInput[] = [
   {
+    // A site may disable it (alarms.disable: [camera-night-motion]), or give a rule of this id
+    // (another severity, a zone, a count) that replaces it.
+    id: 'camera-night-motion',
+    description: "Motion in a camera's night window (its nightMotion); a person resolves it.",
+    severity: 'warning',
+    message: `夜间移动侦测：${place}`,
+    match: { type: 'camera.motion.night', devices: cameras },
+    clear: 'manual',
+  },
+  {
     id: 'camera-tamper',
     description: 'A camera was covered, turned away or defocused; clears when its view is back.',
     severity: 'major',

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DeviceBase, DriverBase, PollConfig, Watches } from '../../gateway/devices/driver-api.js';
+import { NightMotion } from './night.js';
 import { TopicMapping } from './topics.js';
 
 /**
@@ -38,6 +39,8 @@ export const CameraDevice = z
       .record(z.string().min(1), z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String))
       .default({}),
     watches: CameraWatches.optional(),
+    /** Motion in this local-time window (and, with `zones`, in these rules or zones) is also reported as camera.motion.night. */
+    nightMotion: NightMotion.optional(),
   })
   .superRefine((d, ctx) => {
     if ((d.username === undefined) === (d.usernameFile === undefined))

@@ -16,6 +16,8 @@ export const TopicMapping = z.strictObject({
   state: z.string().min(1).optional(),
   /** The Source or Data item naming the analytics rule (reported as `zone` of motion/intrusion, `rule` of a line crossing). */
   rule: z.string().min(1).optional(),
+  /** The Source or Data item naming the zone (region) within the rule, for models that report one (night motion's `zone`). */
+  zone: z.string().min(1).optional(),
   /** The Data item with the object's id (line crossing). */
   objectId: z.string().min(1).optional(),
 });
@@ -45,6 +47,7 @@ export interface Notification {
   initialized: boolean;
   on?: boolean;
   rule?: string;
+  zone?: string;
   objectId?: string;
 }
 
@@ -70,6 +73,7 @@ export function readNotification(raw: unknown, table: ReadonlyMap<string, TopicM
     n.on = on;
   }
   if (mapping.rule && items[mapping.rule] !== undefined) n.rule = String(items[mapping.rule]);
+  if (mapping.zone && items[mapping.zone] !== undefined) n.zone = String(items[mapping.zone]);
   if (mapping.objectId && items[mapping.objectId] !== undefined) n.objectId = String(items[mapping.objectId]);
   return n;
 }

@@ -58,6 +58,13 @@ describe('notifications', () => {
     );
     expect(readNotification({}, table)).toEqual(new Error('notification without a topic'));
   });
+
+  it('reads the zone item of a site topic that names one', () => {
+    const zoned = topicTable([{ topic: 'acme:Motion/Region', event: 'camera.motion', state: 'On', rule: 'Rule', zone: 'Region' }]);
+    const data = [{ $: { Name: 'On', Value: 'true' } }, { $: { Name: 'Region', Value: 'Corridor' } }];
+    expect(readNotification(msg('acme:Motion/Region', data), zoned)).toMatchObject({ on: true, rule: 'R1', zone: 'Corridor' });
+    expect(readNotification(msg('tns1:RuleEngine/CellMotionDetector/Motion', { $: { Name: 'IsMotion', Value: true } }), zoned)).not.toHaveProperty('zone');
+  });
 });
 
 describe('WS-Discovery', () => {
