@@ -20,6 +20,7 @@ import type { AnyFamily } from './devices/driver-api.js';
 import { driverStore } from './devices/driver-store.js';
 import { type Gateway, startGateway } from './gateway.js';
 import { Journal } from './journal/journal.js';
+import { planDemoPorts, portFlag } from './demo/ports.js';
 import { formatOutboxReport, outboxReport } from './uplink/outbox-report.js';
 import { PACKAGE_ROOT, VERSION } from './core/version.js';
 
@@ -38,8 +39,9 @@ usage:
   gateway rules --config <site.yaml> [--json]
                                          the alarm rules this site runs (built-in and its own)
   gateway hash-password [password]       print a hash for broker.accounts[].passwordHash (reads stdin if omitted)
-  gateway demo [--config <site.yaml>] [--sim-port 8090]
+  gateway demo [--config <site.yaml>] [--sim-port 8090] [--broker-port 1883] [--http-port 8080]
                                          run the simulated demo compound and the gateway against it
+                                         (built-in site file: a port another program holds is replaced by a free one)
   gateway version                        print the version
 ${DEFINITIONS.flatMap((d) => (d.cli ? [`  ${d.cli.usage}`] : [])).join('\n')}
 ${DEFINITIONS.flatMap((d) => (d.discover ? [`  ${d.discover.usage}`] : [])).join('\n')}
@@ -142,6 +144,8 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       audit: { type: 'string' },
       'sim-port': { type: 'string' },
+      'broker-port': { type: 'string' },
+      'http-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -177,15 +181,21 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'demo': {
-      const cfg = configOrExit(values.config ?? DEMO_CONFIG);
+      const ports = await planDemoPorts(configOrExit(values.config ?? DEMO_CONFIG), {
+        builtIn: values.config === undefined,
+        brokerPort: portFlag('--broker-port', values['broker-port']),
+        httpPort: portFlag('--http-port', values['http-port']),
+        simPort: portFlag('--sim-port', values['sim-port']) ?? 8090,
+        simPortChosen: values['sim-port'] !== undefined,
+      });
+      const cfg = ports.config;
       const log = createLogger(cfg.log.level);
       const { startCompoundSimulator } = await import('../simulators/compound/compound-simulator.js');
-      const controlPort = values['sim-port'] === undefined ? 8090 : Number(values['sim-port']);
-      if (!Number.isInteger(controlPort) || controlPort < 0 || controlPort > 65535) {
-        throw new UsageError(`--sim-port must be a port number, got "${values['sim-port']}"`);
-      }
-      const sim = await startCompoundSimulator(cfg, log.child({ component: 'simulator' }), { controlPort });
-      const gw = await startGateway(cfg, log);
+      const sim = await startCompoundSimulator(cfg, log.child({ component: 'simulator' }), { controlPort: ports.simPort });
+      const gw = await startGateway(cfg, log).catch(async (err: unknown) => {
+        await sim.close();
+        throw err;
+      });
       const tcp = gw.broker.listeners.find((l) => l.type === 'tcp');
       const announce = () =>
         console.log(
@@ -199,6 +209,7 @@ async function main(argv: string[]): Promise<number> {
           `  simulator:       ${sim.url}  (GET ${sim.url}/devices lists every simulated device)`,
           ...sim.examples.map((x) => `    ${x.family.padEnd(16)} curl -X POST ${sim.url}/devices/${x.device} -d '${x.change}'`),
           '  stop:            Ctrl-C',
+          ...ports.notes.map((n) => `  note: ${n}`),
           '',
         ].join('\n'),
       );
