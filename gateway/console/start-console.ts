@@ -1,10 +1,16 @@
 /** Starts the staff console on the ops HTTP server: sessions, the audit trail, the app and its API. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { dirname, join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { LoginGuard } from '../auth/login-guard.js';
 import type { Logger } from '../core/logger.js';
 import { parseDuration } from '../core/time.js';
 import { type ConsoleAccount, ConsoleLogin } from '../http/http-auth.js';
+import type { Execute } from '../core/command-result.js';
+import { addActionRoutes, type SiteDevice } from './api-actions.js';
+import { addFileRoutes } from './api-files.js';
+import { addOverviewRoutes } from './api-overview.js';
+import { SitePlan } from './api-plan.js';
 import { ConsoleApp, type ConsoleEngine, CONSOLE_PREFIX } from './console-app.js';
 import { ConsoleAssets } from './console-assets.js';
 import { ConsoleAudit } from './console-audit.js';
@@ -27,6 +33,16 @@ export interface StartConsoleOptions {
 
 export type StaffConsole = ReturnType<typeof startConsole>;
 
+/** What the console's site pages need of the gateway: its devices, its command path, the drivers' file store. */
+export interface ConsoleSite {
+  /** The inventory's devices (`inventory.birthDevices()`): place, tags and the commands each accepts. */
+  devices: readonly SiteDevice[];
+  /** The gateway's one command path (`drivers.execute`). */
+  execute: Execute;
+  /** The drivers' file store folder (camera snapshots, gate pictures). */
+  filesDir: string;
+}
+
 export function startConsole(o: StartConsoleOptions) {
   if (!o.mount) return undefined;
   const idleTimeoutMs = parseDuration(o.config?.console?.idleTimeout ?? '15m');
@@ -44,7 +60,12 @@ export function startConsole(o: StartConsoleOptions) {
     allowedOrigins: o.config?.consoleFeed?.allowedOrigins ?? [],
     log: o.log,
   });
-  o.mount(CONSOLE_PREFIX, (req, res) => app.handle(req, res));
+  let site: { devices: readonly SiteDevice[]; plan: SitePlan } | undefined;
+  addOverviewRoutes({ api: app.api, db: o.db, activeAlarms: () => o.engine.activeAlarms(), devices: () => site?.devices });
+  const upload = { session: (req: IncomingMessage) => sessions.of(req), allowedOrigins: o.config?.consoleFeed?.allowedOrigins ?? [], record: audit.record.bind(audit) };
+  o.mount(CONSOLE_PREFIX, (req, res) => {
+    if (!site?.plan.upload(req, res, upload)) app.handle(req, res);
+  });
   return {
     sessions,
     /** The session of a feed connection's cookie; an open feed keeps it from idling out. */
@@ -56,6 +77,23 @@ export function startConsole(o: StartConsoleOptions) {
     audit,
     /** Pages add their API routes here. */
     api: app.api,
+    /**
+     * Adds the site pages' API (site plan, device actions, files): called once by the gateway
+     * when its devices and command path are ready.
+     */
+    attach(s: ConsoleSite): void {
+      if (site) throw new Error('the console is attached to its site once');
+      const plan = new SitePlan({
+        api: app.api,
+        db: o.db,
+        devices: s.devices,
+        imageBase: join(dirname(o.db.name), 'console-plan'),
+        activeAlarms: () => o.engine.activeAlarms(),
+      });
+      addActionRoutes({ api: app.api, devices: s.devices, execute: s.execute, alarm: (id) => o.engine.get(id) });
+      addFileRoutes(app.api, s.filesDir);
+      site = { devices: s.devices, plan };
+    },
     /** Resolves once the UI bundle is ready (built at start when running from source). */
     ready: assets.then(() => undefined),
   };
