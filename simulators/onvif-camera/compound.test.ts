@@ -1,7 +1,14 @@
-/** The onvif-camera part of the compound simulator: a camera of the site file, driven by the real driver. */
+/**
+ * The onvif-camera part of the compound simulator: a camera of the site file, driven by the real
+ * driver; with CAMERA_SIM_STREAM=1 its RTSP stream, read by ffprobe at the URI the driver's
+ * stream.uri gives the live view (needs ffmpeg/ffprobe and GStreamer's RTSP server, see
+ * scripts/install-test-deps.sh).
+ */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onvifCamera, OnvifCameraConfig } from '../../drivers/onvif-camera/index.js';
 import { freePort } from '../../gateway/core/free-port.js';
@@ -9,7 +16,7 @@ import { createLogger } from '../../gateway/core/logger.js';
 import type { DriverConfig, SimulatedDevice } from '../../gateway/devices/driver-api.js';
 import { type HostHarness, startHost } from '../../gateway/devices/testing/host-harness.js';
 import { waitFor } from '../../gateway/testing/wait-for.js';
-import { simulator } from './compound.js';
+import { simulator, streamWanted } from './compound.js';
 
 let running: { devices: SimulatedDevice[]; close(): Promise<void> } | undefined;
 let host: HostHarness;
@@ -66,5 +73,50 @@ describe('onvif-camera compound simulator', { timeout: 60_000 }, () => {
   it('refuses an empty or unknown change', () => {
     expect(() => cam.apply({})).toThrow(/say what happens/);
     expect(() => cam.apply({ smoke: true })).toThrow(/smoke/);
+  });
+
+  it('runs no stream by default', () => {
+    expect(cam.state()).toMatchObject({ stream: null });
+  });
+});
+
+describe('CAMERA_SIM_STREAM', { timeout: 120_000 }, () => {
+  it('is on for 1/true, off for 0/false/unset; anything else says how to set it', () => {
+    expect(['1', 'true', ' ON '].map(streamWanted)).toEqual([true, true, true]);
+    expect([undefined, '', '0', 'false'].map(streamWanted)).toEqual([false, false, false, false]);
+    expect(() => streamWanted('cam-1')).toThrow("CAMERA_SIM_STREAM=cam-1: set it to 1 to run the simulated cameras' RTSP streams, or to 0 (or leave it unset) for none");
+  });
+
+  it('=1: the camera streams; the stream.uri the live view gets is readable (H.264 over RTSP/TCP)', async () => {
+    const cfg = OnvifCameraConfig.parse({
+      id: 'cameras',
+      family: 'onvif-camera',
+      devices: [{ id: 'cam-live', host: '127.0.0.1', port: await freePort(), username: 'admin', passwordFile: join(secrets, 'pw') }],
+    });
+    const before = process.env.CAMERA_SIM_STREAM;
+    process.env.CAMERA_SIM_STREAM = '1';
+    const sim = await simulator.start(cfg as unknown as DriverConfig, createLogger('silent')).finally(() => {
+      if (before === undefined) delete process.env.CAMERA_SIM_STREAM;
+      else process.env.CAMERA_SIM_STREAM = before;
+    });
+    const h = startHost({ families: [onvifCamera], drivers: [cfg as DriverConfig] });
+    try {
+      const stream = sim!.devices[0]!.state().stream as string;
+      expect(stream).toMatch(/^rtsp:\/\/127\.0\.0\.1:\d+\/stream1$/);
+      const res = await waitFor('stream.uri', async () => {
+        const r = await h.execute('cam-live', 'stream.uri', {});
+        return r.ok ? r : undefined;
+      }, T);
+      const uri = String(res.data!.uri);
+      expect(uri).toBe(stream.replace('rtsp://', 'rtsp://admin:demo-Cam-1@'));
+      const probe = async () => {
+        const args = ['-v', 'error', '-rtsp_transport', 'tcp', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', uri];
+        return (await promisify(execFile)('/usr/bin/ffprobe', args, { timeout: 20_000 }).catch(() => ({ stdout: '' }))).stdout.trim() || undefined;
+      };
+      expect(await waitFor('ffprobe reads the stream', probe, { timeoutMs: 60_000, everyMs: 1000 })).toBe('h264');
+    } finally {
+      await h.close();
+      await sim!.close();
+    }
   });
 });

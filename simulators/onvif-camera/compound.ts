@@ -1,8 +1,9 @@
 /**
  * The onvif-camera part of the compound simulator: one simulated ONVIF camera per camera of the
  * driver whose host is on loopback, on the configured port, with the account of its entry (the
- * password from its passwordFile) and its presets; no RTSP stream (the demo needs none, and
- * ffmpeg would cost CPU all the time). A camera on another address is real: not simulated.
+ * password from its passwordFile) and its presets. No RTSP stream by default (ffmpeg would cost
+ * CPU all the time): `CAMERA_SIM_STREAM=1` in the environment runs each simulated camera with its
+ * stream, for the gateway's live view. A camera on another address is real: not simulated.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -38,12 +39,21 @@ export function applyChange(sim: OnvifCameraSimulator, change: unknown): void {
   if (c.reboot !== undefined) void sim.reboot(c.reboot);
 }
 
+/** Whether the simulated cameras run their RTSP stream: `CAMERA_SIM_STREAM` is 1/true (on) or 0/false/unset (off). */
+export function streamWanted(raw: string | undefined): boolean {
+  const v = (raw ?? '').trim().toLowerCase();
+  if (['1', 'true', 'on', 'yes'].includes(v)) return true;
+  if (['', '0', 'false', 'off', 'no'].includes(v)) return false;
+  throw new Error(`CAMERA_SIM_STREAM=${raw}: set it to 1 to run the simulated cameras' RTSP streams, or to 0 (or leave it unset) for none`);
+}
+
 const firstLine = (file: string) => readFileSync(file, 'utf8').split(/\r?\n/, 1)[0]!;
 
 export const simulator: FamilySimulator = {
   changeHint: 'e.g. {"tamper": true}, {"motion": true}, {"videoLoss": true}, {"line": 7}, {"reboot": 3000}, {"hang": true}',
   async start(config: DriverConfig, log: Logger) {
     const cams = config as unknown as OnvifCameraConfig;
+    const stream = streamWanted(process.env.CAMERA_SIM_STREAM);
     const sims: { id: string; sim: OnvifCameraSimulator }[] = [];
     try {
       for (const dev of cams.devices) {
@@ -58,21 +68,30 @@ export const simulator: FamilySimulator = {
           password: firstLine(dev.passwordFile),
           identity: { name: dev.name ?? dev.id, location: [dev.building, dev.zone].filter(Boolean).join(' ') || 'compound' },
           presets: Object.entries(dev.presets).map(([name, token], i) => ({ token, name, pan: -0.5 + i * 0.25, tilt: 0, zoom: 0 })),
+          stream,
         });
-        await sim.start();
+        // pushed before it starts: a stream that fails to start is stopped with the rest
         sims.push({ id: dev.id, sim });
+        await sim.start();
+        if (stream) log.info({ driver: cams.id, device: dev.id, rtsp: sim.streamUri }, 'simulated camera stream');
       }
     } catch (err) {
       await Promise.all(sims.map((s) => s.sim.close()));
       throw err;
     }
     if (sims.length === 0) return undefined;
-    log.info({ driver: cams.id, cameras: sims.length }, 'ONVIF camera simulator');
+    log.info({ driver: cams.id, cameras: sims.length, stream }, 'ONVIF camera simulator');
     const devices = sims.map(
       ({ id, sim }): SimulatedDevice => ({
         id,
         family: 'onvif-camera',
-        state: () => ({ url: sim.deviceUrl, ...sim.state, currentPreset: sim.currentPreset ?? null, subscriptions: sim.subscriptions().length }),
+        state: () => ({
+          url: sim.deviceUrl,
+          stream: sim.rtsp ? sim.streamUri : null,
+          ...sim.state,
+          currentPreset: sim.currentPreset ?? null,
+          subscriptions: sim.subscriptions().length,
+        }),
         apply: (change) => applyChange(sim, change),
       }),
     );
