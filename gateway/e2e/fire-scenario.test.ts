@@ -116,7 +116,9 @@ describe('fire and emergency scenario (real gateway, compound simulator)', () =>
     expect(feed.alarmEvents('alarm.resolved', 'button-pressed')).toEqual([]);
     expect(await sirenOn(s, 'siren-b3-lobby')).toBe(true);
 
-    expect(await feed.request({ op: 'resolve', alarmId: alarmOf(raised).id })).toMatchObject({ ok: true });
+    // A latched alarm is reset by a person on site, who says what was found: without a note it is refused.
+    expect(await feed.request({ op: 'resolve', alarmId: alarmOf(raised).id })).toMatchObject({ ok: false });
+    expect(await feed.request({ op: 'resolve', alarmId: alarmOf(raised).id, note: '住户误按，已到场确认' })).toMatchObject({ ok: true });
     await feed.waitEvent('alarm.resolved', 'button-pressed');
     await waitFor('the siren off once resolved', async () => !(await sirenOn(s, 'siren-b3-lobby')));
     const after = await activeOnConsole(feed);
