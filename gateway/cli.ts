@@ -22,7 +22,11 @@ import { type Gateway, startGateway } from './gateway.js';
 import { Journal } from './journal/journal.js';
 import { planDemoPorts, portFlag } from './demo/ports.js';
 import { formatOutboxReport, outboxReport } from './uplink/outbox-report.js';
+import { PLATFORM_DISCOVER } from './installer/commands.js';
 import { PACKAGE_ROOT, VERSION } from './core/version.js';
+
+/** `gateway discover <protocol>`: the platform's (e.g. modbus, shared by several families) and the families'. */
+const DISCOVERERS = [...PLATFORM_DISCOVER, ...DEFINITIONS.flatMap((d) => (d.discover ? [d.discover] : []))];
 
 const USAGE = `gateway ${VERSION}: smart-compound IoT edge gateway
 
@@ -44,7 +48,7 @@ usage:
                                          (built-in site file: a port another program holds is replaced by a free one)
   gateway version                        print the version
 ${DEFINITIONS.flatMap((d) => (d.cli ? [`  ${d.cli.usage}`] : [])).join('\n')}
-${DEFINITIONS.flatMap((d) => (d.discover ? [`  ${d.discover.usage}`] : [])).join('\n')}
+${DISCOVERERS.map((d) => `  ${d.usage}`).join('\n')}
 `;
 
 const DEMO_CONFIG = join(PACKAGE_ROOT, 'config/examples/demo-compound.yaml');
@@ -91,14 +95,13 @@ function runFamilyCli(family: AnyFamily, args: string[]): number {
   }
 }
 
-/** `gateway discover <protocol> …`: the family that discovers that protocol finds its devices. */
+/** `gateway discover <protocol> …`: the platform or the family that discovers that protocol finds its devices. */
 async function runDiscover([protocol, ...args]: string[]): Promise<number> {
-  const protocols = DEFINITIONS.flatMap((d) => (d.discover ? [d.discover.protocol] : []));
-  const family = DEFINITIONS.find((d) => d.discover?.protocol === protocol);
-  if (!family) throw new UsageError(`discover ${protocol ?? ''}: give one of ${protocols.join(', ') || '(no family discovers anything)'}`);
+  const discoverer = DISCOVERERS.find((d) => d.protocol === protocol);
+  if (!discoverer) throw new UsageError(`discover ${protocol ?? ''}: give one of ${DISCOVERERS.map((d) => d.protocol).join(', ')}`);
   let out: string;
   try {
-    out = await family.discover!.run(args);
+    out = await discoverer.run(args);
   } catch (err) {
     throw new UsageError(errorMessage(err));
   }
