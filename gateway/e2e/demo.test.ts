@@ -32,7 +32,11 @@ describe('npm run demo', () => {
     for (const d of site.drivers) {
       if (d.transport) d.transport.port = await freePort();
       if (d.listen) d.listen.port = await freePort();
-      for (const dev of d.devices ?? []) if (dev.url) dev.url = `http://127.0.0.1:${await freePort()}`;
+      for (const dev of d.devices ?? []) {
+        if (dev.url) dev.url = `http://127.0.0.1:${await freePort()}`;
+        // a simulated camera listens on its device entry's port
+        if (d.family === 'onvif-camera') dev.port = await freePort();
+      }
     }
     gw = spawnGateway(['demo', '--config', writeSiteConfig(dir, site), '--sim-port', '0']);
 
@@ -118,6 +122,10 @@ describe('npm run demo', () => {
     };
     expect(health.ok).toBe(true);
     expect(health.drivers.map((d) => d.state)).toEqual(site.drivers.map(() => 'running'));
+    // the simulated camera listens on the free port its entry was given
+    const camPort = site.drivers.find((d: { family: string }) => d.family === 'onvif-camera').devices[0].port;
+    const camera = (await (await fetch(`${simUrl}/devices/cam-b1-lobby`)).json()) as { url: string };
+    expect(camera.url).toBe(`http://127.0.0.1:${camPort}/onvif/device_service`);
     const metrics = await (await fetch(`${opsUrl}/metrics`)).text();
     expect(metrics).toMatch(/gateway_events_in_total\{family="gas-detector",kind="alarm"\} [1-9]/);
     expect(metrics).toMatch(/gateway_devices_online\{family="gas-detector"\} 7/);
