@@ -1,0 +1,177 @@
+/**
+ * The Devices API over a real journal: availability with its reason, last contact, battery from
+ * the last heartbeat, open faults and alarms, a device's events page by page, its readings over
+ * 24 h per field (and per port), and the reader role.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Alarm } from '../core/alarm-types.js';
+import { downsample } from './api-devices.js';
+import { consoleClient } from './testing/console-client.js';
+import { ADMIN, type DevicesConsole, devicesConsole, READER } from './testing/devices-console.js';
+
+const HOUR = 3_600_000;
+
+function alarm(id: string, device: string, triggerType: string): Alarm {
+  const at = new Date().toISOString();
+  return {
+    id,
+    rule: triggerType,
+    subject: device,
+    severity: 'major',
+    message: `报警 ${device}`,
+    state: 'raised',
+    active: true,
+    count: 1,
+    latch: false,
+    device: { id: device, family: 'x', tags: [] },
+    devices: [device],
+    trigger: { eventId: id, type: triggerType, receivedAt: at, data: {} },
+    raisedAt: at,
+    updatedAt: at,
+    tier: 0,
+    tierName: 'console',
+    history: [],
+  };
+}
+
+describe('console devices API', () => {
+  let c: DevicesConsole;
+  const now = Date.now();
+  beforeAll(async () => {
+    c = await devicesConsole({
+      devices: [
+        { id: 'gw-01', family: 'gateway', tags: [] },
+        { id: 'gas-b1-101', family: 'gas-detector', building: 'B1', zone: 'kitchen-101', tags: ['kitchen'] },
+        { id: 'smoke-b2-hall', family: 'smoke-detector', building: 'B2', zone: 'hall', tags: [] },
+        { id: 'pile-b3', family: 'ebike-pile', building: 'B3', zone: 'shed', tags: [] },
+      ],
+      config: { 'gas-b1-101': { id: 'gas-b1-101', name: '101 厨房燃气', model: 'GT-100', unitId: 1 } },
+    });
+    c.append([
+      { device: 'gas-b1-101', type: 'device.availability', data: { online: true }, at: now - 5 * HOUR },
+      // two days ago: outside the chart's 24 h
+      { device: 'gas-b1-101', type: 'gas.reading', kind: 'telemetry', data: { lel: 99, status: 'ok' }, at: now - 48 * HOUR },
+      { device: 'gas-b1-101', type: 'gas.reading', kind: 'telemetry', data: { lel: 2, highAlarm: 50, status: 'ok' }, at: now - 3 * HOUR },
+      { device: 'gas-b1-101', type: 'gas.reading', kind: 'telemetry', data: { lel: 12.5, highAlarm: 50, status: 'ok' }, at: now - 2 * HOUR },
+      { device: 'gas-b1-101', type: 'gas.fault', kind: 'alarm', data: { faultCode: 3 }, at: now - HOUR },
+      { device: 'smoke-b2-hall', type: 'device.heartbeat', kind: 'telemetry', data: { battery: 81, rssi: -90 }, at: now - 4 * HOUR },
+      { device: 'smoke-b2-hall', type: 'device.heartbeat', kind: 'telemetry', data: { battery: 80, rssi: -91 }, at: now - 3 * HOUR },
+      { device: 'smoke-b2-hall', type: 'device.availability', data: { online: false, reason: 'not heard from for 7200 s' }, at: now - HOUR },
+      { device: 'pile-b3', type: 'pile.port.reading', kind: 'telemetry', data: { port: 1, current: 1.5 }, at: now - 2 * HOUR },
+      { device: 'pile-b3', type: 'pile.port.reading', kind: 'telemetry', data: { port: 2, current: 3 }, at: now - 2 * HOUR },
+    ]);
+    c.alarms.push(alarm('a1', 'gas-b1-101', 'gas.fault'), alarm('a2', 'gas-b1-101', 'gas.alarm.high'));
+  });
+  afterAll(() => c?.close());
+
+  it('lists every configured device (not the gateway) with availability, last contact, battery, faults and alarms', async () => {
+    const r = consoleClient(c.url);
+    expect((await r.call('GET', '/devices')).status).toBe(401);
+    await r.login(READER.username, READER.password);
+    const { status, body } = await r.call('GET', '/devices');
+    expect(status).toBe(200);
+    const byId = Object.fromEntries(body.devices.map((d: { id: string }) => [d.id, d]));
+    expect(Object.keys(byId).sort()).toEqual(['gas-b1-101', 'pile-b3', 'smoke-b2-hall']);
+    expect(byId['gas-b1-101']).toMatchObject({
+      family: 'gas-detector',
+      name: '101 厨房燃气',
+      model: 'GT-100',
+      building: 'B1',
+      zone: 'kitchen-101',
+      online: true,
+      since: new Date(now - 5 * HOUR).toISOString(),
+      lastSeen: new Date(now - HOUR).toISOString(),
+      faults: 1,
+      alarms: 1,
+    });
+    expect(byId['gas-b1-101'].battery).toBeUndefined();
+    expect(byId['smoke-b2-hall']).toMatchObject({
+      online: false,
+      reason: 'not heard from for 7200 s',
+      battery: 80,
+      batteryAt: new Date(now - 3 * HOUR).toISOString(),
+      lastSeen: new Date(now - 3 * HOUR).toISOString(),
+      faults: 0,
+      alarms: 0,
+    });
+    // Never reported availability: unknown, not offline.
+    expect(byId['pile-b3'].online).toBeNull();
+  });
+
+  it('gives one device with its active alarms; an unknown device is a 404 that says where devices come from', async () => {
+    const r = consoleClient(c.url);
+    await r.login(ADMIN.username, ADMIN.password);
+    const { body } = await r.call('GET', '/devices/gas-b1-101');
+    expect(body.device.id).toBe('gas-b1-101');
+    expect(body.alarms.map((a: Alarm) => a.id).sort()).toEqual(['a1', 'a2']);
+    expect(body.alarms[0].history).toBeUndefined();
+    const missing = await r.call('GET', '/devices/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toContain('drivers[].devices[].id');
+    expect((await r.call('GET', '/devices/gw-01')).status).toBe(404);
+  });
+
+  it("pages a device's events newest first", async () => {
+    const r = consoleClient(c.url);
+    await r.login(READER.username, READER.password);
+    const first = await r.call('GET', '/devices/gas-b1-101/events?limit=2');
+    expect(first.body.events.map((e: { type: string }) => e.type)).toEqual(['gas.fault', 'gas.reading']);
+    expect(first.body.next).toBe(first.body.events[1].seq);
+    const second = await r.call('GET', `/devices/gas-b1-101/events?limit=2&before=${first.body.next}`);
+    expect(second.body.events.map((e: { data: { lel?: number } }) => e.data.lel)).toEqual([2, 99]);
+    const last = await r.call('GET', `/devices/gas-b1-101/events?limit=2&before=${second.body.next}`);
+    expect(last.body.events.map((e: { type: string }) => e.type)).toEqual(['device.availability']);
+    expect(last.body.next).toBeUndefined();
+    expect((await r.call('GET', '/devices/gas-b1-101/events?limit=abc')).status).toBe(400);
+  });
+
+  it('gives the readings of the last 24 h: one series per numeric field of its telemetry, per port', async () => {
+    const r = consoleClient(c.url);
+    await r.login(READER.username, READER.password);
+    const gas = await r.call('GET', '/devices/gas-b1-101/readings');
+    expect(gas.body.truncated).toBe(false);
+    const series = Object.fromEntries(gas.body.series.map((s: { key: string; points: unknown }) => [s.key, s.points]));
+    expect(series).toEqual({
+      'gas.reading/lel': [
+        [now - 3 * HOUR, 2],
+        [now - 2 * HOUR, 12.5],
+      ],
+      'gas.reading/highAlarm': [
+        [now - 3 * HOUR, 50],
+        [now - 2 * HOUR, 50],
+      ],
+    });
+    const pile = await r.call('GET', '/devices/pile-b3/readings?hours=24');
+    expect(pile.body.series).toEqual([
+      { key: 'pile.port.reading/current/port=1', type: 'pile.port.reading', field: 'current', part: { key: 'port', value: 1 }, points: [[now - 2 * HOUR, 1.5]] },
+      { key: 'pile.port.reading/current/port=2', type: 'pile.port.reading', field: 'current', part: { key: 'port', value: 2 }, points: [[now - 2 * HOUR, 3]] },
+    ]);
+    expect((await r.call('GET', '/devices/pile-b3/readings?hours=9999')).status).toBe(400);
+  });
+
+  it('averages many readings down to one point per time slice', () => {
+    const points: [number, number][] = Array.from({ length: 100 }, (_, i) => [i, i % 2 === 0 ? 0 : 10]);
+    const down = downsample(points, 0, 100, 10);
+    expect(down).toHaveLength(10);
+    expect(down[0]).toEqual([5, 5]); // mean time 4.5 ms, rounded to the ms
+    expect(downsample(points.slice(0, 5), 0, 100, 10)).toEqual(points.slice(0, 5));
+  });
+});
+
+describe('console devices API queries', () => {
+  it('read through the journal indexes, not a scan of the events table', async () => {
+    const c = await devicesConsole({ devices: [] });
+    try {
+      const plan = (sql: string) =>
+        (c.journal.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
+      expect(plan("SELECT body FROM events WHERE device_id = 'd' AND type = 't' ORDER BY seq DESC LIMIT 1")).toBe(
+        'SEARCH events USING INDEX events_device_type (device_id=? AND type=?)',
+      );
+      expect(plan("SELECT received_at AS at, type, body FROM events WHERE device_id = 'd' AND seq >= 1 AND kind = 'telemetry' AND received_at >= 0 AND received_at < 9 ORDER BY seq DESC LIMIT 10")).toBe(
+        'SEARCH events USING INDEX events_device (device_id=? AND seq>?)',
+      );
+    } finally {
+      await c.close();
+    }
+  });
+});
