@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alignSeries } from './chart.js';
+import { alignSeries, hexColor } from './chart.js';
 
 describe('alignSeries', () => {
   it('puts series with points at different times on one ascending time axis in seconds, gaps as null', () => {
@@ -11,5 +11,10 @@ describe('alignSeries', () => {
   });
   it('gives an empty axis for no points', () => {
     expect(alignSeries([{ label: 'a', points: [] }])).toEqual([[], []]);
+  });
+  it('reads a computed CSS colour as hex', () => {
+    expect(hexColor('rgb(238, 241, 244)')).toBe('#eef1f4');
+    expect(hexColor('rgba(0, 16, 255, 0.5)')).toBe('#0010ff');
+    expect(hexColor('currentcolor')).toBe('#000000');
   });
 });

@@ -72,8 +72,10 @@ const fullTime = (l: Lang, sec: number): string =>
     hour12: false,
   });
 
-function options(series: readonly ChartSeries[], width: number, o: ChartOptions): uPlot.Options {
+function options(series: readonly ChartSeries[], width: number, o: ChartOptions, ink: string): uPlot.Options {
   const l = o.lang ?? lang();
+  // Axes in the page's text colour (the console is dark), grid lines faint.
+  const axis = { stroke: ink, grid: { stroke: `${ink}22`, width: 1 }, ticks: { stroke: `${ink}44`, width: 1 } };
   return {
     width,
     height: o.height ?? 240,
@@ -91,12 +93,13 @@ function options(series: readonly ChartSeries[], width: number, o: ChartOptions)
     ],
     axes: [
       {
+        ...axis,
         values: (u, splits) => {
           const span = (u.scales.x!.max ?? 0) - (u.scales.x!.min ?? 0);
           return splits.map((s) => timeLabel(l, s, span));
         },
       },
-      {},
+      axis,
     ],
   };
 }
@@ -104,7 +107,8 @@ function options(series: readonly ChartSeries[], width: number, o: ChartOptions)
 export function lineChart(el: HTMLElement, series: readonly ChartSeries[], o: ChartOptions = {}): LineChart {
   addStylesheet();
   const width = () => Math.max(el.clientWidth, 200);
-  let plot = new uPlot(options(series, width(), o), alignSeries(series), el);
+  const ink = hexColor(getComputedStyle(el).color);
+  let plot = new uPlot(options(series, width(), o, ink), alignSeries(series), el);
   let shape = series.map((s) => `${s.label}|${s.unit ?? ''}`).join('\n');
   const resize = new ResizeObserver(() => plot.setSize({ width: width(), height: o.height ?? 240 }));
   resize.observe(el);
@@ -117,7 +121,7 @@ export function lineChart(el: HTMLElement, series: readonly ChartSeries[], o: Ch
       }
       // Other series: a new plot (uPlot's series list is fixed at creation).
       plot.destroy();
-      plot = new uPlot(options(next, width(), o), alignSeries(next), el);
+      plot = new uPlot(options(next, width(), o, ink), alignSeries(next), el);
       shape = nextShape;
     },
     destroy() {
@@ -128,6 +132,13 @@ export function lineChart(el: HTMLElement, series: readonly ChartSeries[], o: Ch
       return plot;
     },
   };
+}
+
+/** `rgb(238, 241, 244)` -> `#eef1f4` (so an alpha can be appended); black if unreadable. */
+export function hexColor(css: string): string {
+  const m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(css);
+  if (!m) return '#000000';
+  return `#${m.slice(1, 4).map((n) => Number(n).toString(16).padStart(2, '0')).join('')}`;
 }
 
 /** uPlot's own stylesheet (uplot/dist/uPlot.min.css, MIT), added to the page once. */
