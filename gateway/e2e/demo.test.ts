@@ -13,7 +13,7 @@ import { freePort } from '../core/free-port.js';
 import type { EventEnvelope } from '../core/envelope.js';
 import { type GatewayProcess, spawnGateway, tempDir, writeSiteConfig } from './testing/harness.js';
 
-describe('npm run demo', () => {
+describe('npm run demo', { timeout: 60_000 }, () => {
   let gw: GatewayProcess | undefined;
   afterAll(async () => {
     if (gw && gw.child.exitCode === null) {
