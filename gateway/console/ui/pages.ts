@@ -5,8 +5,10 @@
  */
 import type { FunctionComponent } from 'preact';
 import type { Me } from './lib/api.js';
+import { AlarmDetailPage } from './pages/alarm-detail.js';
 import { AuditPage } from './pages/audit.js';
 import { InboxPage } from './pages/inbox.js';
+import { OverviewPage } from './pages/overview.js';
 
 export interface Page {
   /** The hash route: `#/audit`. */
@@ -18,5 +20,7 @@ export interface Page {
 
 export const PAGES: Page[] = [
   { path: '/', titleKey: 'nav.inbox', role: 'reader', view: InboxPage },
+  { path: '/site', titleKey: 'nav.site', role: 'reader', view: AlarmDetailPage },
+  { path: '/overview', titleKey: 'nav.overview', role: 'reader', view: OverviewPage },
   { path: '/audit', titleKey: 'nav.audit', role: 'admin', view: AuditPage },
 ];

@@ -6,6 +6,7 @@
 import { h } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Alarm, AlarmHistoryEntry } from '../../../core/alarm-types.js';
+import { alarmHref, isShown, openAlarm } from '../lib/alarm-link.js';
 import { api } from '../lib/api.js';
 import type { AlarmView } from '../lib/feed.js';
 import { t, when } from '../lib/i18n.js';
@@ -76,6 +77,20 @@ export function AlarmCard({ alarm: a }: { alarm: AlarmView }) {
         ? h('button', { 'data-action': 'reset', onClick: () => act('reset') }, t('alarm.reset'))
         : h('button', { 'data-action': 'resolve', onClick: () => act('resolve') }, t('alarm.resolve')),
       h('button', { class: 'link', 'data-action': 'history', onClick: toggleHistory }, history ? t('alarm.hideHistory') : t('alarm.history')),
+      !isShown(a.id) &&
+        h(
+          'a',
+          {
+            class: 'link',
+            href: alarmHref(a.id),
+            'data-action': 'detail',
+            onClick: (e: MouseEvent) => {
+              e.preventDefault();
+              openAlarm(a.id);
+            },
+          },
+          t('alarm.detail'),
+        ),
     ),
     error && h('p', { class: 'error', role: 'alert' }, error),
     history && h('ol', { class: 'history' }, history.map((e, i) => h('li', { key: i }, h('time', null, when(e.at)), ' ', historyText(e)))),
