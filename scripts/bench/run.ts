@@ -30,6 +30,7 @@ import {
 } from './report.js';
 import { type BenchOptions, type Section, type SectionResult, toSectionResult } from './types.js';
 import { benchUplinkDrain } from './uplink-drain.js';
+import { benchVideoLinkage } from './video-linkage.js';
 
 export const SECTIONS: Section[] = [
   { id: 'pipeline', title: 'Gateway pipeline: normalise + journal + local publish', run: benchPipeline },
@@ -52,6 +53,11 @@ export const SECTIONS: Section[] = [
     id: 'ebike-cut-latency',
     title: 'E-bike pile: overcurrent on a stuck-relay port to the port.cut coil write at the pile',
     run: benchEbikeCutLatency,
+  },
+  {
+    id: 'video-linkage',
+    title: 'Video linkage: gas alarm on a watched detector to GotoPreset and the camera.link outcome on the feed',
+    run: benchVideoLinkage,
   },
   {
     id: 'uplink-drain',
