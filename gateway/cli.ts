@@ -22,7 +22,7 @@ import { type Gateway, startGateway } from './gateway.js';
 import { Journal } from './journal/journal.js';
 import { planDemoPorts, portFlag } from './demo/ports.js';
 import { formatOutboxReport, outboxReport } from './uplink/outbox-report.js';
-import { PLATFORM_DISCOVER } from './installer/commands.js';
+import { INSTALLER_COMMANDS, INSTALLER_USAGE, PLATFORM_DISCOVER } from './installer/commands.js';
 import { PACKAGE_ROOT, VERSION } from './core/version.js';
 
 /** `gateway discover <protocol>`: the platform's (e.g. modbus, shared by several families) and the families'. */
@@ -47,6 +47,7 @@ usage:
                                          run the simulated demo compound and the gateway against it
                                          (built-in site file: a port another program holds is replaced by a free one)
   gateway version                        print the version
+${INSTALLER_USAGE}
 ${DEFINITIONS.flatMap((d) => (d.cli ? [`  ${d.cli.usage}`] : [])).join('\n')}
 ${DISCOVERERS.map((d) => `  ${d.usage}`).join('\n')}
 `;
@@ -135,6 +136,7 @@ async function main(argv: string[]): Promise<number> {
   const family = DEFINITIONS.find((d) => d.cli !== undefined && d.cli.name === cmd);
   if (family) return runFamilyCli(family, rest);
   if (cmd === 'discover') return runDiscover(rest);
+  if (cmd && Object.hasOwn(INSTALLER_COMMANDS, cmd)) return INSTALLER_COMMANDS[cmd]!(rest);
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
