@@ -35,6 +35,6 @@ describe('gateway discover onvif', { timeout: 90_000 }, () => {
     const { stdout } = await cli('discover', 'onvif', '--target', '127.0.0.1:9', '--timeout', '300ms');
     expect(stdout).toContain('# no ONVIF camera answered a probe to 127.0.0.1:9 within 300 ms');
     await expect(cli('discover', 'onvif', '--target', 'nowhere')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('give host:port') });
-    await expect(cli('discover', 'bacnet')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('give one of onvif') });
+    await expect(cli('discover', 'bacnet')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/give one of .*onvif/) });
   });
 });
