@@ -21,6 +21,7 @@ import { driverStore } from './devices/driver-store.js';
 import { type Gateway, startGateway } from './gateway.js';
 import { Journal } from './journal/journal.js';
 import { planDemoPorts, portFlag } from './demo/ports.js';
+import { SETUP_COMMANDS, SETUP_USAGE } from './setup/setup-cli.js';
 import { formatOutboxReport, outboxReport } from './uplink/outbox-report.js';
 import { INSTALLER_COMMANDS, INSTALLER_USAGE, PLATFORM_DISCOVER } from './installer/commands.js';
 import { PACKAGE_ROOT, VERSION } from './core/version.js';
@@ -47,6 +48,7 @@ usage:
                                          run the simulated demo compound and the gateway against it
                                          (built-in site file: a port another program holds is replaced by a free one)
   gateway version                        print the version
+${SETUP_USAGE}
 ${INSTALLER_USAGE}
 ${DEFINITIONS.flatMap((d) => (d.cli ? [`  ${d.cli.usage}`] : [])).join('\n')}
 ${DISCOVERERS.map((d) => `  ${d.usage}`).join('\n')}
@@ -136,6 +138,7 @@ async function main(argv: string[]): Promise<number> {
   const family = DEFINITIONS.find((d) => d.cli !== undefined && d.cli.name === cmd);
   if (family) return runFamilyCli(family, rest);
   if (cmd === 'discover') return runDiscover(rest);
+  if (cmd && Object.hasOwn(SETUP_COMMANDS, cmd)) return SETUP_COMMANDS[cmd]!(rest);
   if (cmd && Object.hasOwn(INSTALLER_COMMANDS, cmd)) return INSTALLER_COMMANDS[cmd]!(rest);
   const { values, positionals } = parseArgs({
     args: rest,
