@@ -29,7 +29,8 @@ addStyle(
 .detail .snapshot { max-width: 100%; border-radius: 6px; display: block; }
 .detail .live canvas { width: 100%; height: auto; background: #000; border-radius: 6px; }
 .detail-nav { display: flex; gap: 1rem; margin-bottom: .8rem; }
-@media (max-width: 900px) { .detail { grid-template-columns: 1fr; } }`,
+.detail .readings { overflow: hidden; }
+@media (max-width: 900px) { .detail { grid-template-columns: 1fr; } .detail-side { order: -1; } }`,
 );
 
 export function AlarmDetailPage({ me }: { me: Me }) {
@@ -65,13 +66,13 @@ export function AlarmDetailPage({ me }: { me: Me }) {
         { class: 'detail' },
         h(
           'div',
-          null,
+          { class: 'detail-main' },
           plan,
           h('section', null, h('h3', null, t('detail.readings', { device: alarm.device.id })), h(Readings, { device: alarm.device.id })),
         ),
         h(
           'div',
-          null,
+          { class: 'detail-side' },
           h(AlarmCard, { alarm }),
           h('section', null, h('h3', null, t('detail.actions')), h(DeviceActions, { alarm })),
           camera && h(Camera, camera),
@@ -107,6 +108,7 @@ function Camera({ camera, snapshot, preset }: { camera: string; snapshot: string
 function Readings({ device }: { device: string }) {
   const el = useRef<HTMLDivElement>(null);
   const [empty, setEmpty] = useState(false);
+  const [latest, setLatest] = useState('');
   useEffect(() => {
     let chart: ReturnType<typeof lineChart> | undefined;
     let gone = false;
@@ -118,7 +120,9 @@ function Readings({ device }: { device: string }) {
           points: values.map((v, i) => [r.t[i]!, v] as const),
         }));
         setEmpty(series.length === 0);
-        if (series.length) chart = lineChart(el.current!, series, { height: 220 });
+        // One reading makes no line: its values as text.
+        if (r.t.length === 1) setLatest(series.map((x) => `${x.label} ${x.points[0]![1] ?? '—'}`).join(' · '));
+        else if (series.length) chart = lineChart(el.current!, series, { height: 220 });
       },
       () => setEmpty(true),
     );
@@ -127,5 +131,11 @@ function Readings({ device }: { device: string }) {
       chart?.destroy();
     };
   }, [device]);
-  return h('div', null, h('div', { ref: el, class: 'readings' }), empty && h('p', { class: 'empty' }, t('detail.noReadings')));
+  return h(
+    'div',
+    null,
+    h('div', { ref: el, class: 'readings' }),
+    latest && h('p', null, latest),
+    empty && h('p', { class: 'empty' }, t('detail.noReadings')),
+  );
 }

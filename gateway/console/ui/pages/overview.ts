@@ -34,7 +34,7 @@ addStyle(
 .overview table { width: 100%; border-collapse: collapse; }
 .overview td { padding: .2rem .4rem; } .overview td.n { text-align: right; font-weight: 700; }
 .overview .link-up { color: #69f0ae; } .overview .link-down { color: #ff5252; }
-.overview .wide { grid-column: 1 / -1; }
+.overview .wide { grid-column: 1 / -1; overflow: hidden; }
 .overview .updated { grid-column: 1 / -1; color: #9aa4af; font-size: 1rem; margin: 0; }`,
 );
 

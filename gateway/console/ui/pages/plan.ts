@@ -87,7 +87,9 @@ export function PlanSvg({ devices, highlight }: { devices: PlanDevice[]; highlig
     zones.set(d.zone ?? '', [...(zones.get(d.zone ?? '') ?? []), d]);
     buildings.set(b, zones);
   }
-  const W = 320, LINE = 26, HEAD = 34, ZONE = 26, GAP = 16, COLS = Math.min(4, Math.max(1, buildings.size));
+  // Four buildings a row on the duty PC, one on a phone (the drawing scales to the width).
+  const perRow = matchMedia('(max-width: 700px)').matches ? 1 : 4;
+  const W = 320, LINE = 26, HEAD = 34, ZONE = 26, GAP = 16, COLS = Math.min(perRow, Math.max(1, buildings.size));
   const blocks = [...buildings].sort(([a], [b]) => a.localeCompare(b)).map(([name, zones]) => {
     const list = [...zones].sort(([a], [b]) => a.localeCompare(b));
     return { name, zones: list, height: HEAD + list.reduce((s, [, ds]) => s + ZONE + ds.length * LINE + 6, 0) };
