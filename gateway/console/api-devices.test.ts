@@ -128,7 +128,7 @@ describe('console devices API', () => {
   it('gives the readings of the last 24 h: one series per numeric field of its telemetry, per port', async () => {
     const r = consoleClient(c.url);
     await r.login(READER.username, READER.password);
-    const gas = await r.call('GET', '/devices/gas-b1-101/readings');
+    const gas = await r.call('GET', '/devices/gas-b1-101/series');
     expect(gas.body.truncated).toBe(false);
     const series = Object.fromEntries(gas.body.series.map((s: { key: string; points: unknown }) => [s.key, s.points]));
     expect(series).toEqual({
@@ -141,12 +141,12 @@ describe('console devices API', () => {
         [now - 2 * HOUR, 50],
       ],
     });
-    const pile = await r.call('GET', '/devices/pile-b3/readings?hours=24');
+    const pile = await r.call('GET', '/devices/pile-b3/series?hours=24');
     expect(pile.body.series).toEqual([
       { key: 'pile.port.reading/current/port=1', type: 'pile.port.reading', field: 'current', part: { key: 'port', value: 1 }, points: [[now - 2 * HOUR, 1.5]] },
       { key: 'pile.port.reading/current/port=2', type: 'pile.port.reading', field: 'current', part: { key: 'port', value: 2 }, points: [[now - 2 * HOUR, 3]] },
     ]);
-    expect((await r.call('GET', '/devices/pile-b3/readings?hours=9999')).status).toBe(400);
+    expect((await r.call('GET', '/devices/pile-b3/series?hours=9999')).status).toBe(400);
   });
 
   it('averages many readings down to one point per time slice', () => {

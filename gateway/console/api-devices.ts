@@ -5,7 +5,7 @@
  *   GET /console/api/devices                    -> {devices: [DeviceRow]}
  *   GET /console/api/devices/:id                -> {device: DeviceRow, alarms: [active alarm]}
  *   GET /console/api/devices/:id/events?limit&before -> {events, next?}  (newest first)
- *   GET /console/api/devices/:id/readings?hours -> {since, until, truncated, series: [Readings]}
+ *   GET /console/api/devices/:id/series?hours -> {since, until, truncated, series: [Readings]}
  *
  * The inventory says which devices exist; the journal what they said. Each figure is a look-up in
  * one of the journal's indexes (the last `device.availability` event, the last battery report, the
@@ -216,7 +216,7 @@ export function addDeviceRoutes(api: ApiRouter, o: DeviceRoutesOptions): DeviceF
   });
   api.add({
     method: 'GET',
-    path: '/devices/:id/readings',
+    path: '/devices/:id/series',
     role: 'reader',
     handler: ({ res, params, query }) => {
       const d = known(params.id!);

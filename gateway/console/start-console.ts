@@ -7,7 +7,10 @@ import type { Logger } from '../core/logger.js';
 import { parseDuration } from '../core/time.js';
 import { type ConsoleAccount, ConsoleLogin } from '../http/http-auth.js';
 import type { Execute } from '../core/command-result.js';
+import type { PrivacyConfig } from '../uplink/privacy.js';
 import { addActionRoutes, type SiteDevice } from './api-actions.js';
+import { addDeviceRoutes } from './api-devices.js';
+import { addEventRoutes, type Redact, redactorFor } from './api-events.js';
 import { addFileRoutes } from './api-files.js';
 import { addOverviewRoutes } from './api-overview.js';
 import { SitePlan } from './api-plan.js';
@@ -41,6 +44,10 @@ export interface ConsoleSite {
   execute: Execute;
   /** The drivers' file store folder (camera snapshots, gate pictures). */
   filesDir: string;
+  /** A device's config entry (`inventory.deviceConfig`): the Devices page shows its name and model. */
+  deviceConfig?(id: string): object | undefined;
+  /** The site's `privacy` (as the uplink's): what duty staff see of personal data in event history; masked if omitted. */
+  privacy?: PrivacyConfig;
 }
 
 export function startConsole(o: StartConsoleOptions) {
@@ -60,8 +67,14 @@ export function startConsole(o: StartConsoleOptions) {
     allowedOrigins: o.config?.consoleFeed?.allowedOrigins ?? [],
     log: o.log,
   });
-  let site: { devices: readonly SiteDevice[]; plan: SitePlan } | undefined;
+  let site: { devices: readonly SiteDevice[]; plan: SitePlan; deviceConfig?: ConsoleSite['deviceConfig'] } | undefined;
   addOverviewRoutes({ api: app.api, db: o.db, activeAlarms: () => o.engine.activeAlarms(), devices: () => site?.devices });
+  // Devices and Events pages: the attached site's devices, its privacy setting for duty staff.
+  let redact: Redact | undefined = redactorFor();
+  const devices = () => new Map((site?.devices ?? []).map((d) => [d.id, d]));
+  const shield: Redact = (e) => redact?.(e);
+  addEventRoutes(app.api, { db: o.db, devices, redact: shield });
+  addDeviceRoutes(app.api, { db: o.db, devices, deviceConfig: (id) => site?.deviceConfig?.(id), activeAlarms: () => o.engine.activeAlarms(), redact: shield });
   const upload = { session: (req: IncomingMessage) => sessions.of(req), allowedOrigins: o.config?.consoleFeed?.allowedOrigins ?? [], record: audit.record.bind(audit) };
   o.mount(CONSOLE_PREFIX, (req, res) => {
     if (!site?.plan.upload(req, res, upload)) app.handle(req, res);
@@ -92,7 +105,8 @@ export function startConsole(o: StartConsoleOptions) {
       });
       addActionRoutes({ api: app.api, devices: s.devices, execute: s.execute, alarm: (id) => o.engine.get(id) });
       addFileRoutes(app.api, s.filesDir);
-      site = { devices: s.devices, plan };
+      site = { devices: s.devices, plan, deviceConfig: s.deviceConfig };
+      redact = redactorFor(s.privacy);
     },
     /** Resolves once the UI bundle is ready (built at start when running from source). */
     ready: assets.then(() => undefined),

@@ -7,6 +7,8 @@ import type { FunctionComponent } from 'preact';
 import type { Me } from './lib/api.js';
 import { AlarmDetailPage } from './pages/alarm-detail.js';
 import { AuditPage } from './pages/audit.js';
+import { DevicesPage } from './pages/devices.js';
+import { EventsPage } from './pages/events.js';
 import { InboxPage } from './pages/inbox.js';
 import { OverviewPage } from './pages/overview.js';
 
@@ -22,5 +24,7 @@ export const PAGES: Page[] = [
   { path: '/', titleKey: 'nav.inbox', role: 'reader', view: InboxPage },
   { path: '/site', titleKey: 'nav.site', role: 'reader', view: AlarmDetailPage },
   { path: '/overview', titleKey: 'nav.overview', role: 'reader', view: OverviewPage },
+  { path: '/devices', titleKey: 'nav.devices', role: 'reader', view: DevicesPage },
+  { path: '/events', titleKey: 'nav.events', role: 'reader', view: EventsPage },
   { path: '/audit', titleKey: 'nav.audit', role: 'admin', view: AuditPage },
 ];
