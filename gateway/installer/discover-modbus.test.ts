@@ -52,11 +52,11 @@ describe('gateway discover modbus over TCP', () => {
   });
 
   it('tells the families apart: DI/DO boards, e-bike piles, streetlight controllers', async () => {
-    const io = await startIoSimulatorTcp({ modules: [{ unitId: 2, model: IO_MODELS['generic-16di'] }] });
+    const io = await startIoSimulatorTcp({ modules: [{ unitId: 2, model: IO_MODELS['generic-16di'] }, { unitId: 3, model: IO_MODELS['generic-8di8do'] }, { unitId: 4, model: IO_MODELS['generic-8di8do-register'] }] });
     const ebike = await startEbikeSimulatorTcp({ units: [{ unitId: 5, model: EBIKE_MODELS['generic-10port'] }] });
     const light = await startStreetlightSimulatorTcp({ units: [{ unitId: 6, model: LIGHT_MODELS['single-lamp'] }, { unitId: 7, model: LIGHT_MODELS['group-4'] }] });
     sims.push(io, ebike, light);
-    expect(await guesses(io.port)).toEqual({ 2: 'io-module generic-16di' });
+    expect(await guesses(io.port)).toEqual({ 2: 'io-module generic-16di', 3: 'io-module generic-8di8do', 4: 'io-module generic-8di8do-register' });
     expect(await guesses(ebike.port)).toEqual({ 5: 'ebike-pile generic-10port' });
     expect(await guesses(light.port)).toEqual({ 6: 'streetlight single-lamp', 7: 'streetlight group-4' });
   });
