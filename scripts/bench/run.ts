@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { benchAlarmLatency } from './alarm-latency.js';
 import { benchBareRelay } from './bare-relay.js';
 import { reportUncaught, runSectionProcess } from './child-run.js';
+import { benchConsoleLatency } from './console-latency.js';
 import { benchEbikeCutLatency } from './ebike-cut-latency.js';
 import { benchFamilyAlarmLatency } from './family-alarm-latency.js';
 import { benchOverload } from './overload.js';
@@ -58,6 +59,11 @@ export const SECTIONS: Section[] = [
     id: 'video-linkage',
     title: 'Video linkage: gas alarm on a watched detector to GotoPreset and the camera.link outcome on the feed',
     run: benchVideoLinkage,
+  },
+  {
+    id: 'console-latency',
+    title: 'Console: gas alarm to its row in the staff console inbox (chromium)',
+    run: benchConsoleLatency,
   },
   {
     id: 'uplink-drain',
