@@ -2,8 +2,14 @@
  * The journal: every normalised event, in SQLite (better-sqlite3, WAL). Events are
  * appended in batches, one transaction per batch (group commit); nothing is published
  * or acknowledged before its batch is committed. Retention by age and by size.
+ *
+ * Durability (sqlite.org/wal.html, sqlite.org/pragma.html#pragma_synchronous): with
+ * `synchronous: FULL`, an append commits as NORMAL (the WAL frames are written, a process crash
+ * loses nothing, checkpoints still sync) and `sync()` then fsyncs the WAL file on libuv's thread
+ * pool: FULL's guarantee (the commit survives power loss) without the event loop waiting for the
+ * disk. Every other write on this connection stays FULL.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { EventEnvelope } from '../core/envelope.js';
@@ -40,6 +46,10 @@ export class Journal {
   private readonly saveSeq: Database.Statement;
   private readonly appendTx: (rows: readonly JournalRow[]) => void;
   private readonly txHooks: ((rows: readonly JournalRow[]) => void)[] = [];
+  private readonly syncNormal: Database.Statement;
+  /** The WAL file, for `sync` (opened at the first). */
+  private walFd: number | undefined;
+  private readonly syncConfigured: Database.Statement;
 
   constructor(private readonly opts: JournalOptions) {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
@@ -68,6 +78,8 @@ export class Journal {
     this.saveSeq = this.db.prepare(
       "INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     );
+    this.syncNormal = this.db.prepare('PRAGMA synchronous = NORMAL');
+    this.syncConfigured = this.db.prepare(`PRAGMA synchronous = ${opts.synchronous}`);
     this.appendTx = this.db.transaction((rows: readonly JournalRow[]) => {
       for (const { env, json } of rows) {
         this.insert.run(
@@ -105,9 +117,39 @@ export class Journal {
     this.txHooks.push(hook);
   }
 
-  /** Appends a batch in one transaction (group commit). Throws if the batch could not be stored. */
+  /**
+   * Appends a batch in one transaction (group commit). Throws if the batch could not be stored.
+   * On return the batch survives a process crash; with `synchronous: FULL` it survives power
+   * loss once a `sync()` called after it has called back without an error.
+   */
   append(rows: readonly JournalRow[]): void {
-    if (rows.length) this.appendTx(rows);
+    if (!rows.length) return;
+    if (this.opts.synchronous === 'NORMAL') return this.appendTx(rows);
+    this.syncNormal.run();
+    try {
+      this.appendTx(rows);
+    } finally {
+      this.syncConfigured.run();
+    }
+  }
+
+  /**
+   * Makes every batch appended so far survive power loss (`synchronous: FULL`): fsyncs the WAL
+   * file on the thread pool and calls back (with the error, if the disk refused). With
+   * `synchronous: NORMAL` there is nothing to wait for: calls back at once.
+   */
+  sync(done: (err: Error | null) => void): void {
+    if (this.opts.synchronous === 'NORMAL' || this.opts.path === ':memory:') return done(null);
+    // SQLite keeps the WAL file (same inode: reset and reused, never replaced) while this connection is open.
+    this.walFd ??= openSync(`${this.opts.path}-wal`, 'r');
+    fsync(this.walFd, done);
+  }
+
+  /** As `sync`, blocking (shutdown: the last batches are durable before the journal closes). */
+  syncNow(): void {
+    if (this.opts.synchronous === 'NORMAL' || this.opts.path === ':memory:' || !this.db.open) return;
+    this.walFd ??= openSync(`${this.opts.path}-wal`, 'r');
+    fsyncSync(this.walFd);
   }
 
   query(q: EventQuery = {}): EventEnvelope[] {
@@ -159,6 +201,8 @@ export class Journal {
   }
 
   close(): void {
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.walFd = undefined;
     if (this.db.open) this.db.close();
   }
 }

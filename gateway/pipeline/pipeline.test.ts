@@ -8,6 +8,7 @@ import { createLogger } from '../core/logger.js';
 import { createMetrics } from '../core/metrics.js';
 import { bridgePipelineToBus, LocalBus } from './local-bus.js';
 import { Pipeline } from './pipeline.js';
+import { waitFor } from '../testing/wait-for.js';
 
 const devices = new Map<string, DeviceRef>([
   ['gas-1', { id: 'gas-1', family: 'gas-detector', building: 'B1', tags: [] }],
@@ -192,5 +193,80 @@ describe('pipeline', () => {
       { topic: 'cg/v1/s/g/state/gas-detector/gas-1', retain: true, historical: undefined },
       { topic: 'cg/v1/s/g/events/gas-detector/gas-1/gas.reading', retain: false, historical: true },
     ]);
+  });
+});
+
+/** A FULL journal whose WAL fsyncs the test completes (or fails) by hand. */
+class HeldSyncJournal extends Journal {
+  readonly waiting: ((err: Error | null) => void)[] = [];
+  override sync(done: (err: Error | null) => void): void {
+    this.waiting.push(done);
+  }
+}
+
+describe('pipeline with synchronous FULL: the fsync runs off the event loop', () => {
+  function setupFull() {
+    const path = join(mkdtempSync(join(tmpdir(), 'pipe-full-')), 'j.db');
+    const journal = new HeldSyncJournal({ path, synchronous: 'FULL', retention: { maxAgeDays: 1, maxSizeMB: 10 } });
+    const pipeline = new Pipeline({
+      site: 's',
+      gateway: 'g',
+      journal,
+      devices,
+      metrics: createMetrics(),
+      log: createLogger('silent'),
+      retryMs: 10,
+    });
+    const delivered: string[] = [];
+    pipeline.onDelivered((env) => delivered.push(`${env.seq} ${env.type}`));
+    return { journal, pipeline, delivered };
+  }
+  const tick = () => new Promise((r) => setImmediate(r));
+  const alarm = { ...reading, type: 'gas.alarm.high', kind: 'alarm', severity: 'critical' } as const;
+
+  it('hands events on only once their fsync called back; batches committed meanwhile share the next fsync', async () => {
+    const { journal, pipeline, delivered } = setupFull();
+    pipeline.ingest(reading);
+    await tick();
+    expect(journal.count()).toBe(1); // committed (survives a process crash) ...
+    expect(delivered).toEqual([]); // ... but not handed on before it survives power loss
+    pipeline.ingest(alarm);
+    pipeline.ingest({ ...reading, data: { lel: 3 } });
+    await tick();
+    expect(journal.count()).toBe(3);
+    expect(journal.waiting).toHaveLength(1); // one fsync at a time
+    journal.waiting.shift()!(null);
+    expect(delivered).toEqual(['1 gas.reading']);
+    expect(journal.waiting).toHaveLength(1); // the next one covers both later batches
+    journal.waiting.shift()!(null);
+    await pipeline.committed();
+    expect(delivered).toEqual(['1 gas.reading', '2 gas.alarm.high', '3 gas.reading']);
+  });
+
+  it('a failed fsync: alarms go out at once, telemetry waits; all of it goes out, once, when an fsync succeeds', async () => {
+    const { journal, pipeline, delivered } = setupFull();
+    pipeline.ingest(reading);
+    pipeline.ingest(alarm);
+    await tick();
+    journal.waiting.shift()!(new Error('EIO: i/o error, fsync'));
+    expect(delivered).toEqual(['2 gas.alarm.high']);
+    expect(pipeline.pressure).toBe('disk');
+    await waitFor('the fsync retried', () => journal.waiting.length === 1);
+    journal.waiting.shift()!(null);
+    await pipeline.committed();
+    expect(delivered).toEqual(['2 gas.alarm.high', '1 gas.reading']);
+    expect(pipeline.pressure).toBe('ok');
+  });
+
+  it('at shutdown, flush(true) waits for the fsync: everything committed is handed on', async () => {
+    const { journal, pipeline, delivered } = setupFull();
+    pipeline.ingest(reading);
+    await tick();
+    pipeline.ingest(alarm);
+    pipeline.flush(true);
+    expect(delivered).toEqual(['1 gas.reading', '2 gas.alarm.high']);
+    journal.waiting.shift()!(null); // the fsync started earlier ends late: nothing twice
+    expect(delivered).toHaveLength(2);
+    journal.close();
   });
 });

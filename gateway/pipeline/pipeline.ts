@@ -1,6 +1,8 @@
 /**
  * The event pipeline: driver event -> envelope (seq, id) -> journal (group commit, one
- * transaction per tick) -> subscribers (local bus publish, rules, uplink outbox).
+ * transaction per tick) -> durable (the journal's WAL fsync, off the event loop: batches
+ * committed while one fsync runs share the next) -> subscribers (local bus publish, rules).
+ * The uplink outbox row of an event is written in its journal transaction.
  *
  * Overload (more offered than the disk and the local bus take): every queue is bounded, and
  * alarms and events (state changes) always go first and are never shed. Telemetry beyond one
@@ -15,6 +17,7 @@ import { type DeviceEvent, type DeviceRef, EventEnvelope, stampEvent } from '../
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import { ParkedTelemetry } from './parked-telemetry.js';
 
 export type CommittedListener = (env: EventEnvelope, json: string) => void;
 
@@ -56,17 +59,16 @@ interface Row extends JournalRow {
   delivered?: boolean;
 }
 
-interface Parked {
-  e: DeviceEvent;
-  device: DeviceRef;
-}
-
 export class Pipeline {
   private seq: number;
   /** Stamped rows of the next group commit, in seq order. */
   private rows: Row[] = [];
+  /** Committed rows waiting for the next fsync, in seq order. */
+  private unsynced: Row[] = [];
+  /** Committed rows whose fsync runs now (they precede `unsynced`). */
+  private syncing: Row[] | undefined;
   /** Telemetry waiting for room in a batch, oldest first, one per device and type. */
-  private readonly parked = new Map<string, Parked>();
+  private readonly parked: ParkedTelemetry;
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private commitFailing = false;
@@ -82,6 +84,10 @@ export class Pipeline {
   constructor(private readonly o: PipelineOptions) {
     this.seq = o.journal.lastSeq();
     this.limits = { ...DEFAULT_PIPELINE_LIMITS, ...o.limits };
+    this.parked = new ParkedTelemetry(this.limits.maxQueuedTelemetry, (family) => {
+      this.shed++;
+      this.o.metrics.telemetryShed.inc({ family });
+    });
   }
 
   /** Called with every committed event, in sequence order. */
@@ -126,13 +132,13 @@ export class Pipeline {
     this.o.metrics.eventsIn.inc({ family: device.family, kind: e.kind });
     this.schedule();
     if (e.kind !== 'telemetry' || (this.parked.size === 0 && !this.isBehind())) return this.stamp(e, device);
-    this.park(e, device);
+    this.parked.park(e, device);
     return undefined;
   }
 
   /** Resolves when everything ingested so far is committed (and handed to the listeners). */
   committed(): Promise<void> {
-    return this.rows.length || this.parked.size ? this.batch.promise : Promise.resolve();
+    return this.pendingCount ? this.batch.promise : Promise.resolve();
   }
 
   get lastSeq(): number {
@@ -141,7 +147,7 @@ export class Pipeline {
 
   /** Events accepted and not yet committed (alarms and events, and telemetry). */
   get pendingCount(): number {
-    return this.rows.length + this.parked.size;
+    return this.inBatch + this.parked.size;
   }
 
   /** `behind`: telemetry is waiting (and coalescing); `disk`: commits fail (alarms still go out). */
@@ -173,33 +179,89 @@ export class Pipeline {
   /** Queue depths, for /healthz and /metrics. */
   get depths(): { urgent: number; telemetry: number } {
     let telemetry = this.parked.size;
-    for (const r of this.rows) if (r.env.kind === 'telemetry') telemetry++;
-    return { urgent: this.rows.length + this.parked.size - telemetry, telemetry };
+    for (const rows of [this.rows, this.unsynced, this.syncing ?? []])
+      for (const r of rows) if (r.env.kind === 'telemetry') telemetry++;
+    return { urgent: this.pendingCount - telemetry, telemetry };
   }
 
-  /** Commits whatever is pending now, synchronously (also at shutdown, where all telemetry goes). */
+  /**
+   * Commits whatever is pending now (also at shutdown, where all telemetry goes, and where the
+   * process waits for the fsync: everything committed is then durable and handed on).
+   */
   flush(all = false): void {
     this.scheduled = false;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.fill(all);
-    if (!this.rows.length) return this.settle();
-    const rows = this.rows;
-    const m = this.o.metrics;
-    const end = m.journalCommitSeconds.startTimer();
+    if (this.rows.length) {
+      const rows = this.rows;
+      const end = this.o.metrics.journalCommitSeconds.startTimer();
+      try {
+        this.o.journal.append(rows);
+      } catch (err) {
+        this.commitFailed(rows, err);
+        return;
+      }
+      end();
+      this.rows = [];
+      this.unsynced = this.unsynced.length ? this.unsynced.concat(rows) : rows;
+    }
+    if (all) this.syncNow();
+    else this.sync();
+    this.settle();
+  }
+
+  /** Events stamped and not yet durable. */
+  private get inBatch(): number {
+    return this.rows.length + this.unsynced.length + (this.syncing?.length ?? 0);
+  }
+
+  private isBehind(): boolean {
+    return this.commitFailing || this.inBatch >= this.limits.maxBatch || this.downstreamFull();
+  }
+
+  /** Starts the fsync of what is committed, unless one runs (what it does not cover waits for the next). */
+  private sync(): void {
+    if (this.syncing || !this.unsynced.length) return;
+    const rows = (this.syncing = this.unsynced);
+    this.unsynced = [];
+    this.o.journal.sync((err) => {
+      if (this.syncing !== rows) return; // made durable meanwhile by syncNow
+      this.syncing = undefined;
+      if (err) {
+        this.unsynced = rows.concat(this.unsynced);
+        this.commitFailed([], err);
+        return;
+      }
+      this.durable(rows);
+      this.sync();
+      this.settle();
+    });
+  }
+
+  private syncNow(): void {
+    const rows = (this.syncing ?? []).concat(this.unsynced);
+    this.syncing = undefined;
+    this.unsynced = [];
+    if (!rows.length) return;
     try {
-      this.o.journal.append(rows);
+      this.o.journal.syncNow();
     } catch (err) {
-      this.commitFailed(rows, err);
+      this.unsynced = rows;
+      this.commitFailed([], err);
       return;
     }
-    end();
+    this.durable(rows);
+  }
+
+  /** Rows survive power loss now: they go out, in seq order. */
+  private durable(rows: readonly Row[]): void {
+    const m = this.o.metrics;
     if (this.commitFailing) {
       this.commitFailing = false;
       m.degraded.set({ reason: 'disk' }, 0);
       this.o.log.warn({ lastSeq: rows[rows.length - 1]!.env.seq }, 'journal commits again');
     }
-    this.rows = [];
     const now = Date.now();
     m.journalLastSeq.set(rows[rows.length - 1]!.env.seq);
     for (const row of rows) {
@@ -209,11 +271,6 @@ export class Pipeline {
       if (!row.delivered) this.call(this.deliveryListeners, env, json);
       this.call(this.committedListeners, env, json);
     }
-    this.settle();
-  }
-
-  private isBehind(): boolean {
-    return this.commitFailing || this.rows.length >= this.limits.maxBatch || this.downstreamFull();
   }
 
   /**
@@ -226,10 +283,9 @@ export class Pipeline {
     if (!all && this.rows.some((r) => r.env.kind !== 'telemetry')) return;
     const until = performance.now() + this.limits.fillBudgetMs;
     let n = 0;
-    while (this.parked.size && (all || (this.rows.length < this.limits.maxBatch && !this.downstreamFull()))) {
+    while (this.parked.size && (all || (this.inBatch < this.limits.maxBatch && !this.downstreamFull()))) {
       if (!all && ++n % 64 === 0 && performance.now() > until) break;
-      const [key, p] = this.parked.entries().next().value as [string, Parked];
-      this.parked.delete(key);
+      const p = this.parked.take()!;
       this.stamp(p.e, p.device);
     }
   }
@@ -247,7 +303,7 @@ export class Pipeline {
       this.reliefWaiters = [];
       for (const w of waiters) w();
     }
-    if (!this.rows.length && !this.parked.size) {
+    if (!this.pendingCount) {
       const done = this.batch;
       this.batch = deferred();
       done.resolve();
@@ -261,6 +317,7 @@ export class Pipeline {
     }
   }
 
+  /** `rows`: the batch the journal refused; every row not yet durable waits with it. */
   private commitFailed(rows: Row[], err: unknown): void {
     // Keep the events and retry: a full disk or an I/O error must not lose what drivers reported.
     // Alarms and events go out meanwhile: life safety does not wait for the disk.
@@ -272,7 +329,7 @@ export class Pipeline {
         'journal commit failed (disk full or I/O error?): alarms and events still go out, telemetry waits; retrying',
       );
     }
-    for (const row of rows) {
+    for (const row of [...(this.syncing ?? []), ...this.unsynced, ...rows]) {
       if (row.delivered || row.env.kind === 'telemetry') continue;
       row.delivered = true;
       this.call(this.deliveryListeners, row.env, row.json);
@@ -303,24 +360,6 @@ export class Pipeline {
       }
     }
     return env;
-  }
-
-  private park(e: DeviceEvent, device: DeviceRef): void {
-    // Waiting telemetry coalesces: the latest reading of a device and quantity replaces the waiting
-    // one and keeps its place in the queue, so a chatty device cannot starve the others.
-    // A late (historical) reading never replaces a live one, nor the other way round.
-    const key = `${e.deviceId}\u0000${e.type}${e.historical ? '\u0000late' : ''}`;
-    const shed = (family: string) => {
-      this.shed++;
-      this.o.metrics.telemetryShed.inc({ family });
-    };
-    if (this.parked.has(key)) shed(device.family);
-    else if (this.parked.size >= this.limits.maxQueuedTelemetry) {
-      const [oldest, p] = this.parked.entries().next().value as [string, Parked];
-      this.parked.delete(oldest);
-      shed(p.device.family);
-    }
-    this.parked.set(key, { e: e.receivedAt ? e : { ...e, receivedAt: new Date() }, device });
   }
 
   private call(listeners: CommittedListener[], env: EventEnvelope, json: string): void {
