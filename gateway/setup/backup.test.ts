@@ -82,10 +82,10 @@ describe('gateway backup and restore', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`the database it replaced: ${db}.before-restore`);
-    expect(r.stdout).toContain(`it is in ${site}.from-backup`);
+    expect(r.stdout).toContain(`it is in ${join(dir, 'data/site.yaml.from-backup')}`);
     expect(eventSeqs(db)).toEqual([1, 2, 3]);
     expect(eventSeqs(`${db}.before-restore`)).toEqual([1, 2, 3, 99]);
-    expect(readFileSync(`${site}.from-backup`, 'utf8')).not.toContain('changed after the backup');
+    expect(readFileSync(join(dir, 'data/site.yaml.from-backup'), 'utf8')).not.toContain('changed after the backup');
 
     const again = await runCli(['restore', '--config', site, archive]);
     expect(again.code).toBe(2);

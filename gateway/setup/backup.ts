@@ -10,9 +10,10 @@
  *
  * Restore refuses while the gateway runs (its ops server answers /healthz), keeps the database
  * it replaces as `<journal>.before-restore`, and writes the archived site file beside the
- * current one as `<site file>.from-backup` when they differ. A backup of a newer release is refused.
+ * database as `<site file name>.from-backup` when it differs from the current one. A backup of a
+ * newer release is refused.
  */
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import Database from 'better-sqlite3';
@@ -144,18 +145,21 @@ export async function restore(cfg: SiteConfig, siteFile: string, archive: string
     } finally {
       db.close();
     }
+    // The archived site file, when it differs, goes beside the database: whoever may restore the
+    // database may write there (the site file's folder is often the administrator's only).
+    mkdirSync(dirname(journal), { recursive: true }); // a new machine: nothing there yet
+    let siteFromBackup: string | undefined;
+    const archived = readFileSync(join(dir, 'site.yaml'), 'utf8');
+    if (!existsSync(siteFile) || readFileSync(siteFile, 'utf8') !== archived) {
+      siteFromBackup = join(dirname(journal), `${basename(siteFile)}.from-backup`);
+      writeFileSync(siteFromBackup, archived, { mode: 0o640 });
+    }
     const incoming = `${journal}.restoring`;
     copyFileSync(join(dir, 'gateway.db'), incoming);
     const hadDb = existsSync(journal);
     // The database and its WAL and shared-memory files move together (SQLite finds `<db>-wal` by name).
     for (const suffix of ['', '-wal', '-shm']) if (existsSync(journal + suffix)) renameSync(journal + suffix, before + suffix);
     renameSync(incoming, journal);
-    let siteFromBackup: string | undefined;
-    const archived = readFileSync(join(dir, 'site.yaml'), 'utf8');
-    if (!existsSync(siteFile) || readFileSync(siteFile, 'utf8') !== archived) {
-      siteFromBackup = `${siteFile}.from-backup`;
-      writeFileSync(siteFromBackup, archived);
-    }
     return { manifest, before: hadDb ? before : undefined, siteFromBackup };
   } finally {
     rmSync(dir, { recursive: true, force: true });
