@@ -17,6 +17,7 @@
 #                     GStreamer's RTSP server (RTP over TCP and UDP), run by /usr/bin/python3, serving
 #                     the simulated cameras' streams
 #   iproute2          ip netns: the private network namespaces of the onvif-util test (root)
+#   systemd           systemd-analyze verify: the service unit written by scripts/install/install.sh
 #   chromium          /usr/bin/chromium: the headless browser of the console's browser tests (playwright-core)
 #
 # Every check exercises what the tests really use (the same binary, the same imports), so a peer
@@ -49,7 +50,7 @@ GST_PACKAGES=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gs
 PYMODBUS_IMPORTS='from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
 from pymodbus.server import StartAsyncTcpServer'
 
-PEERS=(mosquitto mosquitto_passwd mosquitto_pub curl mbpoll socat openssl pymodbus ffmpeg ffprobe onvif-util gst-rtsp-server ip chromium)
+PEERS=(mosquitto mosquitto_passwd mosquitto_pub curl mbpoll socat openssl pymodbus ffmpeg ffprobe onvif-util gst-rtsp-server ip systemd-analyze chromium)
 
 last_line() { # last non-empty line of $1
   local s=${1%$'\n'}
@@ -163,6 +164,10 @@ probe() {
       out=$("$PY" -c "$GST_RTSP" 2>&1) && return 0
       WHY="$PY cannot run GStreamer's RTSP server: $(last_line "$out")"
       return 1
+      ;;
+    systemd-analyze)
+      PKG=systemd
+      runs systemd-analyze 'systemd' --version
       ;;
     ip)
       PKG=iproute2

@@ -127,7 +127,7 @@ describe('install-test-deps.sh --check', () => {
     // A PATH with every other program the tests spawn, but no mbpoll.
     const bin = join(dir, 'bin-without-mbpoll');
     mkdirSync(bin);
-    for (const program of ['socat', 'openssl', 'mosquitto_passwd', 'mosquitto_pub', 'curl', 'ffmpeg', 'ffprobe', 'onvif-util', 'ip', 'chromium'])
+    for (const program of ['socat', 'openssl', 'mosquitto_passwd', 'mosquitto_pub', 'curl', 'ffmpeg', 'ffprobe', 'onvif-util', 'ip', 'systemd-analyze', 'chromium'])
       symlinkSync(locate(program), join(bin, program));
 
     const r = check({ PATH: bin });
@@ -150,6 +150,7 @@ describe('install-test-deps.sh --check', () => {
       ['ffprobe', 'ffmpeg'],
       ['onvif-util', 'onvif-tools'],
       ['ip', 'iproute2'],
+      ['systemd-analyze', 'systemd'],
       ['chromium', 'chromium'],
     ]) {
       expect(r.stderr).toContain(`missing test peer ${peer}: install Debian package ${pkg} `);
