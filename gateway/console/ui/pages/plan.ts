@@ -42,7 +42,8 @@ addStyle(
   `.plan svg { width: 100%; height: auto; background: #0c0f12; border-radius: 6px; }
 .plan .hl circle.ring { animation: pulse 1s infinite alternate; }
 @keyframes pulse { from { stroke-opacity: 1; } to { stroke-opacity: .2; } }
-.plan-image { position: relative; display: inline-block; max-width: 100%; touch-action: none; }
+.plan-image { position: relative; display: inline-block; max-width: 100%; }
+.plan-image.admin { touch-action: none; }
 .plan-image img { max-width: 100%; display: block; border-radius: 6px; }
 .plan-image .dot { position: absolute; width: 22px; height: 22px; margin: -11px 0 0 -11px; border-radius: 50%;
   border: 2px solid #fff; cursor: default; }
