@@ -67,6 +67,8 @@ describe('devices and events pages in the browser', () => {
     expect(new URL(page.url()).search).toBe('?device=gas-b1-101');
     await page.waitForSelector('#device-readings[data-state="shown"] canvas', SLOW);
     expect(await page.textContent('#device-readings')).toContain('燃气浓度（%LEL）');
+    // uPlot's stylesheet is in force (the console's CSP refuses inline style elements).
+    expect(await page.$eval('#device-readings .u-wrap', (el) => getComputedStyle(el).position)).toBe('relative');
     await page.waitForSelector('#device-events tr[data-type="gas.reading"]', SLOW);
     expect(await page.textContent('#device')).toContain('kitchen-101');
 

@@ -12,6 +12,7 @@
  */
 import uPlot from 'uplot';
 import { lang, type Lang } from './i18n.js';
+import { addStyle } from './page-style.js';
 
 export interface ChartSeries {
   label: string;
@@ -141,14 +142,8 @@ export function hexColor(css: string): string {
   return `#${m.slice(1, 4).map((n) => Number(n).toString(16).padStart(2, '0')).join('')}`;
 }
 
-/** uPlot's own stylesheet (uplot/dist/uPlot.min.css, MIT), added to the page once. */
-function addStylesheet(): void {
-  if (document.getElementById('uplot-css')) return;
-  const style = document.createElement('style');
-  style.id = 'uplot-css';
-  style.textContent = UPLOT_CSS;
-  document.head.append(style);
-}
+/** uPlot's own stylesheet (uplot/dist/uPlot.min.css, MIT), added to the page once (as a constructed sheet: the CSP allows no style element). */
+const addStylesheet = (): void => addStyle('uplot', UPLOT_CSS);
 
 const UPLOT_CSS = `.uplot,.uplot *,.uplot *::before,.uplot *::after{box-sizing:border-box}
 .uplot{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC","Microsoft YaHei",sans-serif;line-height:1.5;width:min-content}

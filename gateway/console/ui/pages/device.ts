@@ -12,6 +12,7 @@ import type { EventEnvelope } from '../../../core/envelope.js';
 import { api, type Me } from '../lib/api.js';
 import { type ChartSeries, lineChart, type LineChart } from '../lib/chart.js';
 import { t, when } from '../lib/i18n.js';
+import { addStyle } from '../lib/page-style.js';
 
 const REFRESH_MS = 30_000;
 const PAGE = 20;
@@ -31,11 +32,12 @@ const FIELDS: Record<string, () => string> = {
   highAlarm: () => t('field.highAlarm'),
 };
 
-export const CSS = `.devices .tools { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; margin-bottom: 1rem; }
+/** The Devices, device and Events pages' CSS. */
+const CSS = `.devices .tools { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; margin-bottom: 1rem; }
 .devices .tools input { max-width: 24rem; }
-.devices .group { background: var(--panel); border-radius: 6px; padding: .6rem 1rem; margin-bottom: 1rem; }
-.devices .group h3 { margin: .2rem 0 .5rem; display: flex; gap: 1rem; flex-wrap: wrap; align-items: baseline; }
-.devices .group h3 small { color: var(--muted); font-weight: normal; }
+.devices .group, .device-page .group { background: var(--panel); border-radius: 6px; padding: .6rem 1rem; margin-bottom: 1rem; }
+.devices .group h3, .device-page .group h3 { margin: .2rem 0 .5rem; display: flex; gap: 1rem; flex-wrap: wrap; align-items: baseline; }
+.devices .group h3 small, .device-page h2 small { color: var(--muted); font-weight: normal; }
 .devices table, .device-page table { width: 100%; border-collapse: collapse; }
 .devices th, .devices td, .device-page th, .device-page td { text-align: left; padding: .45rem .5rem; border-bottom: 1px solid #2c333c; vertical-align: top; }
 .devices tbody tr { cursor: pointer; }
@@ -49,6 +51,8 @@ export const CSS = `.devices .tools { display: flex; flex-wrap: wrap; gap: .5rem
 .events code { white-space: pre-wrap; word-break: break-all; font-size: .85rem; }
 .seg button.on { background: #3a424d; font-weight: 600; }
 @media (max-width: 700px) { .devices .wide, .device-page .wide { display: none; } }`;
+
+addStyle('devices', CSS);
 
 export function availability(d: DeviceRow): { cls: string; text: string } {
   if (d.online === null) return { cls: 'st-unknown', text: t('devices.unknown') };
@@ -85,7 +89,6 @@ export function DevicePage({ id, onBack }: { id: string; me: Me; onBack: () => v
   return h(
     'div',
     { class: 'device-page', id: 'device', 'data-device': id },
-    h('style', null, CSS),
     h('button', { class: 'link', id: 'back-to-devices', onClick: onBack }, t('device.back')),
     h('h2', null, id, d?.name && h('small', { class: 'muted' }, ` ${d.name}`)),
     error && h('p', { class: 'error' }, t('error.generic', { error })),

@@ -9,7 +9,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { DeviceRow } from '../../api-devices.js';
 import { api, type Me } from '../lib/api.js';
 import { t, when } from '../lib/i18n.js';
-import { availability, CSS, DevicePage, place } from './device.js';
+import { availability, DevicePage, place } from './device.js';
 
 type GroupBy = 'building' | 'zone' | 'family';
 const REFRESH_MS = 30_000;
@@ -73,7 +73,6 @@ function DeviceList({ onOpen }: { onOpen: (id: string) => void }) {
   return h(
     'div',
     { class: 'devices', id: 'devices' },
-    h('style', null, CSS),
     h(
       'div',
       { class: 'tools' },

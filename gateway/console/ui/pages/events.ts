@@ -9,7 +9,7 @@ import type { DeviceRow } from '../../api-devices.js';
 import type { EventEnvelope } from '../../../core/envelope.js';
 import { api } from '../lib/api.js';
 import { lang, t } from '../lib/i18n.js';
-import { CSS, EventTable } from './device.js';
+import { EventTable } from './device.js';
 
 const PAGE = 50;
 const DAY_MS = 86_400_000;
@@ -108,7 +108,6 @@ export function EventsPage() {
   return h(
     'div',
     { class: 'devices', id: 'events' },
-    h('style', null, CSS),
     h(
       'form',
       {
