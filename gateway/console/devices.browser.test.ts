@@ -28,13 +28,18 @@ describe('devices and events pages in the browser', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     const config = await consoleSite();
     s = await startScenario(config);
+    // A gateway that attaches its site to the console itself refuses a second attach: that one is used.
     const inventory = buildInventory(config.gateway.id, config.drivers, DEFINITIONS);
-    s.gw.alarms.console!.attach({
-      devices: inventory.birthDevices(),
-      deviceConfig: (id) => inventory.deviceConfig(id),
-      execute: s.gw.execute,
-      filesDir: join(dirname(config.journal.path), 'files'),
-    });
+    try {
+      s.gw.alarms.console!.attach({
+        devices: inventory.birthDevices(),
+        deviceConfig: (id) => inventory.deviceConfig(id),
+        execute: s.gw.execute,
+        filesDir: join(dirname(config.journal.path), 'files'),
+      });
+    } catch (err) {
+      if (!String(err).includes('attached to its site once')) throw err;
+    }
     // Two gas readings for the chart.
     await s.control('gas-b1-101', { lel: 4 });
     await waitFor('a gas reading of 4 %LEL', () => s.gw.journal.query({ device: 'gas-b1-101', type: 'gas.reading' }).some((e) => e.data.lel === 4), { timeoutMs: 20_000 });
