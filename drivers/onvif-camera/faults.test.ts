@@ -78,7 +78,8 @@ describe('onvif-camera faults', { timeout: 90_000 }, () => {
   it('a malformed answer of the health check says so', async () => {
     const r = await rig({ driver: { offlineAfterFailures: 1 } });
     await waitFor('online', () => r.h.online('cam-1'), T);
-    r.sim.malformNext(3, 'not-xml');
+    // as below: the event loop's requests take some of them
+    r.sim.malformNext(10, 'not-xml');
     await waitFor('offline', () => r.h.online('cam-1') === false, T);
     expect(reason(r, 'cam-1')).toMatch(/malformed answer, not a SOAP envelope/);
     await waitFor('online again', () => r.h.online('cam-1') === true, { timeoutMs: 40_000 });
@@ -87,7 +88,9 @@ describe('onvif-camera faults', { timeout: 90_000 }, () => {
   it('a SOAP fault of the health check says so', async () => {
     const r = await rig();
     await waitFor('online', () => r.h.online('cam-1'), T);
-    r.sim.faultNext(3, 'ter:Action');
+    // The event loop's requests take faults too (and a reconnect several): enough that the health
+    // check meets at least one whichever request comes first.
+    r.sim.faultNext(10, 'ter:Action');
     await waitFor('offline', () => r.h.online('cam-1') === false, T);
     expect(reason(r, 'cam-1')).toMatch(/SOAP fault/);
     await waitFor('online again', () => r.h.online('cam-1') === true, { timeoutMs: 40_000 });
