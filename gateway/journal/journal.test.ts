@@ -37,6 +37,27 @@ describe('journal', () => {
     journal.close();
   });
 
+  it('durableSeq: FULL moves on when the WAL fsync after the append called back, NORMAL at the append; kept across a reopen', async () => {
+    const { path, journal } = open();
+    const moves: number[] = [];
+    journal.onDurable(() => moves.push(journal.durableSeq));
+    const now = new Date();
+    journal.append([row(1, 'a', 'x', now), row(2, 'a', 'x', now)]);
+    expect(journal.durableSeq).toBe(0); // committed, not yet fsynced
+    const synced = new Promise<Error | null>((resolve) => journal.sync(resolve));
+    journal.append([row(3, 'a', 'x', now)]); // after the fsync started: not covered by it
+    expect(await synced).toBeNull();
+    expect(moves).toEqual([2]);
+    journal.syncNow();
+    expect(moves).toEqual([2, 3]);
+    journal.close();
+    const again = new Journal({ path, synchronous: 'NORMAL', retention: { maxAgeDays: 30, maxSizeMB: 100 } });
+    expect(again.durableSeq).toBe(3);
+    again.append([row(4, 'a', 'x', now)]);
+    expect(again.durableSeq).toBe(4);
+    again.close();
+  });
+
   it('a batch is all or nothing: a duplicate sequence number rolls back the whole batch', () => {
     const { journal } = open();
     const now = new Date();

@@ -49,6 +49,10 @@ export class Journal {
   private readonly syncNormal: Database.Statement;
   /** The WAL file, for `sync` (opened at the first). */
   private walFd: number | undefined;
+  /** Highest seq appended, and highest seq known to survive what `synchronous` promises. */
+  private appendedSeq = 0;
+  private durable = 0;
+  private readonly durableListeners: (() => void)[] = [];
   private readonly syncConfigured: Database.Statement;
 
   constructor(private readonly opts: JournalOptions) {
@@ -78,6 +82,7 @@ export class Journal {
     this.saveSeq = this.db.prepare(
       "INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     );
+    this.appendedSeq = this.durable = this.lastSeq();
     this.syncNormal = this.db.prepare('PRAGMA synchronous = NORMAL');
     this.syncConfigured = this.db.prepare(`PRAGMA synchronous = ${opts.synchronous}`);
     this.appendTx = this.db.transaction((rows: readonly JournalRow[]) => {
@@ -124,13 +129,36 @@ export class Journal {
    */
   append(rows: readonly JournalRow[]): void {
     if (!rows.length) return;
-    if (this.opts.synchronous === 'NORMAL') return this.appendTx(rows);
-    this.syncNormal.run();
-    try {
-      this.appendTx(rows);
-    } finally {
-      this.syncConfigured.run();
+    if (this.opts.synchronous === 'NORMAL') this.appendTx(rows);
+    else {
+      this.syncNormal.run();
+      try {
+        this.appendTx(rows);
+      } finally {
+        this.syncConfigured.run();
+      }
     }
+    this.appendedSeq = rows[rows.length - 1]!.env.seq;
+    if (this.opts.synchronous === 'NORMAL') this.markDurable(this.appendedSeq);
+  }
+
+  /**
+   * The highest seq whose batch survives what `synchronous` promises (FULL: power loss, after
+   * its `sync`): what other readers of this database (the uplink outbox) may send on.
+   */
+  get durableSeq(): number {
+    return this.durable;
+  }
+
+  /** Called after `durableSeq` moved on. */
+  onDurable(listener: () => void): void {
+    this.durableListeners.push(listener);
+  }
+
+  private markDurable(seq: number): void {
+    if (seq <= this.durable) return;
+    this.durable = seq;
+    for (const l of this.durableListeners) l();
   }
 
   /**
@@ -139,17 +167,30 @@ export class Journal {
    * `synchronous: NORMAL` there is nothing to wait for: calls back at once.
    */
   sync(done: (err: Error | null) => void): void {
-    if (this.opts.synchronous === 'NORMAL' || this.opts.path === ':memory:') return done(null);
-    // SQLite keeps the WAL file (same inode: reset and reused, never replaced) while this connection is open.
-    this.walFd ??= openSync(`${this.opts.path}-wal`, 'r');
-    fsync(this.walFd, done);
+    if (this.opts.synchronous === 'NORMAL' || this.opts.path === ':memory:') {
+      this.markDurable(this.appendedSeq);
+      return done(null);
+    }
+    const upTo = this.appendedSeq;
+    try {
+      // SQLite keeps the WAL file (same inode: reset and reused, never replaced) while this connection is open.
+      this.walFd ??= openSync(`${this.opts.path}-wal`, 'r');
+    } catch (err) {
+      return done(err as Error);
+    }
+    fsync(this.walFd, (err) => {
+      if (!err) this.markDurable(upTo);
+      done(err);
+    });
   }
 
   /** As `sync`, blocking (shutdown: the last batches are durable before the journal closes). */
   syncNow(): void {
-    if (this.opts.synchronous === 'NORMAL' || this.opts.path === ':memory:' || !this.db.open) return;
+    if (this.opts.synchronous === 'NORMAL' || this.opts.path === ':memory:' || !this.db.open)
+      return this.markDurable(this.appendedSeq);
     this.walFd ??= openSync(`${this.opts.path}-wal`, 'r');
     fsyncSync(this.walFd);
+    this.markDurable(this.appendedSeq);
   }
 
   query(q: EventQuery = {}): EventEnvelope[] {

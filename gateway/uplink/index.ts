@@ -54,6 +54,7 @@ export function createGatewayUplink(d: GatewayUplinkDeps): Uplink | undefined {
     familyOf: (id) => d.inventory.familyOf(id),
     birthDevices: () => devices,
     redact,
+    durable: d.journal,
     metrics: d.metrics,
     log: d.log.child({ component: 'uplink' }),
   });

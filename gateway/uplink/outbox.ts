@@ -55,6 +55,11 @@ export interface OutboxOptions {
   onEvicted?: (count: number) => void;
   /** Rewrites personal data before the row is written (privacy.ts); the journal keeps the original. */
   redact?: Redactor;
+  /**
+   * The highest seq whose events survive power loss (the journal's `durableSeq`): rows of later
+   * events are committed but not sent yet. Default: every committed row may be sent.
+   */
+  durableSeq?: () => number;
   now?: () => number;
 }
 
@@ -146,7 +151,7 @@ export class Outbox {
     this.oldestTelemetry = db.prepare('SELECT id, bytes FROM outbox WHERE lane = 2 ORDER BY id LIMIT ?');
     this.evictUpTo = db.prepare('DELETE FROM outbox WHERE lane = 2 AND id <= ?');
     this.fetchLane = db.prepare(
-      'SELECT id, lane, seq, event_id AS eventId, topic, payload, retain, created_at AS createdAt, bytes FROM outbox WHERE lane = ? AND id > ? ORDER BY id LIMIT ?',
+      'SELECT id, lane, seq, event_id AS eventId, topic, payload, retain, created_at AS createdAt, bytes FROM outbox WHERE lane = ? AND id > ? AND seq <= ? ORDER BY id LIMIT ?',
     );
     this.deleteOne = db.prepare('DELETE FROM outbox WHERE id = ?');
     this.setState = db.prepare(
@@ -235,7 +240,8 @@ export class Outbox {
 
   /** Up to `limit` rows of one lane after row id `afterId`, oldest first. */
   fetch(lane: number, afterId: number, limit: number): OutboxRow[] {
-    const rows = this.fetchLane.all(lane, afterId, limit) as (Omit<OutboxRow, 'retain'> & {
+    const durable = this.o.durableSeq?.() ?? Number.MAX_SAFE_INTEGER;
+    const rows = this.fetchLane.all(lane, afterId, durable, limit) as (Omit<OutboxRow, 'retain'> & {
       retain: number;
     })[];
     return rows.map((r) => ({ ...r, retain: r.retain === 1 }));

@@ -44,6 +44,19 @@ function outbox(maxBytes = 1e9, onEvicted?: (n: number) => void) {
 }
 
 describe('outbox', () => {
+  it('rows of events not yet durable (journal durableSeq) are not fetched', () => {
+    const db = new Database(':memory:');
+    let durable = 0;
+    const ob = new Outbox(db, { root: 'cg/v1/s/g', maxBytes: 1e9, durableSeq: () => durable });
+    const rows = [row('alarm'), row('alarm')];
+    db.transaction(() => ob.txHook(rows))();
+    expect(ob.fetch(ALARM, 0, 10)).toEqual([]);
+    durable = rows[0]!.env.seq;
+    expect(ob.fetch(ALARM, 0, 10).map((r) => r.seq)).toEqual([rows[0]!.env.seq]);
+    durable = rows[1]!.env.seq;
+    expect(ob.fetch(ALARM, 0, 10)).toHaveLength(2);
+  });
+
   it('one row per event in its lane, FIFO; availability also on its retained topic; deleted on ack', () => {
     const { ob, append } = outbox();
     append([

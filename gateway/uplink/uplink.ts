@@ -19,7 +19,7 @@ import { CommandSubscription } from './command-subscription.js';
 import type { ConnectFailure } from './connect-errors.js';
 import { EvictionAlarm } from './eviction-alarm.js';
 import { Link, type LinkState } from './link-state.js';
-import { type LaneStats, laneOf, Outbox, type OutboxRow, TELEMETRY } from './outbox.js';
+import { type LaneStats, LANES, laneOf, Outbox, type OutboxRow, TELEMETRY } from './outbox.js';
 import { OutboxDrain } from './outbox-drain.js';
 import { type CommandResult, PlatformCommands } from './platform-commands.js';
 import { Presence } from './presence.js';
@@ -49,6 +49,8 @@ export interface UplinkOptions {
   birthDevices: () => Birth['devices'];
   /** Rewrites personal data of an event before it enters the outbox (the site's privacy setting). */
   redact?: Redactor;
+  /** The journal: an outbox row is sent once its event survives power loss (`durableSeq`). */
+  durable?: { readonly durableSeq: number; onDurable(listener: () => void): void };
   metrics: Metrics;
   log: Logger;
   /** Tests: observe publishes and acknowledgements. */
@@ -83,6 +85,7 @@ export class Uplink {
       maxBytes: c.outbox.maxSizeMB * 1024 * 1024,
       onEvicted: (n) => this.eviction.onEvicted(n),
       redact: o.redact,
+      durableSeq: o.durable && (() => o.durable!.durableSeq),
     });
     this.link = new Link(this.outbox, o.metrics, o.log);
     this.presence = new Presence({
@@ -116,6 +119,11 @@ export class Uplink {
       metrics: o.metrics,
       log: o.log,
       trace: o.trace,
+    });
+    // Rows committed and not yet durable were not fetched: fetch again once they are.
+    o.durable?.onDurable(() => {
+      for (let lane = 0; lane < LANES.length; lane++) this.drain.rowsAdded(lane);
+      this.drain.schedulePump();
     });
     this.gauges = new UplinkStats({
       outbox: this.outbox,

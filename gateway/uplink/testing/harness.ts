@@ -94,6 +94,7 @@ export function createHarness(o: HarnessOptions) {
         commands: d.family === 'gas-detector' ? ['valve.close', 'valve.open'] : [],
         eventTypes: [],
       })),
+    durable: journal,
     metrics,
     log: log.child({ component: 'uplink' }),
     trace: o.trace,
