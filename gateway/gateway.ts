@@ -204,6 +204,14 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
           openModem: opts.openModem,
         });
         alarms.start();
+        // The console's site pages: plan, device actions, pictures, device and event history.
+        alarms.console?.attach({
+          devices: inventory.birthDevices(),
+          execute,
+          filesDir: join(dirname(config.journal.path), 'files'),
+          deviceConfig: (id) => inventory.deviceConfig(id),
+          privacy: config.privacy,
+        });
       },
       async close() {
         await alarms.close();

@@ -4,14 +4,12 @@
  * that fit an alarm, the drivers' files (path checks), the site plan (picture upload, positions)
  * and the overview's counts.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFINITIONS } from '../../drivers/index.js';
 import type { RunningGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import { bootGateway, CONSOLE_PASSWORD, CONSOLE_USER, siteConfig, startGasSim } from '../alarms/testing/gateway-harness.js';
 import { hashPassword } from '../auth/password.js';
-import { buildInventory } from '../devices/inventory.js';
 import { waitFor } from '../testing/wait-for.js';
 import { type ConsoleClient, consoleClient } from './testing/console-client.js';
 
@@ -39,11 +37,7 @@ describe('console site API', () => {
     const config = siteConfig(sim, { broker: { listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }], accounts } });
     gw = await bootGateway(config);
     filesDir = join(dirname(config.journal.path), 'files');
-    gw.alarms.console!.attach({
-      devices: buildInventory(config.gateway.id, config.drivers, DEFINITIONS).birthDevices(),
-      execute: gw.execute,
-      filesDir,
-    });
+    // The gateway attached its devices, command path and file store to the console when it started.
     url = gw.http.url;
     reader = consoleClient(url);
     admin = consoleClient(url);

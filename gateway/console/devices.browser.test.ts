@@ -5,11 +5,8 @@
  * filters the event history and downloads it as CSV (UTF-8 with BOM, the filtered rows).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFINITIONS } from '../../drivers/index.js';
-import { buildInventory } from '../devices/inventory.js';
 import { type Scenario, startScenario } from '../e2e/testing/scenario.js';
 import { waitFor } from '../testing/wait-for.js';
 import { consoleSite, READER } from './testing/console-site.js';
@@ -28,18 +25,6 @@ describe('devices and events pages in the browser', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     const config = await consoleSite();
     s = await startScenario(config);
-    // A gateway that attaches its site to the console itself refuses a second attach: that one is used.
-    const inventory = buildInventory(config.gateway.id, config.drivers, DEFINITIONS);
-    try {
-      s.gw.alarms.console!.attach({
-        devices: inventory.birthDevices(),
-        deviceConfig: (id) => inventory.deviceConfig(id),
-        execute: s.gw.execute,
-        filesDir: join(dirname(config.journal.path), 'files'),
-      });
-    } catch (err) {
-      if (!String(err).includes('attached to its site once')) throw err;
-    }
     // Two gas readings for the chart.
     await s.control('gas-b1-101', { lel: 4 });
     await waitFor('a gas reading of 4 %LEL', () => s.gw.journal.query({ device: 'gas-b1-101', type: 'gas.reading' }).some((e) => e.data.lel === 4), { timeoutMs: 20_000 });

@@ -5,12 +5,9 @@
  * east gate is confirmed first and reaches the ISAPI gate simulator (and the audit trail); a
  * reader sees no admin-only action (siren on). The overview shows the counts of the API.
  */
-import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFINITIONS } from '../../drivers/index.js';
-import { buildInventory } from '../devices/inventory.js';
 import { CONSOLE_PASSWORD, CONSOLE_USER, type Scenario, scenarioSite, startScenario } from '../e2e/testing/scenario.js';
 import { waitFor } from '../testing/wait-for.js';
 
@@ -28,11 +25,6 @@ describe('site pages in the browser', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     const config = await scenarioSite();
     s = await startScenario(config);
-    s.gw.alarms.console!.attach({
-      devices: buildInventory(config.gateway.id, config.drivers, DEFINITIONS).birthDevices(),
-      execute: s.gw.execute,
-      filesDir: join(dirname(config.journal.path), 'files'),
-    });
     page = await (await browser.newContext({ viewport: { width: 1920, height: 1080 } })).newPage();
     await page.goto(`${s.gw.http.url}/console/`);
     await page.fill('#login input[name=username]', CONSOLE_USER);

@@ -31,6 +31,8 @@ export interface OnvifCameraOptions {
   streamUri?: string;
   /** Answer WS-Discovery probes on this UDP port (3702 is the standard one); off by default. */
   discoveryPort?: number;
+  /** Where the discovery socket binds (default all addresses, so multicast probes arrive; 127.0.0.1: unicast probes from this machine only). */
+  discoveryAddress?: string;
   /** How long a reboot keeps the camera silent (default 3 s). */
   rebootMs?: number;
   log?: (line: string) => void;
@@ -120,7 +122,7 @@ export class OnvifCameraSimulator {
       await this.stream.start();
     }
     if (this.o.discoveryPort !== undefined) {
-      this.discovery = new CameraDiscovery({ port: this.o.discoveryPort, identity: this.identity, xaddr: () => this.deviceUrl, log: this.o.log });
+      this.discovery = new CameraDiscovery({ port: this.o.discoveryPort, address: this.o.discoveryAddress, identity: this.identity, xaddr: () => this.deviceUrl, log: this.o.log });
       await this.discovery.start();
     }
   }

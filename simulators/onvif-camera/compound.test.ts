@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probe } from '../../drivers/onvif-camera/discovery.js';
 import { onvifCamera, OnvifCameraConfig } from '../../drivers/onvif-camera/index.js';
 import { freePort } from '../../gateway/core/free-port.js';
 import { createLogger } from '../../gateway/core/logger.js';
@@ -68,6 +69,12 @@ describe('onvif-camera compound simulator', { timeout: 60_000 }, () => {
       data: { camera: 'cam-gate', preset: 'Lobby' },
     });
     expect(cam.state()).toMatchObject({ tamper: true, currentPreset: '2' });
+  });
+
+  it('answers a WS-Discovery probe on its port number, on loopback (gateway discover onvif --target)', async () => {
+    const url = String(cam.state().url);
+    const found = await probe({ timeoutMs: 3000, target: { host: '127.0.0.1', port: Number(new URL(url).port) } });
+    expect(found.map((c) => c.xaddrs)).toEqual([[url]]);
   });
 
   it('refuses an empty or unknown change', () => {

@@ -69,6 +69,9 @@ export const simulator: FamilySimulator = {
           identity: { name: dev.name ?? dev.id, location: [dev.building, dev.zone].filter(Boolean).join(' ') || 'compound' },
           presets: Object.entries(dev.presets).map(([name, token], i) => ({ token, name, pan: -0.5 + i * 0.25, tilt: 0, zoom: 0 })),
           stream,
+          // WS-Discovery on the camera's port number (UDP), loopback only: `gateway discover onvif --target 127.0.0.1:<port>`.
+          discoveryPort: dev.port,
+          discoveryAddress: '127.0.0.1',
         });
         // pushed before it starts: a stream that fails to start is stopped with the rest
         sims.push({ id: dev.id, sim });
