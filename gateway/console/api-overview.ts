@@ -1,12 +1,11 @@
 /**
- * The big-screen overview and the readings of a device, from the journal's database:
+ * The big-screen overview, from the journal's database:
  *
  *   GET /console/api/overview (reader) -> {
  *     alarms: {today: {critical, major, warning, info, total}, open: {...same}},
  *     devices: [{family, online, offline, unknown, total}],
  *     uplink: {state, since?, lastError?, backlog, backlogBytes} | null,
  *     hours: [{at, events, alarms}] (the last 24 hours, oldest first), at }
- *   GET /console/api/devices/:id/readings?hours=24 (reader) -> {t: [epoch ms], series: {name: [value|null]}}
  *
  * "Today" starts at the gateway's local midnight; events are device events (alarm lifecycle
  * events not counted), alarms are `alarm.raised`.
@@ -16,11 +15,9 @@ import type { Alarm } from '../core/alarm-types.js';
 import { readLaneStats, readUplinkState } from '../uplink/outbox.js';
 import type { SiteDevice } from './api-actions.js';
 import { availability } from './api-plan.js';
-import { type ApiRouter, HttpError, sendJson } from './console-router.js';
+import { type ApiRouter, sendJson } from './console-router.js';
 
 const HOUR = 3_600_000;
-/** Most rows one readings request reads. */
-const READINGS_MAX = 5000;
 
 type Counts = Record<'critical' | 'major' | 'warning' | 'info' | 'total', number>;
 const counts = (): Counts => ({ critical: 0, major: 0, warning: 0, info: 0, total: 0 });
@@ -82,23 +79,6 @@ export function addOverviewRoutes(o: OverviewOptions): void {
       });
     },
   });
-
-  o.api.add({
-    method: 'GET',
-    path: '/devices/:id/readings',
-    role: 'reader',
-    handler: ({ res, params, query }) => {
-      const hours = Number(query.get('hours') ?? 24);
-      if (!Number.isFinite(hours) || hours <= 0 || hours > 24 * 31) throw new HttpError(400, 'hours must be a number from 1 to 744');
-      const rows = o.db
-        .prepare(
-          `SELECT received_at AS t, type, json_extract(body, '$.data') AS data FROM events
-           WHERE device_id = ? AND kind = 'telemetry' AND received_at >= ? ORDER BY seq DESC LIMIT ${READINGS_MAX}`,
-        )
-        .all(params.id!, now() - hours * HOUR) as { t: number; type: string; data: string }[];
-      sendJson(res, 200, readingSeries(rows.reverse()));
-    },
-  });
 }
 
 function add(c: Counts, severity: string, n: number): void {
@@ -116,26 +96,4 @@ function uplink(db: Database.Database, hasState: boolean) {
     backlog: lanes.reduce((s, l) => s + l.pending, 0),
     backlogBytes: lanes.reduce((s, l) => s + l.bytes, 0),
   };
-}
-
-/** Telemetry rows to one time axis and a series per numeric field (`<field>`, or `<field> #<port>` for per-port readings). */
-export function readingSeries(rows: readonly { t: number; data: string }[]): { t: number[]; series: Record<string, (number | null)[]> } {
-  const t: number[] = [];
-  const series: Record<string, (number | null)[]> = {};
-  rows.forEach((r, i) => {
-    t.push(r.t);
-    let data: Record<string, unknown>;
-    try {
-      data = JSON.parse(r.data) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    const port = typeof data.port === 'number' ? ` #${data.port}` : '';
-    for (const [k, v] of Object.entries(data)) {
-      if (typeof v !== 'number' || k === 'port') continue;
-      const name = `${k}${port}`;
-      (series[name] ??= new Array<number | null>(rows.length).fill(null))[i] = v;
-    }
-  });
-  return { t, series };
 }

@@ -76,8 +76,6 @@ export const en: Record<string, string> = {
   'plan.uploadTooLarge': 'The picture is over {mb} MB; make it smaller',
   'detail.back': '← Back to the alarms',
   'detail.wholePlan': 'All devices',
-  'detail.readings': '{device}: readings of the last 24 h',
-  'detail.noReadings': 'No readings',
   'detail.actions': 'On-site actions',
   'detail.camera': 'Linked camera {camera}',
   'detail.snapshot': 'Alarm snapshot',

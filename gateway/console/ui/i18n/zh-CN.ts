@@ -76,8 +76,6 @@ export const zhCN: Record<string, string> = {
   'plan.uploadTooLarge': '图片超过 {mb} MB，请压缩后再上传',
   'detail.back': '← 返回报警列表',
   'detail.wholePlan': '查看全部设备',
-  'detail.readings': '{device} 近 24 小时读数',
-  'detail.noReadings': '暂无读数',
   'detail.actions': '现场处置',
   'detail.camera': '联动摄像机 {camera}',
   'detail.snapshot': '报警抓拍',

@@ -6,15 +6,15 @@
  * of its device.
  */
 import { h } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Alarm, AlarmHistoryEntry } from '../../../core/alarm-types.js';
 import { openAlarm, shownAlarm } from '../lib/alarm-link.js';
 import { api, type Me, mayDo } from '../lib/api.js';
-import { lineChart } from '../lib/chart.js';
 import { t } from '../lib/i18n.js';
 import { LiveView } from '../lib/live-view.js';
 import { addStyle } from '../lib/page-style.js';
 import { AlarmCard } from './alarm-card.js';
+import { ReadingsChart } from './device.js';
 import { DeviceActions } from './device-actions.js';
 import { SitePlan } from './plan.js';
 
@@ -68,7 +68,7 @@ export function AlarmDetailPage({ me }: { me: Me }) {
           'div',
           { class: 'detail-main' },
           plan,
-          h('section', null, h('h3', null, t('detail.readings', { device: alarm.device.id })), h(Readings, { device: alarm.device.id })),
+          h(ReadingsChart, { id: alarm.device.id }),
         ),
         h(
           'div',
@@ -105,37 +105,3 @@ function Camera({ camera, snapshot, preset }: { camera: string; snapshot: string
   );
 }
 
-function Readings({ device }: { device: string }) {
-  const el = useRef<HTMLDivElement>(null);
-  const [empty, setEmpty] = useState(false);
-  const [latest, setLatest] = useState('');
-  useEffect(() => {
-    let chart: ReturnType<typeof lineChart> | undefined;
-    let gone = false;
-    api<{ t: number[]; series: Record<string, (number | null)[]> }>('GET', `/devices/${encodeURIComponent(device)}/readings?hours=24`).then(
-      (r) => {
-        if (gone) return;
-        const series = Object.entries(r.series).map(([label, values]) => ({
-          label,
-          points: values.map((v, i) => [r.t[i]!, v] as const),
-        }));
-        setEmpty(series.length === 0);
-        // One reading makes no line: its values as text.
-        if (r.t.length === 1) setLatest(series.map((x) => `${x.label} ${x.points[0]![1] ?? '—'}`).join(' · '));
-        else if (series.length) chart = lineChart(el.current!, series, { height: 220 });
-      },
-      () => setEmpty(true),
-    );
-    return () => {
-      gone = true;
-      chart?.destroy();
-    };
-  }, [device]);
-  return h(
-    'div',
-    null,
-    h('div', { ref: el, class: 'readings' }),
-    latest && h('p', null, latest),
-    empty && h('p', { class: 'empty' }, t('detail.noReadings')),
-  );
-}

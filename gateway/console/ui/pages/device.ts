@@ -148,7 +148,8 @@ function ActiveAlarms({ alarms }: { alarms: Alarm[] }) {
   );
 }
 
-function ReadingsChart({ id }: { id: string }) {
+/** A device's readings of the last 24 h as a chart (also on the alarm detail). */
+export function ReadingsChart({ id }: { id: string }) {
   const el = useRef<HTMLDivElement>(null);
   const chart = useRef<LineChart | undefined>(undefined);
   const [state, setState] = useState<'loading' | 'empty' | 'shown' | 'error'>('loading');
