@@ -4,6 +4,7 @@ import { EBIKE_COMMANDS, type EbikeCommands, EbikePileDriver } from './driver.js
 import { EBIKE_EVENTS } from './events.js';
 import { EBIKE_RULES } from './rules.js';
 import { EbikePileConfig } from './schema.js';
+import { EBIKE_MODELS } from './models.js';
 
 export { EBIKE_COMMANDS } from './driver.js';
 export { EBIKE_EVENTS } from './events.js';
@@ -13,6 +14,7 @@ export { EbikePileConfig, EbikePileDevice } from './schema.js';
 
 export const ebikePile: FamilyDefinition<EbikePileConfig, EbikeCommands> = {
   family: 'ebike-pile',
+  modbus: { models: EBIKE_MODELS, unitsKey: 'devices' },
   configSchema: EbikePileConfig,
   commands: EBIKE_COMMANDS,
   events: EBIKE_EVENTS,

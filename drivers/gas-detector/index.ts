@@ -14,6 +14,7 @@ export { GasDetectorConfig, GasDetectorDevice } from './schema.js';
 
 export const gasDetector: FamilyDefinition<GasDetectorConfig, GasCommands> = {
   family: 'gas-detector',
+  modbus: { models: GAS_MODELS, unitsKey: 'devices' },
   configSchema: GasDetectorConfig,
   commands: GAS_COMMANDS,
   // A detector without a valve relay has no valve to close or open.

@@ -8,6 +8,7 @@ import { IO_COMMANDS, type IoCommands, IoModuleDriver } from './driver.js';
 import { IO_EVENTS } from './events.js';
 import { IO_RULES } from './rules.js';
 import { IoModuleConfig } from './schema.js';
+import { MODELS } from './models.js';
 
 export { IO_COMMANDS } from './driver.js';
 export { IO_EVENTS } from './events.js';
@@ -19,6 +20,7 @@ const OUTPUT_COMMANDS = ['output.on', 'output.off', 'output.pulse'] as const;
 
 export const ioModule: FamilyDefinition<IoModuleConfig, IoCommands> = {
   family: 'io-module',
+  modbus: { models: MODELS, unitsKey: 'modules' },
   configSchema: IoModuleConfig,
   commands: IO_COMMANDS,
   commandsFor: (d) => {

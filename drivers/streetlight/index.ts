@@ -5,6 +5,7 @@ import { LIGHT_EVENTS } from './events.js';
 import { LIGHT_RULES } from './rules.js';
 import { sunScheduleProblems } from './schedule.js';
 import { StreetlightConfig } from './schema.js';
+import { LIGHT_MODELS } from './models.js';
 
 export { LIGHT_COMMANDS } from './driver.js';
 export { LIGHT_EVENTS } from './events.js';
@@ -15,6 +16,7 @@ export { StreetlightConfig, StreetlightDevice } from './schema.js';
 
 export const streetlight: FamilyDefinition<StreetlightConfig, LightCommands> = {
   family: 'streetlight',
+  modbus: { models: LIGHT_MODELS, unitsKey: 'devices' },
   configSchema: StreetlightConfig,
   commands: LIGHT_COMMANDS,
   events: LIGHT_EVENTS,

@@ -314,6 +314,12 @@ export interface FamilyDefinition<C extends DriverConfig = DriverConfig, S exten
    * its path inside the driver entry and a message saying how to fix it.
    */
   checkSite?(config: C, site: SiteFacts): readonly { path: readonly (string | number)[]; message: string }[];
+  /**
+   * A Modbus family on the shared register-map format: its shipped models (register maps) and the
+   * key of its driver entry listing the units (each `{ id, unitId, model }`), for the installer's
+   * Modbus discovery and doctor.
+   */
+  readonly modbus?: { readonly models: Readonly<Record<string, unknown>>; readonly unitsKey: 'devices' | 'modules' };
   create(config: C, ctx: DriverContext): DriverInstance<DeviceOf<C>, S>;
   /** A subcommand of the `gateway` command (e.g. a report), run without the gateway. */
   readonly cli?: FamilyCli<C>;
