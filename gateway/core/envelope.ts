@@ -3,6 +3,7 @@
  * reports, every availability change and every gateway event travels in this shape:
  * on the local bus, in the journal and to the city platform.
  */
+import { randomFillSync } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 
@@ -24,10 +25,10 @@ export const DeviceRef = z.object({
 });
 export type DeviceRef = z.infer<typeof DeviceRef>;
 
+const EVENT_TYPE = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/;
+
 /** Dotted lower-case event type, e.g. `gas.alarm.high`, `device.availability`. */
-export const EventType = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/, 'dotted lower-case, e.g. gas.alarm.high');
+export const EventType = z.string().regex(EVENT_TYPE, 'dotted lower-case, e.g. gas.alarm.high');
 
 export const EventEnvelope = z.object({
   v: z.literal(ENVELOPE_VERSION),
@@ -80,11 +81,58 @@ export interface Stamp {
   device: DeviceRef;
 }
 
+const KINDS: ReadonlySet<string> = new Set(EventKind.options);
+const SEVERITIES: ReadonlySet<string> = new Set(Severity.options);
+/** Dates an ISO 8601 text holds with a four-digit year (0000-9999). */
+const isoDate = (d: Date) => d.getTime() >= -62_167_219_200_000 && d.getTime() <= 253_402_300_799_999;
+
+/**
+ * Why `stampEvent` would not make a valid envelope of `e`, if it would not: the envelope's fields
+ * the event supplies. The shape of `data` is the family's to check, where the event enters the
+ * gateway (its event spec); everything else in the envelope is the gateway's own.
+ */
+export function eventProblem(e: DeviceEvent): string | undefined {
+  if (typeof e.type !== 'string' || !EVENT_TYPE.test(e.type))
+    return `type: "${String(e.type)}" is not dotted lower-case, e.g. gas.alarm.high`;
+  if (!KINDS.has(e.kind)) return `kind: "${String(e.kind)}" is not one of ${[...KINDS].join(', ')}`;
+  if (!SEVERITIES.has(e.severity)) return `severity: "${String(e.severity)}" is not one of ${[...SEVERITIES].join(', ')}`;
+  if (typeof e.data !== 'object' || e.data === null || Array.isArray(e.data)) return 'data: must be an object';
+  if (e.deviceTime && !(e.deviceTime instanceof Date && isoDate(e.deviceTime)))
+    return 'deviceTime: not a valid date (year 0000-9999)';
+  if (e.receivedAt && !(e.receivedAt instanceof Date && isoDate(e.receivedAt)))
+    return 'receivedAt: not a valid date (year 0000-9999)';
+  return undefined;
+}
+
+/** Random bytes for ids, drawn from the system in blocks rather than 16 bytes per id. */
+const pool = Buffer.alloc(16 * 256);
+let poolAt = pool.length;
+/** Within one millisecond a counter seeded at random goes on (RFC 9562 §6.2, as the uuid package does). */
+const v7 = { msecs: -1, seq: 0 };
+
+/** A new UUIDv7, monotonic within this process. */
+export function newEventId(): string {
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const random = pool.subarray(poolAt, (poolAt += 16));
+  const now = Date.now();
+  if (now > v7.msecs) {
+    v7.msecs = now;
+    v7.seq = ((random[6]! & 0x7f) << 24) | (random[7]! << 16) | (random[8]! << 8) | random[9]!;
+  } else {
+    v7.seq = (v7.seq + 1) | 0;
+    if (v7.seq === 0) v7.msecs++;
+  }
+  return uuidv7({ random, msecs: v7.msecs, seq: v7.seq });
+}
+
 /** Builds an envelope; the caller supplies the sequence number and device metadata. */
 export function stampEvent(e: DeviceEvent, s: Stamp): EventEnvelope {
   return {
     v: ENVELOPE_VERSION,
-    id: uuidv7(),
+    id: newEventId(),
     site: s.site,
     gateway: s.gateway,
     seq: s.seq,

@@ -157,14 +157,16 @@ export function bridgePipelineToBus(pipeline: Pipeline, bus: LocalBus, root: str
   pipeline.onDelivered((env: EventEnvelope, json: string) => {
     const { family, id } = env.device;
     const telemetry = env.kind === 'telemetry';
-    bus.send(topics.event(root, family, id, env.type), json, {
+    // One copy of the bytes for every topic the event goes to (the broker would convert each).
+    const bytes = Buffer.from(json);
+    bus.send(topics.event(root, family, id, env.type), bytes, {
       qos: telemetry ? 0 : 1,
       retain: false,
       urgent: !telemetry,
     });
     if (env.historical) return;
-    if (telemetry) bus.send(topics.state(root, family, id), json, { qos: 0, retain: true, urgent: false });
+    if (telemetry) bus.send(topics.state(root, family, id), bytes, { qos: 0, retain: true, urgent: false });
     if (env.type === 'device.availability')
-      bus.send(topics.availability(root, id), json, { qos: 1, retain: true, urgent: true });
+      bus.send(topics.availability(root, id), bytes, { qos: 1, retain: true, urgent: true });
   });
 }

@@ -88,11 +88,15 @@ describe('pipeline', () => {
     const { journal, pipeline, metrics } = setup();
     expect(pipeline.ingest({ ...reading, deviceId: 'ghost' })).toBeUndefined();
     expect(pipeline.ingest({ ...reading, type: 'Not A Type' })).toBeUndefined();
+    expect(pipeline.ingest({ ...reading, severity: 'loud' as 'info' })).toBeUndefined();
+    expect(pipeline.ingest({ ...reading, data: [1] as unknown as Record<string, unknown> })).toBeUndefined();
+    expect(pipeline.ingest({ ...reading, deviceTime: new Date('not a date') })).toBeUndefined();
+    expect(pipeline.ingest({ ...reading, receivedAt: new Date(8.64e15) })).toBeUndefined(); // year 275760
     expect(pipeline.ingest(reading)?.seq).toBe(1); // no sequence number was used up by the rejects
     await pipeline.committed();
     expect(journal.count()).toBe(1);
     const invalid = await metrics.invalidInputs.get();
-    expect(invalid.values.reduce((n, v) => n + v.value, 0)).toBe(2);
+    expect(invalid.values.reduce((n, v) => n + v.value, 0)).toBe(6);
   });
 
   it('keeps events queued and retries when a commit fails', async () => {

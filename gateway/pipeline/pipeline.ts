@@ -13,7 +13,7 @@
  */
 
 import type { Journal, JournalRow } from '../journal/journal.js';
-import { type DeviceEvent, type DeviceRef, EventEnvelope, stampEvent } from '../core/envelope.js';
+import { type DeviceEvent, type DeviceRef, type EventEnvelope, eventProblem, stampEvent } from '../core/envelope.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
@@ -127,6 +127,11 @@ export class Pipeline {
     const device = this.o.devices.get(e.deviceId);
     if (!device) {
       this.reject(e, 'unknown', `device "${e.deviceId}" is not in the configuration`);
+      return undefined;
+    }
+    const problem = eventProblem(e);
+    if (problem) {
+      this.reject(e, device.family, problem);
       return undefined;
     }
     this.o.metrics.eventsIn.inc({ family: device.family, kind: e.kind });
@@ -339,18 +344,9 @@ export class Pipeline {
     this.retryTimer.unref();
   }
 
-  private stamp(e: DeviceEvent, device: DeviceRef): EventEnvelope | undefined {
-    const env = stampEvent(e, { site: this.o.site, gateway: this.o.gateway, seq: this.seq + 1, device });
-    const check = EventEnvelope.safeParse(env);
-    if (!check.success) {
-      this.reject(
-        e,
-        device.family,
-        check.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-      );
-      return undefined;
-    }
-    this.seq += 1;
+  private stamp(e: DeviceEvent, device: DeviceRef): EventEnvelope {
+    // Checked when ingested (eventProblem): the envelope is valid by construction.
+    const env = stampEvent(e, { site: this.o.site, gateway: this.o.gateway, seq: (this.seq += 1), device });
     this.rows.push({ env, json: JSON.stringify(env) });
     for (const l of this.ingestListeners) {
       try {
