@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.js';
 import { verifyPasswordAsync } from '../auth/password.js';
@@ -48,4 +50,24 @@ describe('gateway init', () => {
     expect(badId.stderr).toContain('site.id');
     expect(() => statSync(join(dir, 'c.yaml'))).toThrow();
   }, 120_000);
+
+  it('on a terminal, asks for what the flags leave out, hides the passwords, takes the defaults offered', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'init-'));
+    const out = join(dir, 'site.yaml');
+    const helper = new URL('./testing/tty-answers.py', import.meta.url).pathname;
+    const answers = ['站点编号', 'tty-site', '站点名称', '', '纬度', '31.2', '经度', '121.4', '时区', '', '城市平台地址', '', '管理员密码', 'Admin-pass-1', '只读账号密码', 'Reader-pass-2'];
+    const cli = new URL('./cli.ts', new URL('..', import.meta.url)).pathname;
+    const { stdout } = await promisify(execFile)('/usr/bin/python3', [helper, ...answers, '--', process.execPath, '--import', 'tsx', cli, 'init', '--out', out], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      timeout: 150_000,
+    });
+    expect(stdout).toContain('--timezone (IANA time zone / 时区) [Asia/Shanghai]: ');
+    expect(stdout).toContain(`${out}: written`);
+    expect(stdout).not.toContain('Admin-pass-1');
+    expect(stdout).not.toContain('Reader-pass-2');
+    const cfg = loadConfig(out);
+    expect(cfg.site).toEqual({ id: 'tty-site', latitude: 31.2, longitude: 121.4, timezone: 'Asia/Shanghai' });
+    expect(cfg.uplink).toBeUndefined();
+    expect(await verifyPasswordAsync('Reader-pass-2', cfg.broker.accounts[1]!.passwordHash)).toBe(true);
+  }, 180_000);
 });

@@ -106,7 +106,14 @@ export async function initSite(flags: InitFlags, io = { stdin: process.stdin, st
   if (existsSync(out) && !flags.force) throw usage(`${out} exists: give another --out or --force to replace it`);
   const tty = io.stdin.isTTY === true;
   let muted = false;
-  const output = new Writable({ write: (chunk, enc, done) => (muted ? done() : io.stdout.write(chunk as Buffer, done)) });
+  // What readline echoes, dropped while a password is typed. Written at once (never queued), so
+  // whether it shows is decided when it is written.
+  const output = new Writable({
+    write: (chunk: Buffer, _enc, done) => {
+      if (!muted) io.stdout.write(chunk);
+      done();
+    },
+  });
   const rl = createInterface({ input: io.stdin, output, terminal: tty });
   const lines = tty ? undefined : rl[Symbol.asyncIterator]();
   const ask = async (question: string, fallback?: string, secret = false): Promise<string> => {
@@ -116,12 +123,15 @@ export async function initSite(flags: InitFlags, io = { stdin: process.stdin, st
       if (fallback !== undefined) return fallback;
       throw usage(secret ? `${question}: give the passwords on stdin, one a line (admin, then reader)` : `missing ${question}`);
     }
-    output.write(`${question}${fallback ? ` [${fallback}]` : ''}: `);
+    const prompt = `${question}${fallback ? ` [${fallback}]` : ''}: `;
+    // A hidden answer: the prompt is written, then everything readline echoes is dropped.
+    if (secret) io.stdout.write(prompt);
     muted = secret;
-    const answer = (await rl.question('')).trim();
+    const answer = (await rl.question(secret ? '' : prompt)).trim();
     muted = false;
-    if (secret) output.write('\n');
-    return answer || fallback || (await ask(question, fallback, secret));
+    if (secret) io.stdout.write('\n');
+    if (answer) return answer;
+    return fallback ?? (await ask(question, fallback, secret)); // a required answer is asked again
   };
   try {
     const num = (flag: string, v: string | undefined) => {
