@@ -53,7 +53,9 @@ export async function backup(cfg: SiteConfig, siteFile: string, out: string): Pr
     let version: number;
     try {
       version = schemaVersion(db);
-      await db.backup(join(dir, 'gateway.db'));
+      // After the first step (which only counts the pages) all pages are copied in one step: a
+      // copy made in small steps starts over whenever the gateway writes, and might never end.
+      await db.backup(join(dir, 'gateway.db'), { progress: () => 0x7fffffff });
     } finally {
       db.close();
     }
