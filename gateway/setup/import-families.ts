@@ -1,9 +1,13 @@
 /**
  * How a row of a device list becomes a device entry, per family: which device field the
- * `address` column fills and what a new driver instance for a `line` looks like. A family not
- * listed here cannot be imported from a list (its entries need credentials, URLs or wiring per
- * channel: write them in the site file); add a family here when a row says all it needs.
+ * `address` column fills and what a new driver instance for a `line` looks like. Every Modbus
+ * family whose units are its devices (the registry's `modbus.unitsKey: 'devices'`) is imported
+ * as a Modbus family; others are listed here. A family neither cannot be imported from a list
+ * (its entries need credentials, URLs or wiring per channel: write them in the site file); add a
+ * family here when a row says all it needs.
  */
+import type { AnyFamily } from '../devices/driver-api.js';
+
 export interface ImportFamily {
   /** The device field the `address` column fills: a Modbus unit id (1-247) or text as written. */
   address?: { field: string; kind: 'unitId' | 'text'; required: boolean; what: string };
@@ -28,9 +32,6 @@ const LORAWAN: ImportFamily = {
 };
 
 export const IMPORT_FAMILIES: Readonly<Record<string, ImportFamily>> = {
-  'gas-detector': MODBUS,
-  'ebike-pile': MODBUS,
-  streetlight: MODBUS,
   'smoke-detector': LORAWAN,
   'alarm-button': LORAWAN,
   'smart-bin': {
@@ -39,3 +40,8 @@ export const IMPORT_FAMILIES: Readonly<Record<string, ImportFamily>> = {
     instance: 'named',
   },
 };
+
+/** How `family` is imported, or undefined when it cannot be. */
+export function importFamily(def: AnyFamily): ImportFamily | undefined {
+  return IMPORT_FAMILIES[def.family] ?? (def.modbus?.unitsKey === 'devices' ? MODBUS : undefined);
+}

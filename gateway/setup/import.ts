@@ -13,7 +13,7 @@ import { Document, isMap, isSeq, parseDocument, type YAMLMap, type YAMLSeq } fro
 import { ConfigError, type ConfigProblem, validateConfig } from '../../config/load.js';
 import { DEFINITIONS } from '../../drivers/index.js';
 import type { Column, DeviceList, ListRow } from './device-list.js';
-import { IMPORT_FAMILIES, type ImportFamily } from './import-families.js';
+import { type ImportFamily, importFamily } from './import-families.js';
 
 export interface ImportOptions {
   /** The device list's file name, for messages. */
@@ -58,6 +58,7 @@ export function importDevices(list: DeviceList, opts: ImportOptions): ImportResu
   });
   const targets = new Map<string, Target>();
   const known = DEFINITIONS.map((d) => d.family);
+  const importable = DEFINITIONS.filter((d) => importFamily(d)).map((d) => d.family);
 
   for (const r of list.rows) {
     const c = r.cells;
@@ -70,10 +71,11 @@ export function importDevices(list: DeviceList, opts: ImportOptions): ImportResu
       if (other) at(r, 'id', `duplicate id "${c.id}" (also ${other}): every device needs its own id`);
       else taken.set(c.id, `row ${r.row}`);
     }
-    const fam = c.family ? IMPORT_FAMILIES[c.family] : undefined;
-    if (c.family && !known.includes(c.family)) at(r, 'family', `unknown family "${c.family}"; known families: ${known.join(', ')}`);
+    const def = DEFINITIONS.find((d) => d.family === c.family);
+    const fam = def && importFamily(def);
+    if (c.family && !def) at(r, 'family', `unknown family "${c.family}"; known families: ${known.join(', ')}`);
     else if (c.family && !fam)
-      at(r, 'family', `${c.family} devices cannot be imported from a list (they need credentials or wiring per channel); write them in the site file; importable: ${Object.keys(IMPORT_FAMILIES).join(', ')}`);
+      at(r, 'family', `${c.family} devices cannot be imported from a list (they need credentials or wiring per channel); write them in the site file; importable: ${importable.join(', ')}`);
     if (!fam || !c.family) continue;
     const device: Raw = { id: c.id, ...(c.name && { name: c.name }), building: c.building, ...(c.zone && { zone: c.zone }) };
     if (c.model && !fam.model) at(r, 'model', `${c.family} devices have no model: leave the column empty`);
@@ -107,7 +109,7 @@ export function importDevices(list: DeviceList, opts: ImportOptions): ImportResu
       const row = m?.[2] === undefined ? undefined : rowAt.get(`${m[1]}/${m[2]}`);
       const t = m ? targetOfDriver.get(Number(m[1])) : undefined;
       if (row) {
-        const fam = IMPORT_FAMILIES[t!.family]!;
+        const fam = importFamily(DEFINITIONS.find((d) => d.family === t!.family)!)!;
         const col = m![3] === fam.address?.field ? 'address' : FIELD_COLUMN[m![3] ?? ''];
         problems.push({ path: `row ${row.row}${col ? `, column ${col}` : ''}`, message: p.message });
       } else if (t) {
