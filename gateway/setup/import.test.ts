@@ -125,6 +125,11 @@ describe('gateway import', () => {
     const more = await runCli(['import', join(dir, 'more.csv'), '--into', join(dir, 'out2.yaml')]);
     expect(more.code).toBe(0);
     expect(loadConfig(join(dir, 'out2.yaml')).drivers[0]!.devices.map((d) => d.id)).toEqual(['gas-b1-101', 'gas-b1-102', 'gas-b1-103']);
+    // A later list naming the same LoRaWAN line joins the instance the first import made of it.
+    writeFileSync(join(dir, 'sos.csv'), csv([['sos-2', 'alarm-button', 'B3', '', '0011223344556688', '', 'lora']]));
+    expect((await runCli(['import', join(dir, 'sos.csv'), '--into', join(dir, 'out2.yaml')])).code).toBe(0);
+    const after = loadConfig(join(dir, 'out2.yaml')).drivers.filter((d) => d.family === 'alarm-button');
+    expect(after.map((d) => [d.id, d.devices.map((x) => x.id)])).toEqual([['alarm-button-lora', ['sos-1', 'sos-2']]]);
   }, 180_000);
 
   it('names a missing column, a family that cannot be imported and an unknown model', async () => {

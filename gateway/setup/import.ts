@@ -5,7 +5,7 @@
  * and column, and then nothing is written.
  *
  * A line is, in this order: the id of a driver instance of the family in the site file the
- * devices go into; a name given a bus with `--line NAME=/dev/ttyUSB0` or `NAME=host:port`; a
+ * devices go into (or the id an earlier import made of the line's name); a name given a bus with `--line NAME=/dev/ttyUSB0` or `NAME=host:port`; a
  * serial device (`/dev/ttyUSB0`: Modbus RTU 9600 8N1) or `host:port` / an IPv4 address (Modbus
  * TCP, port 502); for families without a bus (LoRaWAN, smart bins), any name (a new instance).
  */
@@ -170,7 +170,9 @@ function targetOf(
   opts: ImportOptions,
   at: (r: ListRow, c: Column, m: string) => void,
 ): Target | undefined {
-  const byId = drivers.findIndex((d) => d.id === line);
+  // The line's own name, or the id an earlier import made of it.
+  let byId = drivers.findIndex((d) => d.id === line);
+  if (byId < 0) byId = drivers.findIndex((d) => d.family === family && d.id === `${family}-${slug(line) || 'line'}`);
   if (byId >= 0 && drivers[byId]!.family !== family) {
     at(r, 'line', `"${line}" is a ${String(drivers[byId]!.family)} driver instance in ${opts.into?.file}, not ${family}`);
     return undefined;
