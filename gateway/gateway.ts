@@ -50,6 +50,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
   }
 
   const journal = new Journal(config.journal);
+  for (const m of journal.migrated) log.info(m, 'database migrated');
   let pipeline: Pipeline, drivers: DriverHost, uplink: ReturnType<typeof createGatewayUplink>;
   try {
     pipeline = new Pipeline({
