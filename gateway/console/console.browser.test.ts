@@ -4,16 +4,15 @@
  * state, acknowledge (recorded in the alarm and the audit table), a latched emergency-button
  * alarm that only a reset with a note ends, roles, logout, and the phone layout.
  */
-import { existsSync } from 'node:fs';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Scenario, startScenario } from '../e2e/testing/scenario.js';
 import { waitFor } from '../testing/wait-for.js';
 import type { AuditEntry } from './console-audit.js';
 import { ADMIN, consoleSite, READER } from './testing/console-site.js';
+import { launchChromium, logIn } from './testing/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SLOW = { timeout: 20_000 };
 
 describe('staff console in the browser', () => {
@@ -23,9 +22,8 @@ describe('staff console in the browser', () => {
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/install-test-deps.sh\``);
     // launch() starts the browser with a fresh temporary profile (user-data dir) every time.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchChromium();
     s = await startScenario(await consoleSite());
     base = `${s.gw.http.url}/console/`;
   }, 60_000);
@@ -43,9 +41,7 @@ describe('staff console in the browser', () => {
 
   async function login(page: Page, who: { username: string; password: string }): Promise<void> {
     await page.goto(base);
-    await page.fill('#login input[name=username]', who.username);
-    await page.fill('#login input[name=password]', who.password);
-    await page.click('#login button[type=submit]');
+    await logIn(page, who);
     await page.waitForSelector(`.shell[data-user="${who.username}"]`, SLOW);
   }
 

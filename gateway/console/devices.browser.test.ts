@@ -4,15 +4,14 @@
  * button): a reader searches a device, opens it and sees its readings chart and its events, then
  * filters the event history and downloads it as CSV (UTF-8 with BOM, the filtered rows).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Scenario, startScenario } from '../e2e/testing/scenario.js';
 import { waitFor } from '../testing/wait-for.js';
 import { consoleSite, READER } from './testing/console-site.js';
+import { launchChromium, logIn } from './testing/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SLOW = { timeout: 20_000 };
 
 describe('devices and events pages in the browser', () => {
@@ -21,8 +20,7 @@ describe('devices and events pages in the browser', () => {
   let page: Page;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/install-test-deps.sh\``);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchChromium();
     const config = await consoleSite();
     s = await startScenario(config);
     // Two gas readings for the chart.
@@ -33,9 +31,7 @@ describe('devices and events pages in the browser', () => {
     const ctx = await browser.newContext({ viewport: { width: 1920, height: 1080 }, acceptDownloads: true });
     page = await ctx.newPage();
     await page.goto(`${s.gw.http.url}/console/`);
-    await page.fill('#login input[name=username]', READER.username);
-    await page.fill('#login input[name=password]', READER.password);
-    await page.click('#login button[type=submit]');
+    await logIn(page, READER);
     await page.waitForSelector(`.shell[data-user="${READER.username}"]`, SLOW);
   }, 90_000);
   afterAll(async () => {

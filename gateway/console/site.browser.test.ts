@@ -5,14 +5,13 @@
  * east gate is confirmed first and reaches the ISAPI gate simulator (and the audit trail); a
  * reader sees no admin-only action (siren on). The overview shows the counts of the API.
  */
-import { existsSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_PASSWORD, CONSOLE_USER, type Scenario, scenarioSite, startScenario } from '../e2e/testing/scenario.js';
 import { waitFor } from '../testing/wait-for.js';
+import { launchChromium, logIn } from './testing/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SLOW = { timeout: 20_000 };
 
 describe('site pages in the browser', () => {
@@ -21,15 +20,12 @@ describe('site pages in the browser', () => {
   let page: Page;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/install-test-deps.sh\``);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchChromium();
     const config = await scenarioSite();
     s = await startScenario(config);
     page = await (await browser.newContext({ viewport: { width: 1920, height: 1080 } })).newPage();
     await page.goto(`${s.gw.http.url}/console/`);
-    await page.fill('#login input[name=username]', CONSOLE_USER);
-    await page.fill('#login input[name=password]', CONSOLE_PASSWORD);
-    await page.click('#login button[type=submit]');
+    await logIn(page, { username: CONSOLE_USER, password: CONSOLE_PASSWORD });
     await page.waitForSelector(`.shell[data-user="${CONSOLE_USER}"]`, SLOW);
   }, 60_000);
   afterAll(async () => {
