@@ -1,8 +1,10 @@
 /**
  * `gateway doctor`'s probe of every device: the site's drivers run in a short-lived driver host
- * (the real drivers, an in-memory database, nothing published, no alarm rules) for a while, and
- * each device is reported by its availability: online (it answered or pushed), offline (with the
- * host's reason), or not heard (a device that pushes on its own schedule may not have sent yet).
+ * (the real drivers, an in-memory database, nothing published, no alarm rules) beside the local
+ * broker (its listeners and accounts, as the gateway runs it, so devices and network servers that
+ * publish into it can log in) for a while, and each device is reported by its availability:
+ * online (it answered or pushed), offline (with the host's reason), or not heard (a device that
+ * pushes on its own schedule may not have sent yet: judged by its path, doctor-reach.ts).
  * Polled devices are read as the gateway reads them, and a driver that acts on what it reads (a
  * streetlight controller put on its schedule) acts the same way.
  */
@@ -12,12 +14,16 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SiteConfig } from '../../config/schema.js';
 import { DEFINITIONS } from '../../drivers/index.js';
+import { type RunningBroker, startBroker } from '../broker/broker.js';
+import { CLIENT_ID_SEPARATOR } from '../broker/client-ids.js';
 import { localTimeZone } from '../core/clock.js';
+import { errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { createMetrics } from '../core/metrics.js';
 import { FileStore } from '../devices/driver-files.js';
 import { DriverHost } from '../devices/driver-host.js';
 import { buildInventory } from '../devices/inventory.js';
+import { notHeard, type PathsSeen } from './doctor-reach.js';
 import { type CheckResult, t } from './doctor-result.js';
 
 type Entry = SiteConfig['drivers'][number];
@@ -42,6 +48,7 @@ export async function checkDevices(cfg: SiteConfig, waitMs: number): Promise<Che
   const pollErrors = new Map<string, string>();
   const db = new Database(':memory:');
   const filesDir = mkdtempSync(join(tmpdir(), 'cg-doctor-files-'));
+  const log = createLogger(process.env.DOCTOR_LOG ?? 'silent');
   const host = new DriverHost({
     families: DEFINITIONS,
     drivers,
@@ -55,17 +62,30 @@ export async function checkDevices(cfg: SiteConfig, waitMs: number): Promise<Che
     db,
     files: new FileStore({ dir: filesDir, budgetBytes: 16 * 1024 * 1024 }),
     metrics: createMetrics(),
-    log: createLogger(process.env.DOCTOR_LOG ?? 'silent'),
+    log,
     site: { ...cfg.site, timezone: cfg.site.timezone ?? localTimeZone() },
     hooks: { pollError: (deviceId, reason) => pollErrors.set(deviceId, reason) },
   });
+  // A device account's client ids are in its namespace (`bin-room-b2`, `chirpstack:sim-1`): the part before the separator is the account.
+  const loggedIn = new Set<string>();
+  let broker: RunningBroker | undefined;
+  let brokerError: string | undefined;
+  try {
+    broker = await startBroker(cfg.broker, { demo: cfg.demo, log, onDevicePublish: host.onDevicePublish });
+    broker.aedes.on('clientReady', (c) => loggedIn.add(c.id.split(CLIENT_ID_SEPARATOR)[0]!));
+  } catch (err) {
+    brokerError = errorMessage(err);
+  }
   host.start();
+  let driverState: PathsSeen['driverState'] = new Map();
   try {
     const deadline = Date.now() + waitMs;
     // Until every device has been reported online or offline, or the time is up.
     while (Date.now() < deadline && !ids.every((id) => availability.has(id))) await new Promise((r) => setTimeout(r, 100));
+    driverState = new Map(host.status().map((s) => [s.id, s]));
   } finally {
     await host.close();
+    await broker?.close();
     db.close();
     rmSync(filesDir, { recursive: true, force: true });
   }
@@ -75,7 +95,7 @@ export async function checkDevices(cfg: SiteConfig, waitMs: number): Promise<Che
     d.devices.map((dev): CheckResult => {
       const target = `${dev.id} (${d.family}, driver ${d.id})`;
       const a = availability.get(dev.id);
-      if (a?.online) return { check, target, status: 'OK', detail: t('online: it answered', '在线：设备已应答') };
+      if (a?.online) return { check, target, status: 'OK', detail: t('online: heard from it', '在线：已收到设备数据') };
       if (a) {
         const why = pollErrors.get(dev.id) ?? a.reason ?? 'no answer';
         return {
@@ -102,16 +122,7 @@ export async function checkDevices(cfg: SiteConfig, waitMs: number): Promise<Che
           ),
         };
       }
-      return {
-        check,
-        target,
-        status: 'WARN',
-        detail: t(`not heard within ${seconds} s`, `${seconds} 秒内未收到`),
-        fix: t(
-          `a device that reports on its own (heartbeats, pushes) may not have sent yet: run doctor with a longer --wait, or watch gateway events --device ${dev.id} once the gateway runs; it reaches the gateway at ${whereOf(d, dev)}`,
-          `主动上报的设备（心跳、推送）可能尚未发送：用更长的 --wait 再运行 doctor，或在网关运行后用 gateway events --device ${dev.id} 查看；它通过 ${whereOf(d, dev)} 接入网关`,
-        ),
-      };
+      return notHeard(cfg, d, dev, seconds, { driverState, loggedIn, ...(brokerError ? { brokerError } : {}) }, whereOf(d, dev));
     }),
   );
 }

@@ -2,7 +2,8 @@
  * `gateway doctor --config <site.yaml> [--lang en|zh-CN] [--wait 15s] [--user compound-gw]`: checks
  * a site before the gateway runs there, and prints a table of OK / WARN / FAIL with the fix of
  * each failure. Exit 1 on any FAIL. Run it with the gateway stopped: it listens on the gateway's
- * ports for a moment and polls the devices as the gateway would.
+ * ports for a moment, runs the local broker (so devices and network servers that publish into it
+ * can log in) and the drivers for up to the wait, and polls the devices as the gateway would.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/load.js';
