@@ -271,8 +271,19 @@ export function overloadResult(m: OverloadMeasurements): SectionResult {
 
   const every = Math.max(1, Math.round(samples.length / 12));
   const timeline = samples.filter((_, i) => i % every === 0 || i === samples.length - 1);
+  // RSS over time for the plot (at most about 300 points of the 100 ms samples).
+  const rssEvery = Math.max(1, Math.ceil(samples.length / 300));
   return {
     figures,
+    series: [
+      {
+        id: 'overloadRss',
+        title: 'gateway RSS during the overload and the recovery',
+        x: 't s',
+        y: 'RSS MB',
+        points: samples.filter((_, i) => i % rssEvery === 0 || i === samples.length - 1).map((s) => [round2(s.t / 1000), Math.round(s.rssMB)]),
+      },
+    ],
     tables: [
       {
         title: 'Calibration (telemetry only, same gateway; the last sustained rate is the capacity)',

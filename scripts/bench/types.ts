@@ -38,9 +38,20 @@ export interface Table {
   rows: (string | number)[][];
 }
 
+/** Points measured over something (time, offered rate), for the plots of BENCHMARKS.md (plots.ts). */
+export interface Series {
+  id: string;
+  title: string;
+  x: string;
+  y: string;
+  points: [number, number][];
+}
+
 export interface SectionResult {
   figures: Figure[];
   tables?: Table[];
+  /** Raw points for the plots (kept in the raw results, not shown as tables). */
+  series?: Series[];
   /** What was measured and how, in a few sentences (goes to BENCHMARKS.md). */
   method?: string[];
   /** Observations of this run (warnings, who was the bottleneck). */
