@@ -44,9 +44,10 @@ usage:
   gateway rules --config <site.yaml> [--json]
                                          the alarm rules this site runs (built-in and its own)
   gateway hash-password [password]       print a hash for broker.accounts[].passwordHash (reads stdin if omitted)
-  gateway demo [--config <site.yaml>] [--sim-port 8090] [--broker-port 1883] [--http-port 8080]
+  gateway demo [--config <site.yaml>] [--sim-port 8090] [--broker-port 1883] [--http-port 8080] [--simulators-only]
                                          run the simulated demo compound and the gateway against it
-                                         (built-in site file: a port another program holds is replaced by a free one)
+                                         (built-in site file: a port another program holds is replaced by a free one);
+                                         --simulators-only: the simulated compound alone (e.g. to try gateway doctor on it)
   gateway version                        print the version
 ${SETUP_USAGE}
 ${INSTALLER_USAGE}
@@ -154,6 +155,7 @@ async function main(argv: string[]): Promise<number> {
       'sim-port': { type: 'string' },
       'broker-port': { type: 'string' },
       'http-port': { type: 'string' },
+      'simulators-only': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -200,6 +202,24 @@ async function main(argv: string[]): Promise<number> {
       const log = createLogger(cfg.log.level);
       const { startCompoundSimulator } = await import('../simulators/compound/compound-simulator.js');
       const sim = await startCompoundSimulator(cfg, log.child({ component: 'simulator' }), { controlPort: ports.simPort });
+      if (values['simulators-only']) {
+        console.log(
+          [
+            '',
+            `  Simulated compound "${cfg.site.name ?? cfg.site.id}" is running (no gateway).`,
+            `  simulator:       ${sim.url}  (GET ${sim.url}/devices lists every simulated device)`,
+            `  check it:        gateway doctor --config ${values.config ?? DEMO_CONFIG}`,
+            '  stop:            Ctrl-C',
+            '',
+          ].join('\n'),
+        );
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await sim.close();
+        return 0;
+      }
       const gw = await startGateway(cfg, log).catch(async (err: unknown) => {
         await sim.close();
         throw err;
@@ -210,7 +230,7 @@ async function main(argv: string[]): Promise<number> {
         [
           '',
           `  Demo compound "${cfg.site.name ?? cfg.site.id}" is running.`,
-          `  duty console:    ${gw.http.url}/alarms/console (alarms with sound; log in with a reader or admin account)`,
+          `  staff console:   ${gw.http.url}/console/ (alarms with sound; log in with a reader or admin account)`,
           `  ops:             ${gw.http.url}/healthz   metrics: ${gw.http.url}/metrics`,
           `  local broker:    mqtt://${tcp?.host}:${tcp?.port} (anonymous read-only in demo mode)`,
           `  watch events:    mosquitto_sub -h ${tcp?.host} -p ${tcp?.port} -t '${gw.root}/#' -v`,
