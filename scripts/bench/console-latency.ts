@@ -19,22 +19,21 @@
  *
  *   npx tsx scripts/bench/console-latency.ts [--quick]
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { WebSocket } from 'ws';
-import { validateConfig } from '../../config/load.js';
-import { hashPassword } from '../../gateway/auth/password.js';
+import { type Browser, type Page } from 'playwright-core';
 import type { DeviceEvent } from '../../gateway/core/envelope.js';
 import { createLogger } from '../../gateway/core/logger.js';
 import { type Gateway, startGateway } from '../../gateway/gateway.js';
 import { waitFor } from '../../gateway/testing/wait-for.js';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import { POLLED_FLEET, polledFleetDrivers, wanderLevels } from './gas-load.js';
+import { benchSite, type Marks, openFeed, OPS, step } from './latency-rig.js';
 import { fmt, fmtInt, type LatencySummary, now, sleep, summarise } from './stats.js';
 import type { BenchOptions, Figure, SectionResult } from './types.js';
+import { CHROMIUM, launchChromium, logIn } from '../../gateway/console/testing/browser.js';
 
 /** The bench detector's poll interval (the driver's default). */
 const GAS_POLL_MS = 1000;
@@ -42,10 +41,6 @@ const BENCH = { id: 'gas-b1-101', unitId: 1, building: 'B1', zone: 'kitchen-101'
 const RULE = 'gas-high';
 const HIGH_LEL = 60;
 /** The console user (admin: may resolve) of the page and of the bench's feed client. */
-const OPS = { username: 'ops', password: 'bench-ops-password' };
-const CHROMIUM = '/usr/bin/chromium';
-/** As gateway/console/console.browser.test.ts: no sandbox (root in CI), nothing fetched from the network. */
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const BUDGET_MS = 1000;
 const STEP_TIMEOUT_MS = 15_000;
 const SPACING_MS = 500;
@@ -83,8 +78,6 @@ const PAGE_PROBE = `(() => {
   }).observe(document, { childList: true, subtree: true });
 })();`;
 
-type Marks = Map<string, number>;
-
 interface Rig {
   gw: Gateway;
   gas: RunningGasSimulatorTcp;
@@ -106,105 +99,60 @@ async function startRig(o: BenchOptions, fleet: RunningGasSimulatorTcp[], dir: s
     if (unitId === BENCH.unitId) mark('read');
     return read(table, unitId, addr, len);
   };
-  const parsed = validateConfig({
-    site: { id: 'bench-site' },
-    gateway: { id: 'gw-bench' },
-    log: { level: 'warn' },
-    broker: {
-      listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }],
-      accounts: [{ username: OPS.username, role: 'admin', passwordHash: hashPassword(OPS.password) }],
+  const config = benchSite(dir, [
+    ...polledFleetDrivers(fleet, ['kitchen']),
+    {
+      family: 'gas-detector',
+      id: 'gas-bench',
+      transport: { type: 'tcp', host: gas.host, port: gas.port },
+      pollIntervalMs: GAS_POLL_MS,
+      timeoutMs: 500,
+      devices: [{ id: BENCH.id, unitId: BENCH.unitId, building: BENCH.building, zone: BENCH.zone, tags: ['kitchen'] }],
     },
-    journal: { path: join(dir, 'gw.db'), synchronous: 'FULL' },
-    http: { host: '127.0.0.1', port: 0 },
-    drivers: [
-      ...polledFleetDrivers(fleet, ['kitchen']),
-      {
-        family: 'gas-detector',
-        id: 'gas-bench',
-        transport: { type: 'tcp', host: gas.host, port: gas.port },
-        pollIntervalMs: GAS_POLL_MS,
-        timeoutMs: 500,
-        devices: [{ id: BENCH.id, unitId: BENCH.unitId, building: BENCH.building, zone: BENCH.zone, tags: ['kitchen'] }],
-      },
-    ],
-  });
-  if (!parsed.ok) throw new Error(`bench config: ${JSON.stringify(parsed.problems.slice(0, 3))}`);
-  const gw = await startGateway(parsed.config, createLogger(process.env.LOG_LEVEL ?? 'error'));
+  ]);
+  const gw = await startGateway(config, createLogger(process.env.LOG_LEVEL ?? 'error'));
   const ingest = gw.pipeline.ingest.bind(gw.pipeline);
   gw.pipeline.ingest = (e: DeviceEvent) => {
     if (e.deviceId === BENCH.id && e.type === 'gas.normal') mark('normal');
     return ingest(e);
   };
 
-  // The bench's own feed client: learns the alarm's id, resolves it between samples.
-  const ws = new WebSocket(`${gw.http.url.replace(/^http/, 'ws')}/alarms/feed`);
-  const results = new Map<string, { ok: boolean; error?: string }>();
+  // The duty staff's console: logged in, it receives the feed and resolves alarms.
   const feed: Rig['feed'] = {};
-  ws.on('message', (raw) => {
-    const t = now();
-    const m = JSON.parse(raw.toString()) as {
-      type: string; req?: string; ok?: boolean; error?: string;
-      event?: { type: string; data: { alarm?: { id: string; rule: string; device: { id: string } } } };
-    };
-    if ((m.type === 'login' || m.type === 'result') && m.req) results.set(m.req, { ok: !!m.ok, error: m.error });
-    const a = m.event?.data.alarm;
-    if (m.type === 'alarm' && m.event?.type === 'alarm.raised' && a?.rule === RULE && a.device.id === BENCH.id) {
+  const staff = await openFeed(
+    gw,
+    (e, t) => {
+    const a = e.data.alarm;
+    if (e.type === 'alarm.raised' && a?.rule === RULE && a.device.id === BENCH.id) {
       feed.alarmId = a.id;
       mark('feed', t);
     }
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  let req = 0;
-  const ask = async (msg: object): Promise<void> => {
-    const id = `bench-${++req}`;
-    ws.send(JSON.stringify({ ...msg, req: id }));
-    const r = await waitFor(`console answer to ${JSON.stringify(msg).slice(0, 60)}`, () => results.get(id), { timeoutMs: STEP_TIMEOUT_MS, everyMs: 5 });
-    results.delete(id);
-    if (!r.ok) throw new Error(`console refused ${JSON.stringify(msg).slice(0, 60)}: ${r.error}`);
-  };
-  await ask({ op: 'login', ...OPS });
+    },
+    STEP_TIMEOUT_MS,
+  );
 
   // The staff console, logged in, on its inbox page.
   const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } });
   const page = await context.newPage();
   await page.addInitScript(PAGE_PROBE);
   await page.goto(`${gw.http.url}/console/`);
-  await page.fill('#login input[name=username]', OPS.username);
-  await page.fill('#login input[name=password]', OPS.password);
-  await page.click('#login button[type=submit]');
+  await logIn(page, OPS);
   await page.waitForSelector(`.shell[data-user="${OPS.username}"]`, { timeout: STEP_TIMEOUT_MS });
   await page.waitForSelector('#inbox', { timeout: STEP_TIMEOUT_MS });
   o.log(`console-latency: gateway up, ${BENCH.id} polled every ${GAS_POLL_MS} ms, console logged in on the inbox in ${CHROMIUM}`);
   return {
     gw, gas, page, marks, feed,
-    resolve: (alarmId) => ask({ op: 'resolve', alarmId, note: 'bench: gas cleared' }),
+    resolve: (alarmId) => staff.ask({ op: 'resolve', alarmId, note: 'bench: gas cleared' }),
     async close() {
       await context.close();
-      ws.close();
+      staff.close();
       await gw.close();
       await gas.close();
     },
   };
 }
 
-async function step(r: Rig, key: string): Promise<number> {
-  try {
-    return await waitFor(key, () => r.marks.get(key), { timeoutMs: STEP_TIMEOUT_MS, everyMs: 2 });
-  } catch (err) {
-    const done = [...r.marks.keys()].join(', ') || 'nothing';
-    const drivers = r.gw.drivers
-      .status()
-      .filter((d) => d.state !== 'running')
-      .map((d) => `${d.id} ${d.state}${d.lastError ? ` (${d.lastError})` : ''}`);
-    throw new Error(
-      `sample missing: ${(err as Error).message}; done so far in this sample: ${done}; drivers not running: ${drivers.join(', ') || 'none'}; pipeline ${r.gw.pipeline.pressure} (run with LOG_LEVEL=info for the gateway's log)`,
-      { cause: err },
-    );
-  }
-}
+const stepOf = (r: Rig, key: string): Promise<number> => step(r.gw, r.marks, key, STEP_TIMEOUT_MS);
 
 interface Series {
   servedToRead: number[];
@@ -222,13 +170,13 @@ async function sample(r: Rig, s?: Series): Promise<void> {
   const served = now();
   r.marks.set('served', served);
   // The row's selector names the alarm's id; the bench's feed client gives it (the page gets it at the same time).
-  await step(r, 'feed');
+  await stepOf(r, 'feed');
   const id = r.feed.alarmId!;
   const row = `#inbox article[data-alarm="${id}"]`;
   await r.page.waitForSelector(row, { state: 'attached', timeout: STEP_TIMEOUT_MS });
   const shown = now();
-  const read = await step(r, 'read');
-  const feed = await step(r, 'feed');
+  const read = await stepOf(r, 'read');
+  const feed = await stepOf(r, 'feed');
   const inPage = (await r.page.evaluate(`window.__bench.get(${JSON.stringify(id)})`)) as { feed?: number; row?: number };
   if (inPage.feed === undefined || inPage.row === undefined) {
     throw new Error(`the page's probe missed alarm ${id}: feed ${inPage.feed ?? 'none'}, row ${inPage.row ?? 'none'}`);
@@ -242,13 +190,12 @@ async function sample(r: Rig, s?: Series): Promise<void> {
   await r.resolve(id);
   await r.page.waitForSelector(row, { state: 'detached', timeout: STEP_TIMEOUT_MS });
   r.gas.sim.setLel(BENCH.unitId, 0);
-  await step(r, 'normal');
+  await stepOf(r, 'normal');
   await waitFor('pipeline not behind', () => r.gw.pipeline.pressure === 'ok', { timeoutMs: STEP_TIMEOUT_MS, everyMs: 5 });
   await sleep(SPACING_MS + Math.random() * GAS_POLL_MS);
 }
 
 export async function benchConsoleLatency(o: BenchOptions): Promise<SectionResult> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/install-test-deps.sh\` (Debian's chromium; the bench never downloads a browser)`);
   const samples = o.quick ? 3 : 30;
   const dir = mkdtempSync(join(tmpdir(), 'bench-console-latency-'));
   const fleet = await Promise.all(
@@ -263,7 +210,7 @@ export async function benchConsoleLatency(o: BenchOptions): Promise<SectionResul
   let eventsPerS: number;
   try {
     // launch() starts the browser with a fresh temporary profile every time.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchChromium();
     rig = await startRig(o, fleet, dir, browser);
     const r = rig;
     o.log('console-latency: warming up (every gas detector polled, one alarm not counted)');

@@ -25,9 +25,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { WebSocket } from 'ws';
-import { validateConfig } from '../../config/load.js';
-import { hashPassword } from '../../gateway/auth/password.js';
 import type { DeviceEvent } from '../../gateway/core/envelope.js';
 import { createLogger } from '../../gateway/core/logger.js';
 import { type Gateway, startGateway } from '../../gateway/gateway.js';
@@ -35,6 +32,7 @@ import { waitFor } from '../../gateway/testing/wait-for.js';
 import { type RunningEbikeSimulatorTcp, startEbikeSimulatorTcp } from '../../simulators/ebike-pile/index.js';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import { POLLED_FLEET, polledFleetDrivers, wanderLevels } from './gas-load.js';
+import { benchSite, type Marks, marker, openFeed, OPS, step } from './latency-rig.js';
 import { fmt, fmtInt, type LatencySummary, now, sleep, summarise } from './stats.js';
 import type { BenchOptions, Figure, SectionResult } from './types.js';
 
@@ -47,12 +45,9 @@ const CHARGING_PORTS = [1, 2, 3, 4, 5];
 const BENCH = { id: 'ebike-b2-01', unitId: 1, port: 3 } as const;
 const RULE = 'ebike-overcurrent-relay-on';
 /** An admin account: console login (resolve) and commands on the local bus. */
-const OPS = { username: 'ops', password: 'bench-ops-password' };
 /** Longest wait for one step of a sample; a step not done by then fails the section. */
 const STEP_TIMEOUT_MS = 10_000;
 
-/** When each step of the current sample happened (ms, the process's clock), by key. */
-type Marks = Map<string, number>;
 
 interface Rig {
   gw: Gateway;
@@ -83,39 +78,25 @@ function recordInSimulator(pile: RunningEbikeSimulatorTcp, marks: Marks): void {
 
 async function startRig(o: BenchOptions, gas: RunningGasSimulatorTcp[], dir: string): Promise<Rig> {
   const marks: Marks = new Map();
-  const mark = (key: string, t = now()) => {
-    if (!marks.has(key)) marks.set(key, t);
-  };
+  const mark = marker(marks);
   const pile = await startEbikeSimulatorTcp({ units: Array.from({ length: PILES }, (_, i) => i + 1), speedup: 0 });
   recordInSimulator(pile, marks);
-  const parsed = validateConfig({
-    site: { id: 'bench-site' },
-    gateway: { id: 'gw-bench' },
-    log: { level: 'warn' },
-    broker: {
-      listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }],
-      accounts: [{ username: OPS.username, role: 'admin', passwordHash: hashPassword(OPS.password) }],
+  const config = benchSite(dir, [
+    ...polledFleetDrivers(gas, ['kitchen']),
+    {
+      family: 'ebike-pile',
+      id: 'ebike-shed-b2',
+      transport: { type: 'tcp', host: pile.host, port: pile.port },
+      pollIntervalMs: PILE_POLL_MS,
+      devices: Array.from({ length: PILES }, (_, i) => ({
+        id: `ebike-b2-${String(i + 1).padStart(2, '0')}`,
+        unitId: i + 1,
+        building: 'B2',
+        zone: '车棚',
+      })),
     },
-    journal: { path: join(dir, 'gw.db'), synchronous: 'FULL' },
-    http: { host: '127.0.0.1', port: 0 },
-    drivers: [
-      ...polledFleetDrivers(gas, ['kitchen']),
-      {
-        family: 'ebike-pile',
-        id: 'ebike-shed-b2',
-        transport: { type: 'tcp', host: pile.host, port: pile.port },
-        pollIntervalMs: PILE_POLL_MS,
-        devices: Array.from({ length: PILES }, (_, i) => ({
-          id: `ebike-b2-${String(i + 1).padStart(2, '0')}`,
-          unitId: i + 1,
-          building: 'B2',
-          zone: '车棚',
-        })),
-      },
-    ],
-  });
-  if (!parsed.ok) throw new Error(`bench config: ${JSON.stringify(parsed.problems.slice(0, 3))}`);
-  const gw = await startGateway(parsed.config, createLogger(process.env.LOG_LEVEL ?? 'error'));
+  ]);
+  const gw = await startGateway(config, createLogger(process.env.LOG_LEVEL ?? 'error'));
   // What the driver hands to the pipeline: the alarm event, and the port's relay as the gateway reads it.
   const ingest = gw.pipeline.ingest.bind(gw.pipeline);
   gw.pipeline.ingest = (e: DeviceEvent) => {
@@ -128,35 +109,18 @@ async function startRig(o: BenchOptions, gas: RunningGasSimulatorTcp[], dir: str
   };
 
   // The duty staff's console: logged in, it receives the feed and resolves alarms.
-  const ws = new WebSocket(`${gw.http.url.replace(/^http/, 'ws')}/alarms/feed`);
-  const results = new Map<string, { ok: boolean; error?: string }>();
   const feed: Rig['feed'] = {};
-  ws.on('message', (raw) => {
-    const t = now();
-    const m = JSON.parse(raw.toString()) as {
-      type: string; req?: string; ok?: boolean; error?: string;
-      event?: { type: string; data: { alarm?: { id: string; rule: string; device: { id: string } } } };
-    };
-    if ((m.type === 'login' || m.type === 'result') && m.req) results.set(m.req, { ok: !!m.ok, error: m.error });
-    const a = m.event?.data.alarm;
-    if (m.type === 'alarm' && m.event?.type === 'alarm.raised' && a?.rule === RULE && a.device.id === BENCH.id) {
+  const staff = await openFeed(
+    gw,
+    (e, t) => {
+    const a = e.data.alarm;
+    if (e.type === 'alarm.raised' && a?.rule === RULE && a.device.id === BENCH.id) {
       feed.alarmId = a.id;
       mark('feed', t);
     }
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  let req = 0;
-  const ask = async (msg: object): Promise<void> => {
-    const id = `bench-${++req}`;
-    ws.send(JSON.stringify({ ...msg, req: id }));
-    const r = await waitFor(`console answer to ${JSON.stringify(msg).slice(0, 60)}`, () => results.get(id), { timeoutMs: STEP_TIMEOUT_MS, everyMs: 5 });
-    results.delete(id);
-    if (!r.ok) throw new Error(`console refused ${JSON.stringify(msg).slice(0, 60)}: ${r.error}`);
-  };
-  await ask({ op: 'login', ...OPS });
+    },
+    STEP_TIMEOUT_MS,
+  );
 
   // The operator's MQTT client on the local bus: `<root>/cmd/<device>/<command>`, answered on `cmd-response`.
   const tcp = gw.broker.listeners.find((l) => l.type === 'tcp')!;
@@ -172,7 +136,7 @@ async function startRig(o: BenchOptions, gas: RunningGasSimulatorTcp[], dir: str
   o.log(`ebike-cut-latency: gateway up, ${PILES} piles polled every ${PILE_POLL_MS} ms`);
   return {
     gw, pile, marks, feed,
-    resolve: (alarmId) => ask({ op: 'resolve', alarmId, note: 'bench: port restored' }),
+    resolve: (alarmId) => staff.ask({ op: 'resolve', alarmId, note: 'bench: port restored' }),
     async command(name, args) {
       const id = `bench-op-${++cmd}`;
       await ops.publishAsync(`${gw.root}/cmd/${BENCH.id}/${name}`, JSON.stringify({ id, args }), { qos: 1 });
@@ -182,29 +146,14 @@ async function startRig(o: BenchOptions, gas: RunningGasSimulatorTcp[], dir: str
     },
     async close() {
       await ops.endAsync();
-      ws.close();
+      staff.close();
       await gw.close();
       await pile.close();
     },
   };
 }
 
-/** Waits for a step of the current sample; one that never comes fails the section, saying what had happened. */
-async function step(r: Rig, key: string): Promise<number> {
-  try {
-    return await waitFor(key, () => r.marks.get(key), { timeoutMs: STEP_TIMEOUT_MS, everyMs: 2 });
-  } catch (err) {
-    const done = [...r.marks.keys()].join(', ') || 'nothing';
-    const drivers = r.gw.drivers
-      .status()
-      .filter((d) => d.state !== 'running')
-      .map((d) => `${d.id} ${d.state}${d.lastError ? ` (${d.lastError})` : ''}`);
-    throw new Error(
-      `sample missing: ${(err as Error).message}; done so far in this sample: ${done}; drivers not running: ${drivers.join(', ') || 'none'}; pipeline ${r.gw.pipeline.pressure} (run with LOG_LEVEL=info for the gateway's log)`,
-      { cause: err },
-    );
-  }
-}
+const stepOf = (r: Rig, key: string): Promise<number> => step(r.gw, r.marks, key, STEP_TIMEOUT_MS);
 
 interface Series {
   servedToRead: number[];
@@ -221,10 +170,10 @@ async function sample(r: Rig, s?: Series): Promise<void> {
   r.pile.sim.inject(BENCH.unitId, BENCH.port, { overcurrent: true });
   const served = now();
   r.marks.set('served', served);
-  const cut = await step(r, 'cut');
-  const read = await step(r, 'read');
-  const ingest = await step(r, 'ingest');
-  const feed = await step(r, 'feed');
+  const cut = await stepOf(r, 'cut');
+  const read = await stepOf(r, 'read');
+  const ingest = await stepOf(r, 'ingest');
+  const feed = await stepOf(r, 'feed');
   s?.servedToRead.push(read - served);
   s?.readToIngest.push(ingest - read);
   s?.readToFeed.push(feed - read);
@@ -232,12 +181,12 @@ async function sample(r: Rig, s?: Series): Promise<void> {
   s?.servedToCut.push(cut - served);
 
   // The gateway reads the port cut; the fault is cleared at the pile, the alarm resolved, the port restored.
-  await step(r, 'seen-off');
+  await stepOf(r, 'seen-off');
   r.pile.sim.inject(BENCH.unitId, BENCH.port, { overcurrent: false });
   await r.resolve(r.feed.alarmId!);
   r.marks.delete('seen-on');
   await r.command('port.restore', { port: BENCH.port });
-  await step(r, 'seen-on');
+  await stepOf(r, 'seen-on');
   await waitFor('pipeline not behind', () => r.gw.pipeline.pressure === 'ok', { timeoutMs: STEP_TIMEOUT_MS, everyMs: 5 });
   await sleep(Math.random() * PILE_POLL_MS); // uniformly off the poll cycle's phase
 }
@@ -260,7 +209,7 @@ export async function benchEbikeCutLatency(o: BenchOptions): Promise<SectionResu
     // The loads plug in; the bench port's relay is stuck. The gateway reads the bench port charging.
     for (let unit = 1; unit <= PILES; unit++) for (const port of CHARGING_PORTS) r.pile.sim.plug(unit, port, true);
     r.pile.sim.inject(BENCH.unitId, BENCH.port, { stuckRelay: true });
-    await step(r, 'seen-on');
+    await stepOf(r, 'seen-on');
     o.log('ebike-cut-latency: warming up (every gas detector polled, one cut not counted)');
     await sleep(POLLED_FLEET.pollMs * 3);
     await sample(r);

@@ -23,10 +23,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WebSocket } from 'ws';
-import { validateConfig } from '../../config/load.js';
 import { OnvifCameraConfig } from '../../drivers/onvif-camera/index.js';
-import { hashPassword } from '../../gateway/auth/password.js';
 import type { DeviceEvent } from '../../gateway/core/envelope.js';
 import { createLogger } from '../../gateway/core/logger.js';
 import { type Gateway, startGateway } from '../../gateway/gateway.js';
@@ -34,6 +31,7 @@ import { waitFor } from '../../gateway/testing/wait-for.js';
 import { type RunningGasSimulatorTcp, startGasSimulatorTcp } from '../../simulators/gas-detector/index.js';
 import { OnvifCameraSimulator } from '../../simulators/onvif-camera/index.js';
 import { POLLED_FLEET, polledFleetDrivers, wanderLevels } from './gas-load.js';
+import { benchSite, type Marks, openFeed, step } from './latency-rig.js';
 import { fmt, fmtInt, type LatencySummary, now, sleep, summarise } from './stats.js';
 import type { BenchOptions, Figure, SectionResult } from './types.js';
 
@@ -45,7 +43,6 @@ const RULE = 'gas-high';
 /** Above the high threshold (50 %LEL), and back to normal. */
 const HIGH_LEL = 60;
 /** An admin account: console login (resolve). */
-const OPS = { username: 'ops', password: 'bench-ops-password' };
 /** GB 50395: video linkage within 4 s. */
 const BUDGET_MS = 4000;
 /** Longest wait for one step of a sample; a step not done by then fails the section. */
@@ -53,8 +50,6 @@ const STEP_TIMEOUT_MS = 15_000;
 /** Pause after each sample's reset, on top of the random phase. */
 const SPACING_MS = 500;
 
-/** When each step of the current sample happened (ms, the process's clock), by key. */
-type Marks = Map<string, number>;
 interface LinkAction { outcome: string; error?: string; data?: { snapshot?: string; preset?: string } }
 
 interface Rig {
@@ -112,31 +107,19 @@ async function startRig(o: BenchOptions, fleet: RunningGasSimulatorTcp[], dir: s
       },
     ],
   };
-  const parsed = validateConfig({
-    site: { id: 'bench-site' },
-    gateway: { id: 'gw-bench' },
-    log: { level: 'warn' },
-    broker: {
-      listeners: [{ type: 'tcp', host: '127.0.0.1', port: 0 }],
-      accounts: [{ username: OPS.username, role: 'admin', passwordHash: hashPassword(OPS.password) }],
+  const config = benchSite(dir, [
+    ...polledFleetDrivers(fleet, ['kitchen']),
+    {
+      family: 'gas-detector',
+      id: 'gas-bench',
+      transport: { type: 'tcp', host: gas.host, port: gas.port },
+      pollIntervalMs: GAS_POLL_MS,
+      timeoutMs: 500,
+      devices: [{ id: BENCH.id, unitId: BENCH.unitId, building: BENCH.building, zone: BENCH.zone, tags: ['kitchen'] }],
     },
-    journal: { path: join(dir, 'gw.db'), synchronous: 'FULL' },
-    http: { host: '127.0.0.1', port: 0 },
-    drivers: [
-      ...polledFleetDrivers(fleet, ['kitchen']),
-      {
-        family: 'gas-detector',
-        id: 'gas-bench',
-        transport: { type: 'tcp', host: gas.host, port: gas.port },
-        pollIntervalMs: GAS_POLL_MS,
-        timeoutMs: 500,
-        devices: [{ id: BENCH.id, unitId: BENCH.unitId, building: BENCH.building, zone: BENCH.zone, tags: ['kitchen'] }],
-      },
-      cameras,
-    ],
-  });
-  if (!parsed.ok) throw new Error(`bench config: ${JSON.stringify(parsed.problems.slice(0, 3))}`);
-  const gw = await startGateway(parsed.config, createLogger(process.env.LOG_LEVEL ?? 'error'));
+    cameras,
+  ]);
+  const gw = await startGateway(config, createLogger(process.env.LOG_LEVEL ?? 'error'));
   const ingest = gw.pipeline.ingest.bind(gw.pipeline);
   gw.pipeline.ingest = (e: DeviceEvent) => {
     if (e.deviceId === BENCH.id && e.type === 'gas.alarm.high' && !e.historical) mark('ingest');
@@ -145,50 +128,33 @@ async function startRig(o: BenchOptions, fleet: RunningGasSimulatorTcp[], dir: s
   };
 
   // The duty staff's console: logged in, it receives the feed and resolves alarms.
-  const ws = new WebSocket(`${gw.http.url.replace(/^http/, 'ws')}/alarms/feed`);
-  const results = new Map<string, { ok: boolean; error?: string }>();
   const feed: Rig['feed'] = {};
-  ws.on('message', (raw) => {
-    const t = now();
-    const m = JSON.parse(raw.toString()) as {
-      type: string; req?: string; ok?: boolean; error?: string;
-      event?: { type: string; data: { alarm?: { id: string; rule: string; device: { id: string } }; action?: LinkAction & { command: string } } };
-    };
-    if ((m.type === 'login' || m.type === 'result') && m.req) results.set(m.req, { ok: !!m.ok, error: m.error });
-    const a = m.event?.data.alarm;
-    if (m.type !== 'alarm' || a?.rule !== RULE || a.device.id !== BENCH.id) return;
-    if (m.event?.type === 'alarm.raised') {
+  const staff = await openFeed(
+    gw,
+    (e, t) => {
+    const a = e.data.alarm;
+    if (a?.rule !== RULE || a.device.id !== BENCH.id) return;
+    if (e.type === 'alarm.raised') {
       feed.alarmId = a.id;
       mark('feed', t);
     }
-    const action = m.event?.data.action;
-    if (m.event?.type === 'alarm.action' && action?.command === 'camera.link' && a.id === feed.alarmId) {
-      feed.link = action;
+    const action = e.data.action;
+    if (e.type === 'alarm.action' && action?.command === 'camera.link' && a.id === feed.alarmId) {
+      feed.link = action as LinkAction;
       mark('linked', t);
     }
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  let req = 0;
-  const ask = async (msg: object): Promise<void> => {
-    const id = `bench-${++req}`;
-    ws.send(JSON.stringify({ ...msg, req: id }));
-    const r = await waitFor(`console answer to ${JSON.stringify(msg).slice(0, 60)}`, () => results.get(id), { timeoutMs: STEP_TIMEOUT_MS, everyMs: 5 });
-    results.delete(id);
-    if (!r.ok) throw new Error(`console refused ${JSON.stringify(msg).slice(0, 60)}: ${r.error}`);
-  };
-  await ask({ op: 'login', ...OPS });
+    },
+    STEP_TIMEOUT_MS,
+  );
   // The camera is connected when the driver holds its event subscription.
   await waitFor('the camera driver subscribed to the camera\'s events', () => camera.subscriptions().length > 0, { timeoutMs: 30_000 });
   const presetSettleMs = OnvifCameraConfig.parse(cameras).presetSettleMs;
   o.log(`video-linkage: gateway up, ${BENCH.id} polled every ${GAS_POLL_MS} ms, camera ${CAMERA.id} watching it (presetSettleMs ${presetSettleMs})`);
   return {
     gw, gas, camera, marks, feed, presetSettleMs,
-    resolve: (alarmId) => ask({ op: 'resolve', alarmId, note: 'bench: gas cleared' }),
+    resolve: (alarmId) => staff.ask({ op: 'resolve', alarmId, note: 'bench: gas cleared' }),
     async close() {
-      ws.close();
+      staff.close();
       await gw.close();
       await camera.close();
       await gas.close();
@@ -196,22 +162,7 @@ async function startRig(o: BenchOptions, fleet: RunningGasSimulatorTcp[], dir: s
   };
 }
 
-/** Waits for a step of the current sample; one that never comes fails the section, saying what had happened. */
-async function step(r: Rig, key: string): Promise<number> {
-  try {
-    return await waitFor(key, () => r.marks.get(key), { timeoutMs: STEP_TIMEOUT_MS, everyMs: 2 });
-  } catch (err) {
-    const done = [...r.marks.keys()].join(', ') || 'nothing';
-    const drivers = r.gw.drivers
-      .status()
-      .filter((d) => d.state !== 'running')
-      .map((d) => `${d.id} ${d.state}${d.lastError ? ` (${d.lastError})` : ''}`);
-    throw new Error(
-      `sample missing: ${(err as Error).message}; done so far in this sample: ${done}; drivers not running: ${drivers.join(', ') || 'none'}; camera calls: ${r.camera.calls.slice(-5).join(', ')}; pipeline ${r.gw.pipeline.pressure} (run with LOG_LEVEL=info for the gateway's log)`,
-      { cause: err },
-    );
-  }
-}
+const stepOf = (r: Rig, key: string): Promise<number> => step(r.gw, r.marks, key, STEP_TIMEOUT_MS);
 
 interface Series {
   servedToRead: number[];
@@ -230,14 +181,14 @@ async function sample(r: Rig, s?: Series): Promise<void> {
   r.gas.sim.setLel(BENCH.unitId, HIGH_LEL);
   const served = now();
   r.marks.set('served', served);
-  const linked = await step(r, 'linked');
+  const linked = await stepOf(r, 'linked');
   const link = r.feed.link!;
   if (link.outcome !== 'ok' || !link.data?.snapshot) {
     throw new Error(`camera.link on ${CAMERA.id}: outcome ${link.outcome}${link.error ? ` (${link.error})` : ''}, snapshot ${link.data?.snapshot ?? 'none'}`);
   }
-  const read = await step(r, 'read');
-  const feed = await step(r, 'feed');
-  const goto = await step(r, 'goto');
+  const read = await stepOf(r, 'read');
+  const feed = await stepOf(r, 'feed');
+  const goto = await stepOf(r, 'goto');
   s?.servedToRead.push(read - served);
   s?.readToFeed.push(feed - read);
   s?.readToGoto.push(goto - read);
@@ -248,7 +199,7 @@ async function sample(r: Rig, s?: Series): Promise<void> {
   // The staff resolve the alarm; the gas clears at the detector and the gateway reads it normal.
   await r.resolve(r.feed.alarmId!);
   r.gas.sim.setLel(BENCH.unitId, 0);
-  await step(r, 'normal');
+  await stepOf(r, 'normal');
   await waitFor('pipeline not behind', () => r.gw.pipeline.pressure === 'ok', { timeoutMs: STEP_TIMEOUT_MS, everyMs: 5 });
   await sleep(SPACING_MS + Math.random() * GAS_POLL_MS); // spaced, and uniformly off the poll cycle's phase
 }
