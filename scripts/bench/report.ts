@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, totalmem } from 'node:os';
+import { comparison } from './compare.js';
+import { benchPlots } from './plots.js';
 import type { Figure, SectionResult, Table } from './types.js';
 
 export interface Machine {
@@ -222,6 +224,7 @@ export function renderMarkdown(stored: StoredResults, order: string[]): string {
       }),
     ),
     '',
+    ...threeSystems(stored),
   ];
   for (const id of ids) {
     const s = stored.sections[id]!;
@@ -273,6 +276,30 @@ export function renderMarkdown(stored: StoredResults, order: string[]): string {
     END,
   );
   return `${out.join('\n').trimEnd()}\n`;
+}
+
+/** The gateway, Node-RED and the relay side by side, the comparative budgets and the plots. */
+function threeSystems(stored: StoredResults): string[] {
+  const c = comparison(stored);
+  const present = c.sections.filter((id) => stored.sections[id]);
+  if (!present.length) return [];
+  const dates = present.map((id) => `\`${id}\` ${shortDate(stored.sections[id]!.date)}${failed(stored.sections[id]!) ? ' (FAILED)' : ''}`);
+  const missing = c.sections.filter((id) => !stored.sections[id]);
+  const sameRun = !missing.length && c.sections.every((id) => stored.lastRun?.sections.includes(id));
+  return [
+    '## Same load, three systems',
+    '',
+    'The gateway (normalise, journal with fsync, outbox, local bus), Node-RED 4 doing the same gas job in a flow (no journal) and the bare MQTT relay floor (no parsing, no storage), under the same device load. For Node-RED and the relay the "alarm" is a high-gas reading travelling the same path. RSS is that of the process doing the work: the gateway\'s includes its broker and the bench\'s load generator; Node-RED\'s and the relay\'s (under overload) exclude the brokers, which run in the bench process. The relay has no site file: its cold start is that of its process.',
+    '',
+    mdTable(c.columns, c.rows),
+    '',
+    `From: ${dates.join(', ')}${missing.length ? `; not run yet: ${missing.map((id) => `\`${id}\``).join(', ')}` : ''}.` +
+      (sameRun ? '' : ' Not all from the latest run: ratios between runs on a shared machine are indicative only.'),
+    '',
+    mdTable(['budget', 'value', 'budget', ''], figureRows(c.budgets)),
+    '',
+    ...benchPlots(stored).flatMap((p) => [`![${p.alt}](${p.file})`, '']),
+  ];
 }
 
 export function printSection(s: StoredSection, write: (s: string) => void): void {

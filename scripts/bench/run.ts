@@ -22,6 +22,7 @@ import { benchFamilyAlarmLatency } from './family-alarm-latency.js';
 import { benchNodeRed } from './node-red.js';
 import { benchOverload } from './overload.js';
 import { benchPipeline } from './pipeline.js';
+import { benchPlots } from './plots.js';
 import { benchRelayOverload } from './relay-overload.js';
 import {
   failed as isFailed,
@@ -248,7 +249,13 @@ async function main(): Promise<void> {
         SECTIONS.map((s) => s.id),
       ),
     );
-    log(`\nbench: wrote ${outMd}`);
+    // The plots BENCHMARKS.md embeds, next to it.
+    const plots: string[] = [];
+    for (const p of benchPlots(stored)) {
+      plots.push(resolve(dirname(outMd), p.file));
+      writeFileSync(plots.at(-1)!, p.svg);
+    }
+    log(`\nbench: wrote ${outMd} and ${plots.join(', ')}`);
   } else if (!write) {
     log('\nbench: --quick run, nothing written (add --out <file> to write)');
   }
