@@ -3,7 +3,7 @@
  * stored results of their sections (pipeline / overload / cold-start for the gateway, node-red,
  * bare-relay / relay-overload for the relay), with the ratios and the comparative budgets.
  */
-import type { StoredResults } from './report.js';
+import type { StoredResults } from './results.js';
 import type { Figure } from './types.js';
 
 type Ref = readonly [section: string, figure: string];

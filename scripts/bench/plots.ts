@@ -3,7 +3,7 @@
  * gateway, Node-RED and the relay, and RSS over time during their overloads. A small hand-rolled
  * SVG line plot (axes, ticks, a legend; linear or log y): no charting library is needed without a DOM.
  */
-import type { StoredResults } from './report.js';
+import type { StoredResults } from './results.js';
 
 export interface Line {
   label: string;
