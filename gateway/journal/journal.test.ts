@@ -1,9 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type EventEnvelope, stampEvent } from '../core/envelope.js';
 import { Journal, type JournalRow } from './journal.js';
+import { waitFor } from '../testing/wait-for.js';
 
 function row(seq: number, deviceId: string, type: string, receivedAt: Date): JournalRow {
   const env = stampEvent(
@@ -56,6 +57,23 @@ describe('journal', () => {
     again.append([row(4, 'a', 'x', now)]);
     expect(again.durableSeq).toBe(4);
     again.close();
+  });
+
+  it('WAL checkpoints run on their own connection, off the event loop, once the journal grows', async () => {
+    const { path, journal } = open();
+    // The WAL index (sqlite.org/walformat.html): frames in the WAL, and how many are copied into the database.
+    const wal = () => {
+      const shm = readFileSync(`${path}-shm`);
+      return { mxFrame: shm.readUInt32LE(16), nBackfill: shm.readUInt32LE(96) };
+    };
+    const now = new Date();
+    journal.append(Array.from({ length: 1_000 }, (_, i) => row(i + 1, 'a', 'x', now))); // asks for a checkpoint
+    // SQLite's own automatic checkpoint (on this connection, in an append) now waits for thousands of pages.
+    expect(journal.db.pragma('wal_autocheckpoint', { simple: true })).toBeGreaterThan(1_000);
+    expect(wal().mxFrame).toBeGreaterThan(100);
+    await waitFor('the checkpointer to copy the WAL into the database', () => wal().nBackfill === wal().mxFrame);
+    expect(journal.count()).toBe(1_000);
+    journal.close();
   });
 
   it('a batch is all or nothing: a duplicate sequence number rolls back the whole batch', () => {

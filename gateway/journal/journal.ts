@@ -14,7 +14,17 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { EventEnvelope } from '../core/envelope.js';
 import { GatewayError } from '../core/errors.js';
+import { Checkpointer } from './checkpointer.js';
 import { type AppliedMigration, migrate } from './migrations.js';
+
+/** Events appended between two checkpoint requests (about 1,000 WAL pages with the outbox rows). */
+const CHECKPOINT_EVERY = 1_000;
+/**
+ * SQLite's own automatic checkpoint while the checkpointer runs, in WAL pages. Under steady appends
+ * a PASSIVE checkpoint never catches the writer, so the WAL is only reset by this one: it copies
+ * what the checkpointer has not copied yet, then the WAL starts over.
+ */
+const BACKSTOP_PAGES = 4_000;
 
 export interface JournalOptions {
   path: string;
@@ -53,6 +63,10 @@ export class Journal {
   private appendedSeq = 0;
   private durable = 0;
   private readonly durableListeners: (() => void)[] = [];
+  /** Started at the first checkpoint request (a journal that stays small never needs one). */
+  private checkpointer: Checkpointer | undefined;
+  private checkpointFailed = false;
+  private sinceCheckpoint = 0;
   private readonly syncConfigured: Database.Statement;
 
   constructor(private readonly opts: JournalOptions) {
@@ -139,6 +153,8 @@ export class Journal {
       }
     }
     this.appendedSeq = rows[rows.length - 1]!.env.seq;
+    this.sinceCheckpoint += rows.length;
+    if (this.sinceCheckpoint >= CHECKPOINT_EVERY) this.requestCheckpoint();
     if (this.opts.synchronous === 'NORMAL') this.markDurable(this.appendedSeq);
   }
 
@@ -153,6 +169,21 @@ export class Journal {
   /** Called after `durableSeq` moved on. */
   onDurable(listener: () => void): void {
     this.durableListeners.push(listener);
+  }
+
+  private requestCheckpoint(): void {
+    this.sinceCheckpoint = 0;
+    if (this.checkpointFailed || this.opts.path === ':memory:') return;
+    if (!this.checkpointer) {
+      this.checkpointer = new Checkpointer(this.opts.path, this.opts.synchronous, () => {
+        // SQLite's automatic checkpoint (1,000 pages, its default) takes over again.
+        this.checkpointFailed = true;
+        this.checkpointer = undefined;
+        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+      });
+      this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    }
+    this.checkpointer.request();
   }
 
   private markDurable(seq: number): void {
@@ -242,6 +273,8 @@ export class Journal {
   }
 
   close(): void {
+    this.checkpointer?.close();
+    this.checkpointer = undefined;
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.walFd = undefined;
     if (this.db.open) this.db.close();

@@ -99,6 +99,16 @@ describe('pipeline', () => {
     expect(invalid.values.reduce((n, v) => n + v.value, 0)).toBe(6);
   });
 
+  it('commits at most maxCommit events per transaction, one transaction per tick, in order', async () => {
+    const { journal, metrics } = setup();
+    const pipeline = new Pipeline({ site: 's', gateway: 'g', journal, devices, metrics, log: createLogger('silent'), limits: { maxCommit: 2 } });
+    const transactions: number[][] = [];
+    journal.addTxHook((rows) => transactions.push(rows.map((r) => r.env.seq)));
+    for (let i = 0; i < 5; i++) pipeline.ingest({ ...reading, data: { lel: i } });
+    await pipeline.committed();
+    expect(transactions).toEqual([[1, 2], [3, 4], [5]]);
+  });
+
   it('keeps events queued and retries when a commit fails', async () => {
     const { journal, pipeline, committed } = setup();
     let failures = 1;

@@ -22,8 +22,13 @@ import { ParkedTelemetry } from './parked-telemetry.js';
 export type CommittedListener = (env: EventEnvelope, json: string) => void;
 
 export interface PipelineLimits {
-  /** Events committed in one group commit at most; alarms and events always join it, telemetry fills it up. */
+  /** Events stamped and not yet durable at most; alarms and events always join, telemetry fills up. */
   maxBatch: number;
+  /**
+   * Events in one transaction at most (more go in the next tick's): it runs on the event loop, tens
+   * of µs per event, and this bounds how long it holds an alarm arriving meanwhile.
+   */
+  maxCommit: number;
   /** Telemetry readings waiting for a commit at most; beyond it the oldest reading is shed. */
   maxQueuedTelemetry: number;
   /**
@@ -35,6 +40,7 @@ export interface PipelineLimits {
 
 export const DEFAULT_PIPELINE_LIMITS: Readonly<PipelineLimits> = Object.freeze({
   maxBatch: 2_000,
+  maxCommit: 500,
   maxQueuedTelemetry: 20_000,
   fillBudgetMs: 10,
 });
@@ -199,16 +205,16 @@ export class Pipeline {
     this.retryTimer = undefined;
     this.fill(all);
     if (this.rows.length) {
-      const rows = this.rows;
+      const rows = all ? this.rows : this.rows.slice(0, this.limits.maxCommit);
       const end = this.o.metrics.journalCommitSeconds.startTimer();
       try {
         this.o.journal.append(rows);
       } catch (err) {
-        this.commitFailed(rows, err);
+        this.commitFailed(this.rows, err);
         return;
       }
       end();
-      this.rows = [];
+      this.rows = rows.length === this.rows.length ? [] : this.rows.slice(rows.length);
       this.unsynced = this.unsynced.length ? this.unsynced.concat(rows) : rows;
     }
     if (all) this.syncNow();
@@ -221,8 +227,12 @@ export class Pipeline {
     return this.rows.length + this.unsynced.length + (this.syncing?.length ?? 0);
   }
 
+  private get room(): boolean {
+    return this.inBatch < this.limits.maxBatch;
+  }
+
   private isBehind(): boolean {
-    return this.commitFailing || this.inBatch >= this.limits.maxBatch || this.downstreamFull();
+    return this.commitFailing || !this.room || this.downstreamFull();
   }
 
   /** Starts the fsync of what is committed, unless one runs (what it does not cover waits for the next). */
@@ -288,7 +298,7 @@ export class Pipeline {
     if (!all && this.rows.some((r) => r.env.kind !== 'telemetry')) return;
     const until = performance.now() + this.limits.fillBudgetMs;
     let n = 0;
-    while (this.parked.size && (all || (this.inBatch < this.limits.maxBatch && !this.downstreamFull()))) {
+    while (this.parked.size && (all || (this.room && !this.downstreamFull()))) {
       if (!all && ++n % 64 === 0 && performance.now() > until) break;
       const p = this.parked.take()!;
       this.stamp(p.e, p.device);
@@ -314,8 +324,9 @@ export class Pipeline {
       done.resolve();
     } else if (this.rows.length && !this.commitFailing) {
       this.schedule();
-    } else if (this.parked.size && !this.commitFailing) {
+    } else if (this.parked.size && !this.commitFailing && this.room) {
       // The tick's budget ran out: go on next tick (I/O, and alarms with it, run in between).
+      // (No room: the events not yet durable fill their bound; the fsync's callback comes back here.)
       if (!this.downstreamFull()) this.schedule();
       // Downstream is full: look again shortly rather than spinning the event loop.
       else this.retryTimer ??= setTimeout(() => this.flush(), 5);
