@@ -64,6 +64,10 @@ describe('three systems side by side', () => {
     expect(md).toContain('](bench-latency.svg)');
     expect(md).toContain('](bench-overload-rss.svg)');
     expect(md).not.toContain('Not all from the latest run');
+    expect(md).not.toContain('quick smoke runs');
+    // No rate sustained by the gateway: a ratio of 0, not n/a, and the budget is not met.
+    const none = comparison(stored({ pipeline: section('pipeline', [fig('maxSustained', 0)]) }));
+    expect(none.budgets.find((b) => b.id === 'maxOverRelay')!.value).toBe(0);
   });
 
   it('shows n/a for a failed or missing section and says which ones are missing', () => {
@@ -112,6 +116,8 @@ describe('plots', () => {
     expect(svg).toContain('a &lt;b&gt; &amp; c');
     expect(svg.match(/<circle /g)).toHaveLength(2); // 0 and NaN are not drawn on a log axis
     for (const t of ['>1<', '>10<', '>100<', '>1,000<']) expect(svg).toContain(t);
+    // A linear axis reaches past the highest value: 386 MB gets a 400 tick.
+    expect(lineSvg({ title: 't', x: 'x', y: 'y', lines: [{ label: 'l', color: '#000', points: [[0, 120], [1, 386]] }] })).toContain('>400<');
     expect(lineSvg({ title: 't', x: 'x', y: 'y', lines: [] })).toContain('no results yet');
   });
 });

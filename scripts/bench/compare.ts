@@ -35,9 +35,9 @@ export function figureValue(stored: StoredResults, [section, id]: Ref): number |
 const cell = (v: number | string | undefined) =>
   v === undefined ? 'n/a' : typeof v === 'number' ? (Number.isFinite(v) ? v.toLocaleString('en-US') : 'n/a') : v;
 
-/** gateway / other, 3 significant digits; NaN unless both are positive numbers. */
+/** gateway / other, 3 significant digits (0 when the gateway's is 0); NaN unless both are numbers and the other's is positive. */
 export function ratio(a: number | string | undefined, b: number | string | undefined): number {
-  return typeof a === 'number' && typeof b === 'number' && a > 0 && b > 0 ? Number((a / b).toPrecision(3)) : Number.NaN;
+  return typeof a === 'number' && typeof b === 'number' && a >= 0 && b > 0 ? Number((a / b).toPrecision(3)) : Number.NaN;
 }
 
 export interface Comparison {

@@ -26,7 +26,7 @@ const M = { left: 64, right: 190, top: 36, bottom: 48 };
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const num = (v: number) => (Math.abs(v) >= 1000 ? v.toLocaleString('en-US') : String(Math.round(v * 100) / 100));
 
-/** A few round tick values covering [lo, hi]. */
+/** A few round tick values from at most lo to at least hi (powers of 10 on a log axis). */
 function ticks(lo: number, hi: number, log: boolean): number[] {
   if (log) {
     const out: number[] = [];
@@ -36,8 +36,8 @@ function ticks(lo: number, hi: number, log: boolean): number[] {
   const step0 = (hi - lo) / 5 || 1;
   const mag = 10 ** Math.floor(Math.log10(step0));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= step0)!;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step / 1e6; v += step) out.push(v);
+  const out = [Math.floor(lo / step) * step];
+  while (out.at(-1)! < hi - step / 1e6) out.push(out.at(-1)! + step);
   return out;
 }
 
@@ -51,7 +51,7 @@ export function lineSvg(spec: PlotSpec): string {
   const [x0, x1] = all.length ? [Math.min(0, ...xs), Math.max(...xs)] : [0, 1];
   const [yLo, yHi] = all.length ? [Math.min(...ys), Math.max(...ys)] : [1, 10];
   const yTicks = ticks(spec.logY ? yLo : Math.min(0, yLo), yHi, !!spec.logY);
-  const [y0, y1] = [yTicks[0]!, Math.max(yTicks.at(-1)!, yHi)];
+  const [y0, y1] = [yTicks[0]!, yTicks.at(-1)!];
   const fy = (v: number) => (spec.logY ? Math.log10(v) : v);
   const px = (x: number) => M.left + ((x - x0) / (x1 - x0 || 1)) * (W - M.left - M.right);
   const py = (y: number) => H - M.bottom - ((fy(y) - fy(y0)) / (fy(y1) - fy(y0) || 1)) * (H - M.top - M.bottom);
@@ -67,7 +67,7 @@ export function lineSvg(spec: PlotSpec): string {
       `<line x1="${M.left}" x2="${W - M.right}" y1="${py(t)}" y2="${py(t)}" stroke="#ddd"/>`,
       `<text x="${M.left - 6}" y="${py(t) + 4}" text-anchor="end">${num(t)}</text>`,
     );
-  for (const t of ticks(x0, x1, false))
+  for (const t of ticks(x0, x1, false).filter((v) => v <= x1))
     out.push(`<text x="${px(t)}" y="${H - M.bottom + 16}" text-anchor="middle">${num(t)}</text>`);
   out.push(
     `<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${H - M.bottom}" stroke="#333"/>`,

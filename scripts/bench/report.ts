@@ -253,7 +253,8 @@ function threeSystems(stored: StoredResults): string[] {
     mdTable(c.columns, c.rows),
     '',
     `From: ${dates.join(', ')}${missing.length ? `; not run yet: ${missing.map((id) => `\`${id}\``).join(', ')}` : ''}.` +
-      (sameRun ? '' : ' Not all from the latest run: ratios between runs on a shared machine are indicative only.'),
+      (sameRun ? '' : ' Not all from the latest run: ratios between runs on a shared machine are indicative only.') +
+      (present.some((id) => stored.sections[id]!.quick) ? ' Some are quick smoke runs (`--quick`): not representative.' : ''),
     '',
     mdTable(['budget', 'value', 'budget', ''], figureRows(c.budgets)),
     '',
