@@ -3,8 +3,12 @@
  * which figures the table reads, the ratios and budgets, what happens when a section failed or
  * never ran, and that the plots draw the points of each system's sweep and overload.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { comparison } from './compare.js';
+import { gatewayCapacity } from './peer.js';
 import { STEP_COLUMNS } from './load.js';
 import { benchPlots, lineSvg, sweepPoints } from './plots.js';
 import { renderMarkdown, type StoredResults, type StoredSection } from './report.js';
@@ -119,5 +123,25 @@ describe('plots', () => {
     // A linear axis reaches past the highest value: 386 MB gets a 400 tick.
     expect(lineSvg({ title: 't', x: 'x', y: 'y', lines: [{ label: 'l', color: '#000', points: [[0, 120], [1, 386]] }] })).toContain('>400<');
     expect(lineSvg({ title: 't', x: 'x', y: 'y', lines: [] })).toContain('no results yet');
+  });
+});
+
+describe('the gateway capacity the peers overload at', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'bench-capacity-')), 'BENCHMARKS.md');
+  afterEach(() => {
+    delete process.env.BENCH_RUN_RESULTS;
+  });
+
+  it('takes the overload calibration of this run first, then the stored results, then the pipeline, then a default', () => {
+    const withOverload = stored({ overload: section('overload', [fig('capacity', 8_000)]) });
+    writeFileSync(file, renderMarkdown(withOverload, []));
+    process.env.BENCH_RUN_RESULTS = JSON.stringify({ overload: { figures: [fig('capacity', 12_000)] } });
+    expect(gatewayCapacity(file)).toEqual({ rate: 12_000, source: '`overload` capacity of this run' });
+    delete process.env.BENCH_RUN_RESULTS;
+    expect(gatewayCapacity(file).rate).toBe(8_000);
+    // A failed overload is not a capacity: the pipeline's max sustained is.
+    writeFileSync(file, renderMarkdown(stored({ overload: section('overload', [fig('capacity', 8_000)], {}, 'failed') }), []));
+    expect(gatewayCapacity(file)).toMatchObject({ rate: 20_000, source: expect.stringContaining('`pipeline` maxSustained') });
+    expect(gatewayCapacity(join(file, 'missing.md')).rate).toBe(10_000);
   });
 });

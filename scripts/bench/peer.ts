@@ -64,10 +64,13 @@ export function procRss(pid: number): { rssMB: number; peakMB: number } | undefi
 
 /**
  * The gateway's capacity this run: the overload section's calibration when it ran earlier in this
- * run (run.ts passes its figures), else the last stored run of it in the results file, else the
+ * run (run.ts passes its figures), else the last stored run of it in the results file of this run
+ * (`--out`, default docs/BENCHMARKS.md), else the
  * pipeline's max sustained rate, else 10,000 events/s. Says where it came from.
  */
-export function gatewayCapacity(resultsFile = resolve(import.meta.dirname, '../../docs/BENCHMARKS.md')): { rate: number; source: string } {
+export function gatewayCapacity(
+  resultsFile = process.env.BENCH_RESULTS_FILE ?? resolve(import.meta.dirname, '../../docs/BENCHMARKS.md'),
+): { rate: number; source: string } {
   const pick = (sections: Record<string, { figures: Figure[] } | undefined>, where: string) => {
     for (const [id, fig] of [['overload', 'capacity'], ['pipeline', 'maxSustained']] as const) {
       const v = sections[id]?.figures.find((f) => f.id === fig)?.value;

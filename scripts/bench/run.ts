@@ -213,6 +213,7 @@ async function main(): Promise<void> {
       result: { figures: [] },
     };
     // Later sections may compare with earlier ones of this run (the peers use the gateway's capacity).
+    process.env.BENCH_RESULTS_FILE = outMd;
     process.env.BENCH_RUN_RESULTS = JSON.stringify(
       Object.fromEntries(fresh.filter((s) => !isFailed(s)).map((s) => [s.id, s.result])),
     );
