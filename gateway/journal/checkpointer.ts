@@ -37,7 +37,8 @@ export class Checkpointer {
 
   constructor(path: string, synchronous: 'FULL' | 'NORMAL', onFailure: (err: Error) => void) {
     const lib = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER, { eval: true, workerData: { lib, path, synchronous } });
+    // No execArgv: the gateway's loader flags (tsx) would cost the worker memory and it needs none.
+    this.worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { lib, path, synchronous } });
     this.worker.unref();
     this.worker.once('error', onFailure);
   }
