@@ -272,6 +272,25 @@ describe('pipeline with synchronous FULL: the fsync runs off the event loop', ()
     expect(pipeline.pressure).toBe('ok');
   });
 
+  it('a commit failing while an earlier fsync runs: that fsync ending does not clear the disk state', async () => {
+    const { journal, pipeline, delivered } = setupFull();
+    pipeline.ingest(reading);
+    await tick();
+    let failures = 1;
+    journal.addTxHook(() => {
+      if (failures-- > 0) throw new Error('SQLITE_FULL: database or disk is full');
+    });
+    pipeline.ingest(alarm);
+    await tick();
+    expect(pipeline.pressure).toBe('disk');
+    expect(delivered).toEqual(['2 gas.alarm.high']); // the disk refused it: it goes out at once
+    journal.waiting.shift()!(null); // the reading's fsync
+    expect(pipeline.pressure).toBe('disk'); // the alarm's batch is still not committed
+    await waitFor('the retried commit and its fsync', () => journal.waiting.shift()?.(null) ?? pipeline.pressure === 'ok');
+    await pipeline.committed();
+    expect(delivered).toEqual(['2 gas.alarm.high', '1 gas.reading']); // each once
+  });
+
   it('at shutdown, flush(true) waits for the fsync: everything committed is handed on', async () => {
     const { journal, pipeline, delivered } = setupFull();
     pipeline.ingest(reading);

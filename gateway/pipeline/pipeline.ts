@@ -78,6 +78,8 @@ export class Pipeline {
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private commitFailing = false;
+  /** What failed last while `commitFailing`: an fsync (its success clears it) or a commit. */
+  private fsyncFailed = false;
   private shed = 0;
   private batch = deferred();
   private readonly limits: PipelineLimits;
@@ -195,10 +197,7 @@ export class Pipeline {
     return { urgent: this.pendingCount - telemetry, telemetry };
   }
 
-  /**
-   * Commits whatever is pending now (also at shutdown, where all telemetry goes, and where the
-   * process waits for the fsync: everything committed is then durable and handed on).
-   */
+  /** Commits what is pending now; `all` (shutdown): all telemetry too, waiting for the fsync. */
   flush(all = false): void {
     this.scheduled = false;
     clearTimeout(this.retryTimer);
@@ -214,6 +213,7 @@ export class Pipeline {
         return;
       }
       end();
+      if (this.commitFailing && !this.fsyncFailed) this.recovered();
       this.rows = rows.length === this.rows.length ? [] : this.rows.slice(rows.length);
       this.unsynced = this.unsynced.length ? this.unsynced.concat(rows) : rows;
     }
@@ -227,12 +227,8 @@ export class Pipeline {
     return this.rows.length + this.unsynced.length + (this.syncing?.length ?? 0);
   }
 
-  private get room(): boolean {
-    return this.inBatch < this.limits.maxBatch;
-  }
-
   private isBehind(): boolean {
-    return this.commitFailing || !this.room || this.downstreamFull();
+    return this.commitFailing || this.inBatch >= this.limits.maxBatch || this.downstreamFull();
   }
 
   /** Starts the fsync of what is committed, unless one runs (what it does not cover waits for the next). */
@@ -245,7 +241,7 @@ export class Pipeline {
       this.syncing = undefined;
       if (err) {
         this.unsynced = rows.concat(this.unsynced);
-        this.commitFailed([], err);
+        this.commitFailed([], err, true);
         return;
       }
       this.durable(rows);
@@ -263,7 +259,7 @@ export class Pipeline {
       this.o.journal.syncNow();
     } catch (err) {
       this.unsynced = rows;
-      this.commitFailed([], err);
+      this.commitFailed([], err, true);
       return;
     }
     this.durable(rows);
@@ -272,11 +268,7 @@ export class Pipeline {
   /** Rows survive power loss now: they go out, in seq order. */
   private durable(rows: readonly Row[]): void {
     const m = this.o.metrics;
-    if (this.commitFailing) {
-      this.commitFailing = false;
-      m.degraded.set({ reason: 'disk' }, 0);
-      this.o.log.warn({ lastSeq: rows[rows.length - 1]!.env.seq }, 'journal commits again');
-    }
+    if (this.commitFailing && this.fsyncFailed) this.recovered();
     const now = Date.now();
     m.journalLastSeq.set(rows[rows.length - 1]!.env.seq);
     for (const row of rows) {
@@ -298,7 +290,7 @@ export class Pipeline {
     if (!all && this.rows.some((r) => r.env.kind !== 'telemetry')) return;
     const until = performance.now() + this.limits.fillBudgetMs;
     let n = 0;
-    while (this.parked.size && (all || (this.room && !this.downstreamFull()))) {
+    while (this.parked.size && (all || (this.inBatch < this.limits.maxBatch && !this.downstreamFull()))) {
       if (!all && ++n % 64 === 0 && performance.now() > until) break;
       const p = this.parked.take()!;
       this.stamp(p.e, p.device);
@@ -324,7 +316,7 @@ export class Pipeline {
       done.resolve();
     } else if (this.rows.length && !this.commitFailing) {
       this.schedule();
-    } else if (this.parked.size && !this.commitFailing && this.room) {
+    } else if (this.parked.size && !this.commitFailing && this.inBatch < this.limits.maxBatch) {
       // The tick's budget ran out: go on next tick (I/O, and alarms with it, run in between).
       // (No room: the events not yet durable fill their bound; the fsync's callback comes back here.)
       if (!this.downstreamFull()) this.schedule();
@@ -333,10 +325,17 @@ export class Pipeline {
     }
   }
 
+  private recovered(): void {
+    this.commitFailing = false;
+    this.o.metrics.degraded.set({ reason: 'disk' }, 0);
+    this.o.log.warn({ lastSeq: this.seq }, 'journal commits again');
+  }
+
   /** `rows`: the batch the journal refused; every row not yet durable waits with it. */
-  private commitFailed(rows: Row[], err: unknown): void {
+  private commitFailed(rows: Row[], err: unknown, fsync = false): void {
     // Keep the events and retry: a full disk or an I/O error must not lose what drivers reported.
     // Alarms and events go out meanwhile: life safety does not wait for the disk.
+    this.fsyncFailed = fsync;
     if (!this.commitFailing) {
       this.commitFailing = true;
       this.o.metrics.degraded.set({ reason: 'disk' }, 1);
