@@ -130,6 +130,17 @@ export class GuardedStream extends Duplex {
     else this.pendingWrite = cb;
   }
 
+  /** The chunks queued since the last write (a packet's parts, several packets) go out in one socket write. */
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    if (this.inner.destroyed) return cb(closedError());
+    this.inner.cork();
+    let ok = true;
+    for (const { chunk } of chunks) ok = this.inner.write(chunk);
+    this.inner.uncork();
+    if (ok) cb();
+    else this.pendingWrite = cb;
+  }
+
   override _final(cb: (err?: Error | null) => void): void {
     this.inner.end();
     cb();
