@@ -163,7 +163,7 @@ drivers:
     expect(() => parseConfigText('many.yaml', many)).toThrow(/\(line 2\): more than 5,000 YAML anchors, aliases and tags/);
   });
 
-  it('bounds the parser\'s work before it starts: tokens, keys and values, syntax errors, documents; and finds repeated keys', () => {
+  it('bounds the parser\'s work: it stops at the first token or key past the limits; syntax errors, documents; and finds repeated keys', () => {
     expect(() => parseConfigText('blank.yaml', '\n'.repeat(2_100_000))).toThrow(
       /\(line 2000001\): the file holds more than 2,000,000 YAML tokens/,
     );
@@ -191,6 +191,14 @@ drivers:
     }
     const cfg = parseConfigText('big.yaml', `${lines.join('\n')}\n`);
     expect(cfg.drivers.reduce((n, d) => n + d.devices.length, 0)).toBe(20_000);
+  });
+
+  it('gives process.env back as it was, after a load and after a refused file (the parser runs with a copy)', () => {
+    const env = process.env;
+    parseConfigText('ok.yaml', 'site: { id: s1 }\ngateway: { id: g1 }\n');
+    expect(process.env).toBe(env);
+    expect(() => parseConfigText('noise.yaml', '] '.repeat(1000))).toThrow(ConfigError);
+    expect(process.env).toBe(env);
   });
 
   it('still accepts ordinary anchors and aliases', () => {

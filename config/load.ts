@@ -7,7 +7,7 @@
  * protects, so that time and memory of a load are bounded whatever the text.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { Composer, type Document, isNode, LineCounter, Parser } from 'yaml';
+import { Composer, type CST, type Document, isNode, LineCounter, Parser } from 'yaml';
 import type { z } from 'zod';
 import { DEFINITIONS, familyDefinition } from '../drivers/index.js';
 import { checkAlarmConfig } from '../gateway/alarms/check-rules.js';
@@ -231,9 +231,6 @@ export function parseConfigText(file: string, text: string, limits: Partial<Load
   }
   const lineCounter = new LineCounter();
   const lineAt = (offset: number) => lineCounter.linePos(offset).line;
-  // Before the parser builds anything (a few hundred bytes a token): one streaming lexer pass.
-  const lexical = lexicalScan(text, lim);
-  if (lexical) throw new ConfigError(file, [{ path: '', line: lexical.line, message: lexical.message }], lexical.hint);
   // The parser recurses when it closes many block levels at once, so block nesting is bounded on
   // the raw text first (a generous over-estimate); the exact check on the parsed tokens follows.
   const indentLine = blockNestingBeyond(text, lim.maxDepth * 4);
@@ -244,34 +241,7 @@ export function parseConfigText(file: string, text: string, limits: Partial<Load
       DEPTH_HINT,
     );
   }
-  // Composing and converting recurse too: depth is checked on the tokens in between.
-  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
-  const shape = scanTokens(tokens, lim);
-  if (shape.problem) {
-    throw new ConfigError(
-      file,
-      [{ path: '', line: lineAt(shape.problem.offset), message: shape.problem.message }],
-      shape.problem.hint,
-    );
-  }
-  let doc: Document.Parsed | undefined;
-  let second: Document.Parsed | undefined;
-  // Each syntax error is an Error object: without stack traces, hundreds of thousands of them
-  // (a flood of stray ',' in a list) cost little. Synchronous, so nothing else sees the setting.
-  // Unique keys are checked below with a set: the library compares each key with every earlier one.
-  const stackTraceLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    for (const d of new Composer({ logLevel: 'error', uniqueKeys: false }).compose(tokens, true, text.length)) {
-      if (!doc) doc = d;
-      else {
-        second = d;
-        break;
-      }
-    }
-  } finally {
-    Error.stackTraceLimit = stackTraceLimit;
-  }
+  const { doc, second, aliases } = composeDocument(file, text, lim, lineCounter);
   if (!doc) return failValidation(file, validateConfig({}));
   const yamlProblems: ConfigProblem[] = doc.errors.slice(0, lim.maxSyntaxErrors).map((e) => ({
     path: '',
@@ -312,7 +282,7 @@ export function parseConfigText(file: string, text: string, limits: Partial<Load
   } catch (err) {
     throw new ConfigError(file, [{ path: '', message: `YAML: ${(err as Error).message}` }]);
   }
-  const size = measure(data, lim, shape.aliases > 0);
+  const size = measure(data, lim, aliases > 0);
   if (size.problem) {
     throw new ConfigError(
       file,
@@ -321,6 +291,78 @@ export function parseConfigText(file: string, text: string, limits: Partial<Load
     );
   }
   return failValidation(file, validateConfig(data ?? {}, lineOf));
+}
+
+/**
+ * Parses the text into its first YAML document (and the start of a second, if any). The parser's
+ * tokens (about 120 MB for a 20,000-device site file) are garbage once this returns.
+ */
+function composeDocument(
+  file: string,
+  text: string,
+  lim: LoadLimits,
+  lineCounter: LineCounter,
+): { doc?: Document.Parsed; second?: Document.Parsed; aliases: number } {
+  const lineAt = (offset: number) => lineCounter.linePos(offset).line;
+  // One lexer pass: the parser takes each lexeme once it is counted within the limits (a few
+  // hundred bytes a token), so it stops at the first excess.
+  const parser = new Parser(lineCounter.addNewLine);
+  const tokens: CST.Token[] = [];
+  const take = (lexeme: string) => {
+    for (const t of parser.next(lexeme)) tokens.push(t);
+  };
+  lineCounter.addNewLine(0);
+  const lexical = withPlainEnv(() => {
+    const problem = lexicalScan(text, lim, take);
+    if (!problem) for (const t of parser.end()) tokens.push(t);
+    return problem;
+  });
+  if (lexical) {
+    throw new ConfigError(file, [{ path: '', line: lexical.line, message: lexical.message }], lexical.hint);
+  }
+  // Composing and converting recurse too: depth is checked on the tokens in between.
+  const shape = scanTokens(tokens, lim);
+  if (shape.problem) {
+    throw new ConfigError(
+      file,
+      [{ path: '', line: lineAt(shape.problem.offset), message: shape.problem.message }],
+      shape.problem.hint,
+    );
+  }
+  let doc: Document.Parsed | undefined;
+  let second: Document.Parsed | undefined;
+  // Each syntax error is an Error object: without stack traces, hundreds of thousands of them
+  // (a flood of stray ',' in a list) cost little. Synchronous, so nothing else sees the setting.
+  // Unique keys are checked below with a set: the library compares each key with every earlier one.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    for (const d of new Composer({ logLevel: 'error', uniqueKeys: false }).compose(tokens, true, text.length)) {
+      if (!doc) doc = d;
+      else {
+        second = d;
+        break;
+      }
+    }
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
+  return { doc, second, aliases: shape.aliases };
+}
+
+/**
+ * Runs `fn` with process.env a plain copy of itself. The YAML parser reads process.env.LOG_TOKENS
+ * for every token, and each read of the real process.env asks the C library's environment: about a
+ * quarter of the parse of a 20,000-device site file. Synchronous, so nothing else sees the copy.
+ */
+function withPlainEnv<T>(fn: () => T): T {
+  const env = process.env;
+  process.env = { ...env };
+  try {
+    return fn();
+  } finally {
+    process.env = env;
+  }
 }
 
 function failValidation(file: string, result: ReturnType<typeof validateConfig>): SiteConfig {

@@ -5,11 +5,12 @@
  * (the parser and composer recurse) and token floods (the parser needs memory for every token and
  * node before anything can be validated).
  *
- * A file is refused before parsing when it is larger than `maxBytes`, holds more than `maxTokens`
- * tokens or `maxNodes` keys and values, or nests its blocks far too deep; before composing when it
- * nests deeper than `maxDepth`, holds more anchors and aliases than `maxAliasNodes` or more syntax
- * errors than `maxSyntaxErrors`; and before validation when its aliases would expand it beyond
- * `maxValues` or make it refer to itself.
+ * A file is refused before parsing when it is larger than `maxBytes` or nests its blocks far too
+ * deep; while parsing (the lexer counts each token before the parser takes it) when it holds more
+ * than `maxTokens` tokens or `maxNodes` keys and values; before composing when it nests deeper
+ * than `maxDepth`, holds more anchors and aliases than `maxAliasNodes` or more syntax errors than
+ * `maxSyntaxErrors`; and before validation when its aliases would expand it beyond `maxValues` or
+ * make it refer to itself.
  */
 import { CST, type Document, isScalar, Lexer, visit } from 'yaml';
 
@@ -26,15 +27,15 @@ export interface LoadLimits {
   /** Most anchors (`&name`), aliases (`*name`) and tags (`!tag`) together in one file. Default 5,000. */
   maxAliasNodes: number;
   /**
-   * Most YAML tokens (keys, values, punctuation, comments, blank lines), counted in one streaming
-   * pass before the parser builds them (a few hundred bytes each). Default 2,000,000.
+   * Most YAML tokens (keys, values, punctuation, comments, blank lines), each counted before the
+   * parser takes it (the parser needs a few hundred bytes for each). Default 2,000,000.
    */
   maxTokens: number;
   /** Most YAML syntax errors before the file is refused as not YAML, without composing it. Default 100. */
   maxSyntaxErrors: number;
   /**
-   * Most nodes written in the file (keys, values, aliases, flow lists and mappings), counted before
-   * the parser builds them (it needs about 1 kB of memory for each). Default 800,000.
+   * Most nodes written in the file (keys, values, aliases, flow lists and mappings), each counted
+   * before the parser takes it (it needs about 1 kB of memory for each). Default 800,000.
    */
   maxNodes: number;
   /** Most values (mappings, lists, scalars) once every alias counts at its full size. Default 1,000,000. */
@@ -58,11 +59,16 @@ const ALIAS_HINT =
 export const DEPTH_HINT = 'a site file nests a few levels deep: check the indentation and the brackets';
 
 /**
- * One streaming lexer pass (little memory, stops at the first excess) before the parser builds
- * its tokens: counts tokens, nodes, anchors/aliases/tags and documents. Without a hint, the
- * loader's usual one applies.
+ * The one lexer pass of a load: counts tokens, nodes, anchors/aliases/tags and documents, and hands
+ * each lexeme to `take` (the parser) only once it is within the limits: the parser stops at the first
+ * excess, having built no more than it would for a file at the limits. Without a hint, the loader's
+ * usual one applies.
  */
-export function lexicalScan(text: string, lim: LoadLimits): { line: number; message: string; hint?: string } | undefined {
+export function lexicalScan(
+  text: string,
+  lim: LoadLimits,
+  take: (lexeme: string) => void = () => undefined,
+): { line: number; message: string; hint?: string } | undefined {
   let tokens = 0;
   let nodes = 0;
   let aliasNodes = 0;
@@ -93,6 +99,7 @@ export function lexicalScan(text: string, lim: LoadLimits): { line: number; mess
     if (lexeme === '---' && ++docStarts > 1) {
       return { line, message: 'a second YAML document (after "---"); a site file holds one' };
     }
+    take(lexeme);
     for (let i = lexeme.indexOf('\n'); i >= 0; i = lexeme.indexOf('\n', i + 1)) line++;
   }
   return undefined;
@@ -148,6 +155,8 @@ export function duplicateKeys(doc: Document.Parsed): number[] {
   return out;
 }
 
+const TOKEN_PARTS = ['start', 'props', 'key', 'sep', 'value', 'items', 'end'] as const;
+
 export type ShapeProblem = { offset: number; message: string; hint: string };
 
 /** One iterative pass over the CST: nesting depth, aliases, syntax errors. */
@@ -158,12 +167,18 @@ export function scanTokens(
   let aliases = 0;
   let errors = 0;
   let firstError: CST.ErrorToken | undefined;
-  const stack: { t: unknown; depth: number }[] = tokens.map((t) => ({ t, depth: 0 }));
+  // Two stacks side by side: the token and its depth (no object per token to collect).
+  const stack: unknown[] = [...tokens];
+  const depths: number[] = tokens.map(() => 0);
   while (stack.length) {
-    const { t, depth } = stack.pop()!;
+    const t = stack.pop();
+    const depth = depths.pop()!;
     if (!t || typeof t !== 'object') continue;
     if (Array.isArray(t)) {
-      for (const x of t) stack.push({ t: x, depth });
+      for (const x of t) {
+        stack.push(x);
+        depths.push(depth);
+      }
       continue;
     }
     const tok = t as { type?: string; offset?: number; items?: unknown[] };
@@ -207,8 +222,11 @@ export function scanTokens(
           continue;
     }
     const o = tok as Record<string, unknown>;
-    for (const k of ['start', 'props', 'key', 'sep', 'value', 'items', 'end']) {
-      if (o[k] !== undefined) stack.push({ t: o[k], depth: d });
+    for (const k of TOKEN_PARTS) {
+      if (o[k] !== undefined) {
+        stack.push(o[k]);
+        depths.push(d);
+      }
     }
   }
   return { aliases };
