@@ -145,6 +145,9 @@ export class InvalidRegisters extends Error {
   override readonly name = 'InvalidRegisters';
 }
 
+/** Two registers as one 32-bit value (reused: decoding allocates nothing). */
+const WORDS = new DataView(new ArrayBuffer(4));
+
 /** Rounds away binary noise of scaling (0.1 × 123 = 12.3, not 12.300000000000001). */
 const round = (v: number) => Math.round(v * 1e6) / 1e6;
 
@@ -159,10 +162,10 @@ export function readFields(map: RegisterMap, blocks: Blocks): FieldValues {
       out[name] = data[f.offset] as boolean;
       continue;
     }
-    const word = (i: number) => data[f.offset + i] as number;
-    if (f.type === 'bool') out[name] = ((word(0) >> (f.bit ?? 0)) & 1) === 1;
-    else if (f.type === 'bits') Object.assign(out, decodeBits(name, f, word(0)));
-    else out[name] = decodeNumber(name, f, word(0), word(1));
+    const w0 = data[f.offset] as number;
+    if (f.type === 'bool') out[name] = ((w0 >> (f.bit ?? 0)) & 1) === 1;
+    else if (f.type === 'bits') Object.assign(out, decodeBits(name, f, w0));
+    else out[name] = decodeNumber(name, f, w0, data[f.offset + 1] as number);
   }
   return out;
 }
@@ -191,16 +194,17 @@ function decodeBits(name: string, f: Field, word: number): FieldValues {
 
 function decodeNumber(name: string, f: Field, w0: number, w1: number): FieldValue {
   const [hi, lo] = f.wordOrder === 'big' ? [w0, w1] : [w1, w0];
-  const buf = Buffer.alloc(4);
-  buf.writeUInt16BE(hi, 0);
-  buf.writeUInt16BE(lo, 2);
-  const raw = {
-    uint16: w0,
-    int16: (w0 << 16) >> 16,
-    uint32: buf.readUInt32BE(0),
-    int32: buf.readInt32BE(0),
-    float32: buf.readFloatBE(0),
-  }[f.type as (typeof NUMBER_TYPES)[number]];
+  let raw: number;
+  if (f.type === 'uint16') raw = w0;
+  else if (f.type === 'int16') raw = (w0 << 16) >> 16;
+  else if (f.type === 'uint32') raw = hi * 0x10000 + lo;
+  else if (f.type === 'int32') raw = ((hi << 16) | lo) | 0;
+  else {
+    // IEEE 754 binary32, high word first once the word order is applied.
+    WORDS.setUint16(0, hi);
+    WORDS.setUint16(2, lo);
+    raw = WORDS.getFloat32(0);
+  }
   if (!Number.isFinite(raw)) throw new InvalidRegisters(`field ${name}: float32 is ${raw} (not a number the device may report)`);
   if (f.values) {
     const named = Object.hasOwn(f.values, String(raw)) ? f.values[String(raw)] : undefined;

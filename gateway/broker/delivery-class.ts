@@ -10,11 +10,11 @@ import { randomUUID } from 'node:crypto';
  */
 export function deliveryClassStamper(): (packet: { qos: number; retain: boolean }) => void {
   const prefix = randomUUID();
-  const counters = new Map<string, number>();
+  // Index qos * 2 + retain: QoS 0, 0 retained, 1, 1 retained, 2, 2 retained.
+  const ids = [0, 1, 2].flatMap((qos) => [`${prefix}:q${qos}`, `${prefix}:q${qos}r`]);
+  const counters = ids.map(() => 0);
   return (packet) => {
-    const cls = `${prefix}:q${packet.qos}${packet.retain ? 'r' : ''}`;
-    const n = (counters.get(cls) ?? 0) + 1;
-    counters.set(cls, n);
-    Object.assign(packet, { brokerId: cls, brokerCounter: n });
+    const cls = packet.qos * 2 + (packet.retain ? 1 : 0);
+    Object.assign(packet, { brokerId: ids[cls], brokerCounter: ++counters[cls]! });
   };
 }

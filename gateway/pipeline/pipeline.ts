@@ -13,7 +13,7 @@
  */
 
 import type { Journal, JournalRow } from '../journal/journal.js';
-import { type DeviceEvent, type DeviceRef, type EventEnvelope, eventProblem, stampEvent } from '../core/envelope.js';
+import { type DeviceEvent, type DeviceRef, type EventEnvelope, EventKind, eventProblem, stampEvent } from '../core/envelope.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
@@ -24,10 +24,7 @@ export type CommittedListener = (env: EventEnvelope, json: string) => void;
 export interface PipelineLimits {
   /** Events stamped and not yet durable at most; alarms and events always join, telemetry fills up. */
   maxBatch: number;
-  /**
-   * Events in one transaction at most (more go in the next tick's): it runs on the event loop, tens
-   * of µs per event, and this bounds how long it holds an alarm arriving meanwhile.
-   */
+  /** Events in one transaction at most (more in the next tick's): bounds how long a commit on the event loop holds an alarm. */
   maxCommit: number;
   /** Telemetry readings waiting for a commit at most; beyond it the oldest reading is shed. */
   maxQueuedTelemetry: number;
@@ -271,13 +268,15 @@ export class Pipeline {
     if (this.commitFailing && this.fsyncFailed) this.recovered();
     const now = Date.now();
     m.journalLastSeq.set(rows[rows.length - 1]!.env.seq);
+    const published: Record<EventKind, number> = { alarm: 0, event: 0, telemetry: 0 }; // counted per batch: cheaper
     for (const row of rows) {
       const { env, json } = row;
       m.journalLagSeconds.observe((now - Date.parse(env.receivedAt)) / 1000);
-      m.eventsPublished.inc({ kind: env.kind });
+      published[env.kind]++;
       if (!row.delivered) this.call(this.deliveryListeners, env, json);
       this.call(this.committedListeners, env, json);
     }
+    for (const kind of EventKind.options) if (published[kind]) m.eventsPublished.inc({ kind }, published[kind]);
   }
 
   /**

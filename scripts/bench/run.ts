@@ -7,23 +7,14 @@
  *
  *   npm run bench [-- --only pipeline,bare-relay] [--quick] [--out docs/BENCHMARKS.md] [--inproc]
  *
- * Adding a section = one import and one entry in SECTIONS (see types.ts for the contract).
+ * Adding a section = one entry in SECTIONS (see types.ts for the contract). A section's module is
+ * imported only by the process that runs it: its RSS holds that section's code, not every section's.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchAlarmLatency } from './alarm-latency.js';
-import { benchBareRelay } from './bare-relay.js';
-import { benchColdStart } from './cold-start.js';
 import { reportUncaught, runSectionProcess } from './child-run.js';
-import { benchConsoleLatency } from './console-latency.js';
-import { benchEbikeCutLatency } from './ebike-cut-latency.js';
-import { benchFamilyAlarmLatency } from './family-alarm-latency.js';
-import { benchNodeRed } from './node-red.js';
-import { benchOverload } from './overload.js';
-import { benchPipeline } from './pipeline.js';
 import { benchPlots } from './plots.js';
-import { benchRelayOverload } from './relay-overload.js';
 import {
   failed as isFailed,
   machine,
@@ -35,65 +26,63 @@ import {
   type StoredSection,
 } from './report.js';
 import { type BenchOptions, type Section, type SectionResult, toSectionResult } from './types.js';
-import { benchUplinkDrain } from './uplink-drain.js';
-import { benchVideoLinkage } from './video-linkage.js';
 
 export const SECTIONS: Section[] = [
-  { id: 'pipeline', title: 'Gateway pipeline: normalise + journal + local publish', run: benchPipeline },
+  { id: 'pipeline', title: 'Gateway pipeline: normalise + journal + local publish', run: async (o) => (await import('./pipeline.js')).benchPipeline(o) },
   {
     id: 'bare-relay',
     title: 'Floor: bare MQTT relay (aedes + MQTT.js subscribe and republish)',
-    run: benchBareRelay,
+    run: async (o) => (await import('./bare-relay.js')).benchBareRelay(o),
   },
   {
     id: 'alarm-latency',
     title: 'Alarm latency: device message to bus, feed and linkage command',
-    run: benchAlarmLatency,
+    run: async (o) => (await import('./alarm-latency.js')).benchAlarmLatency(o),
   },
   {
     id: 'family-alarm-latency',
     title: 'Alarm latency of the push families: smoke uplink and gate push to feed and gate command',
-    run: benchFamilyAlarmLatency,
+    run: async (o) => (await import('./family-alarm-latency.js')).benchFamilyAlarmLatency(o),
   },
   {
     id: 'ebike-cut-latency',
     title: 'E-bike pile: overcurrent on a stuck-relay port to the port.cut coil write at the pile',
-    run: benchEbikeCutLatency,
+    run: async (o) => (await import('./ebike-cut-latency.js')).benchEbikeCutLatency(o),
   },
   {
     id: 'video-linkage',
     title: 'Video linkage: gas alarm on a watched detector to GotoPreset and the camera.link outcome on the feed',
-    run: benchVideoLinkage,
+    run: async (o) => (await import('./video-linkage.js')).benchVideoLinkage(o),
   },
   {
     id: 'console-latency',
     title: 'Console: gas alarm to its row in the staff console inbox (chromium)',
-    run: benchConsoleLatency,
+    run: async (o) => (await import('./console-latency.js')).benchConsoleLatency(o),
   },
   {
     id: 'uplink-drain',
     title: 'Uplink: backlog built while the city broker is down, drained into mosquitto',
-    run: (o) => benchUplinkDrain({ events: o.quick ? 100_000 : undefined, verbose: true }),
+    run: async (o) => (await import('./uplink-drain.js')).benchUplinkDrain({ events: o.quick ? 100_000 : undefined, verbose: true }),
   },
   {
     id: 'overload',
     title: 'Overload: 3x capacity of telemetry for a minute, with alarms, through the real gateway',
-    run: benchOverload,
+    run: async (o) => (await import('./overload.js')).benchOverload(o),
   },
   {
     id: 'node-red',
     title: 'Peer: Node-RED 4 doing the same gas job (MQTT in, normalise + threshold, MQTT out to the bus and the city)',
-    run: benchNodeRed,
+    run: async (o) => (await import('./node-red.js')).benchNodeRed(o),
   },
   {
     id: 'relay-overload',
     title: 'Floor under overload: the bare relay in its own process, telemetry at 3x the gateway capacity with high-gas readings',
-    run: benchRelayOverload,
+    run: async (o) => (await import('./relay-overload.js')).benchRelayOverload(o),
   },
   {
     id: 'cold-start',
     title: 'Cold start: `gateway start` on a 20,000-device site file to the first event on the bus',
-    run: benchColdStart,
+    run: async (o) => (await import('./cold-start.js')).benchColdStart(o),
   },
 ];
 
