@@ -15,6 +15,7 @@
 import type Database from 'better-sqlite3';
 import { type Alarm, summary } from '../core/alarm-types.js';
 import type { DeviceRef, EventEnvelope } from '../core/envelope.js';
+import { deviceParams, ofDevices } from '../journal/device-index.js';
 import { intParam, type Redact, shown } from './api-events.js';
 import { type ApiRouter, HttpError, sendJson } from './console-router.js';
 
@@ -86,17 +87,20 @@ export class DeviceFacts {
     db: Database.Database,
     private readonly o: DeviceRoutesOptions,
   ) {
-    // The last event of a type of one device, in one index look-up.
-    db.exec('CREATE INDEX IF NOT EXISTS events_device_type ON events (device_id, type, seq)');
-    this.lastOfType = db.prepare('SELECT body FROM events WHERE device_id = ? AND type = ? ORDER BY seq DESC LIMIT 1');
+    // One device's events through the journal's device index (@d0 = the device id).
+    this.lastOfType = db.prepare(
+      `SELECT body FROM events WHERE ${ofDevices(1, { where: 'type = @type', newest: '1' })} ORDER BY seq DESC LIMIT 1`,
+    );
     this.lastSeen = db.prepare(
-      "SELECT received_at AS at FROM events WHERE device_id = ? AND type <> 'device.availability' AND type NOT LIKE 'alarm.%' ORDER BY seq DESC LIMIT 1",
+      `SELECT received_at AS at FROM events WHERE ${ofDevices(1, { where: "type <> 'device.availability' AND type NOT LIKE 'alarm.%'", newest: '1' })} ORDER BY seq DESC LIMIT 1`,
     );
     this.firstAt = db.prepare('SELECT seq FROM events WHERE received_at >= ? ORDER BY received_at LIMIT 1');
     this.telemetry = db.prepare(
-      "SELECT received_at AS at, type, body FROM events WHERE device_id = ? AND seq >= ? AND kind = 'telemetry' AND received_at >= ? AND received_at < ? ORDER BY seq DESC LIMIT ?",
+      `SELECT received_at AS at, type, body FROM events WHERE ${ofDevices(1, { where: 'seq >= @from' })} AND kind = 'telemetry' AND received_at >= @since AND received_at < @until ORDER BY seq DESC LIMIT @limit`,
     );
-    this.events = db.prepare('SELECT body FROM events WHERE device_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?');
+    this.events = db.prepare(
+      `SELECT body FROM events WHERE ${ofDevices(1, { where: 'seq < @before', newest: '@limit' })} ORDER BY seq DESC LIMIT @limit`,
+    );
   }
 
   list(): DeviceRow[] {
@@ -107,7 +111,7 @@ export class DeviceFacts {
   row(d: DeviceRef, alarms: readonly Alarm[] = this.o.activeAlarms()): DeviceRow {
     const config = (this.o.deviceConfig?.(d.id) ?? {}) as { name?: unknown; model?: unknown };
     const availability = this.last(d.id, 'device.availability');
-    const seen = this.lastSeen.get(d.id) as { at: number } | undefined;
+    const seen = this.lastSeen.get(deviceParams([d.id])) as { at: number } | undefined;
     const battery = BATTERY_EVENTS.map((t) => this.last(d.id, t))
       .filter((e): e is EventEnvelope => typeof e?.data.battery === 'number')
       .sort((a, b) => b.seq - a.seq)[0];
@@ -133,14 +137,14 @@ export class DeviceFacts {
 
   /** The device's events older than `before` (a seq), newest first. */
   eventsOf(id: string, limit: number, before = Number.MAX_SAFE_INTEGER): EventEnvelope[] {
-    return (this.events.all(id, before, limit) as { body: string }[]).map((r) => JSON.parse(r.body) as EventEnvelope);
+    return (this.events.all({ ...deviceParams([id]), before, limit }) as { body: string }[]).map((r) => JSON.parse(r.body) as EventEnvelope);
   }
 
   /** The numbers of its telemetry events in [since, until), one series per event type and field (and part). */
   readings(id: string, since: number, until: number): { series: Readings[]; truncated: boolean } {
     const from = (this.firstAt.get(since) as { seq: number } | undefined)?.seq;
     if (from === undefined) return { series: [], truncated: false };
-    const rows = this.telemetry.all(id, from, since, until, READINGS_MAX_ROWS) as { at: number; type: string; body: string }[];
+    const rows = this.telemetry.all({ ...deviceParams([id]), from, since, until, limit: READINGS_MAX_ROWS }) as { at: number; type: string; body: string }[];
     const series = new Map<string, Readings>();
     for (let i = rows.length - 1; i >= 0; i--) {
       const { at, type, body } = rows[i]!;
@@ -160,7 +164,7 @@ export class DeviceFacts {
   }
 
   private last(id: string, type: string): EventEnvelope | undefined {
-    const r = this.lastOfType.get(id, type) as { body: string } | undefined;
+    const r = this.lastOfType.get({ ...deviceParams([id]), type }) as { body: string } | undefined;
     return r && (JSON.parse(r.body) as EventEnvelope);
   }
 }

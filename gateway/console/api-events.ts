@@ -20,6 +20,7 @@ import type Database from 'better-sqlite3';
 import { DEFINITIONS } from '../../drivers/index.js';
 import type { DeviceRef, EventEnvelope } from '../core/envelope.js';
 import type { AnyFamily } from '../devices/driver-api.js';
+import { deviceParams, ofDevices } from '../journal/device-index.js';
 import { createRedactor, PrivacyConfig, readSalt } from '../uplink/privacy.js';
 import { type ApiRouter, HttpError, sendJson } from './console-router.js';
 import type { Session } from './sessions.js';
@@ -64,7 +65,7 @@ export class EventHistory {
   page(f: EventFilter, limit: number, before?: number): EventEnvelope[] {
     const w = this.where(f, before);
     if (!w) return [];
-    const rows = this.db.prepare(`SELECT body FROM events WHERE ${w.sql} ORDER BY seq DESC LIMIT ?`).all(...w.args, limit) as {
+    const rows = this.db.prepare(`SELECT body FROM events WHERE ${w.sql} ORDER BY seq DESC LIMIT @limit`).all({ ...w.args, limit }) as {
       body: string;
     }[];
     return rows.map((r) => JSON.parse(r.body) as EventEnvelope);
@@ -74,24 +75,26 @@ export class EventHistory {
   moreThan(f: EventFilter, n: number): boolean {
     const w = this.where(f);
     if (!w) return false;
-    return this.db.prepare(`SELECT 1 FROM events WHERE ${w.sql} ORDER BY seq DESC LIMIT 1 OFFSET ?`).get(...w.args, n) !== undefined;
+    return this.db.prepare(`SELECT 1 FROM events WHERE ${w.sql} ORDER BY seq DESC LIMIT 1 OFFSET @n`).get({ ...w.args, n }) !== undefined;
   }
 
-  private where(f: EventFilter, before?: number): { sql: string; args: unknown[] } | undefined {
+  private where(f: EventFilter, before?: number): { sql: string; args: Record<string, unknown> } | undefined {
     if (f.devices?.length === 0) return undefined;
     // The time range as a range of sequence numbers: the scan stops at its ends.
     const lo = (this.firstAt.get(f.since) as { seq: number } | undefined)?.seq;
     const hi = (this.lastBefore.get(f.until) as { seq: number } | undefined)?.seq;
     if (lo === undefined || hi === undefined || hi < lo) return undefined;
-    const clauses = ['seq BETWEEN ? AND ?', 'received_at >= ?', 'received_at < ?'];
-    const args: unknown[] = [lo, before === undefined ? hi : Math.min(hi, before - 1), f.since, f.until];
+    const seqs = 'seq BETWEEN @lo AND @hi';
+    const clauses = [seqs, 'received_at >= @since', 'received_at < @until'];
+    const args: Record<string, unknown> = { lo, hi: before === undefined ? hi : Math.min(hi, before - 1), since: f.since, until: f.until };
     if (f.type) {
-      clauses.push('(type = ? OR type LIKE ?)');
-      args.push(f.type, `${f.type}.%`);
+      clauses.push('(type = @type OR type LIKE @typePrefix)');
+      Object.assign(args, { type: f.type, typePrefix: `${f.type}.%` });
     }
     if (f.devices) {
-      clauses.push(`device_id IN (${f.devices.map(() => '?').join(',')})`);
-      args.push(...f.devices);
+      // Through the journal's device index, within the same range of sequence numbers.
+      clauses.push(ofDevices(f.devices.length, { where: seqs }));
+      Object.assign(args, deviceParams(f.devices));
     }
     return { sql: clauses.join(' AND '), args };
   }

@@ -14,15 +14,19 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { EventEnvelope } from '../core/envelope.js';
 import { GatewayError } from '../core/errors.js';
-import { Checkpointer } from './checkpointer.js';
+import { attachDeviceIndex, CHUNK_SQL, deviceParams, indexChunk, indexFileOf, ofDevices } from './device-index.js';
+import { JournalWorker } from './journal-worker.js';
 import { type AppliedMigration, migrate } from './migrations.js';
 
-/** Events appended between two checkpoint requests (about 1,000 WAL pages with the outbox rows). */
-const CHECKPOINT_EVERY = 1_000;
 /**
- * SQLite's own automatic checkpoint while the checkpointer runs, in WAL pages. Under steady appends
+ * Events appended between two requests to the worker (device index, then checkpoint): also the
+ * most a query scans of the unindexed tail while the worker keeps up.
+ */
+const WORK_EVERY = 500;
+/**
+ * SQLite's own automatic checkpoint while the worker runs, in WAL pages. Under steady appends
  * a PASSIVE checkpoint never catches the writer, so the WAL is only reset by this one: it copies
- * what the checkpointer has not copied yet, then the WAL starts over.
+ * what the worker has not copied yet, then the WAL starts over.
  */
 const BACKSTOP_PAGES = 4_000;
 
@@ -63,10 +67,10 @@ export class Journal {
   private appendedSeq = 0;
   private durable = 0;
   private readonly durableListeners: (() => void)[] = [];
-  /** Started at the first checkpoint request (a journal that stays small never needs one). */
-  private checkpointer: Checkpointer | undefined;
-  private checkpointFailed = false;
-  private sinceCheckpoint = 0;
+  /** Started at the first request (a journal that stays small never needs one). */
+  private worker: JournalWorker | undefined;
+  private workerFailed = false;
+  private sinceWork = 0;
   private readonly syncConfigured: Database.Statement;
 
   constructor(private readonly opts: JournalOptions) {
@@ -97,6 +101,8 @@ export class Journal {
       "INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     );
     this.appendedSeq = this.durable = this.lastSeq();
+    const id = this.db.prepare("SELECT value FROM meta WHERE key = 'journal_id'").get() as { value: string };
+    attachDeviceIndex(this.db, opts.path, id.value, this.appendedSeq);
     this.syncNormal = this.db.prepare('PRAGMA synchronous = NORMAL');
     this.syncConfigured = this.db.prepare(`PRAGMA synchronous = ${opts.synchronous}`);
     this.appendTx = this.db.transaction((rows: readonly JournalRow[]) => {
@@ -153,8 +159,8 @@ export class Journal {
       }
     }
     this.appendedSeq = rows[rows.length - 1]!.env.seq;
-    this.sinceCheckpoint += rows.length;
-    if (this.sinceCheckpoint >= CHECKPOINT_EVERY) this.requestCheckpoint();
+    this.sinceWork += rows.length;
+    if (this.sinceWork >= WORK_EVERY) this.requestWork();
     if (this.opts.synchronous === 'NORMAL') this.markDurable(this.appendedSeq);
   }
 
@@ -171,19 +177,32 @@ export class Journal {
     this.durableListeners.push(listener);
   }
 
-  private requestCheckpoint(): void {
-    this.sinceCheckpoint = 0;
-    if (this.checkpointFailed || this.opts.path === ':memory:') return;
-    if (!this.checkpointer) {
-      this.checkpointer = new Checkpointer(this.opts.path, this.opts.synchronous, () => {
-        // SQLite's automatic checkpoint (1,000 pages, its default) takes over again.
-        this.checkpointFailed = true;
-        this.checkpointer = undefined;
-        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
-      });
+  /** Device index and checkpoint: on the worker, or here when it cannot run (in-memory journal, worker failed). */
+  private requestWork(): void {
+    this.sinceWork = 0;
+    if (this.workerFailed || this.opts.path === ':memory:') {
+      while (indexChunk(this.db) > 0);
+      return;
+    }
+    if (!this.worker) {
+      this.worker = new JournalWorker(
+        { path: this.opts.path, index: indexFileOf(this.opts.path), synchronous: this.opts.synchronous },
+        () => {
+          // SQLite's automatic checkpoint (1,000 pages, its default) takes over again.
+          this.workerFailed = true;
+          this.worker = undefined;
+          if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+        },
+      );
       this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
     }
-    this.checkpointer.request();
+    this.worker.request();
+  }
+
+  /** Drops the device index entries of removed events (on the worker when it runs). */
+  private pruneIndex(): void {
+    if (this.worker) this.worker.prune();
+    else this.db.prepare(CHUNK_SQL.prune).run();
   }
 
   private markDurable(seq: number): void {
@@ -233,7 +252,7 @@ export class Journal {
     };
     if (q.since) add('received_at >= ?', q.since.getTime());
     if (q.until) add('received_at < ?', q.until.getTime());
-    if (q.device) add('device_id = ?', q.device);
+    if (q.device) add(ofDevices(1), deviceParams([q.device]));
     // `gas.alarm` also matches `gas.alarm.high`
     if (q.type) add('(type = ? OR type LIKE ?)', q.type, `${q.type}.%`);
     if (q.afterSeq !== undefined) add('seq > ?', q.afterSeq);
@@ -269,12 +288,13 @@ export class Journal {
         .prepare('DELETE FROM events WHERE seq IN (SELECT seq FROM events ORDER BY seq LIMIT ?)')
         .run(share).changes;
     }
+    if (deleted) this.pruneIndex();
     return deleted;
   }
 
   close(): void {
-    this.checkpointer?.close();
-    this.checkpointer = undefined;
+    this.worker?.close();
+    this.worker = undefined;
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.walFd = undefined;
     if (this.db.open) this.db.close();

@@ -23,7 +23,7 @@ describe('journal schema migrations', () => {
     before.close();
 
     const journal = new Journal(opts(path));
-    expect(journal.migrated.map((m) => m.version)).toEqual([1]);
+    expect(journal.migrated.map((m) => m.version)).toEqual([1, 2]);
     expect(schemaVersion(journal.db)).toBe(SCHEMA_VERSION);
     expect(journal.query().map((e) => [e.seq, e.type])).toEqual([
       [1, 'gas.reading'],
@@ -32,7 +32,16 @@ describe('journal schema migrations', () => {
     ]);
     expect(journal.lastSeq()).toBe(3);
     const log = journal.db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
-    expect(log).toEqual([{ version: 1, name: expect.stringContaining('events') }]);
+    expect(log).toEqual([
+      { version: 1, name: expect.stringContaining('events') },
+      { version: 2, name: expect.stringContaining('device index') },
+    ]);
+    // Version 2: no per-device index on events (the device index file serves device queries).
+    const indexes = journal.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL").all();
+    expect(indexes).toEqual([{ name: 'events_type' }, { name: 'events_time' }]);
+    const devices = [...new Set(journal.query().map((e) => e.device.id))];
+    for (const d of devices) expect(journal.query({ device: d }).every((e) => e.device.id === d)).toBe(true);
+    expect(devices.flatMap((d) => journal.query({ device: d })).length).toBe(3);
     journal.close();
 
     const again = new Journal(opts(path));

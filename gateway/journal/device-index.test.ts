@@ -1,0 +1,115 @@
+/**
+ * The device index: one device's events are found through it whether it has caught up or not,
+ * it is filled by the journal's worker thread, follows retention, and is rebuilt when it does not
+ * belong to the journal (another journal's index, a journal restored from an older copy).
+ */
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { stampEvent } from '../core/envelope.js';
+import { waitFor } from '../testing/wait-for.js';
+import { indexFileOf } from './device-index.js';
+import { Journal, type JournalRow } from './journal.js';
+
+const DEVICES = 40;
+
+function rows(from: number, count: number, at = new Date()): JournalRow[] {
+  return Array.from({ length: count }, (_, i) => {
+    const seq = from + i;
+    const deviceId = `gas-${seq % DEVICES}`;
+    const env = stampEvent(
+      { deviceId, type: seq % 7 === 0 ? 'gas.alarm.high' : 'gas.reading', kind: 'event', severity: 'info', data: { n: seq }, receivedAt: at },
+      { site: 's', gateway: 'g', seq, device: { id: deviceId, family: 'gas-detector', tags: [] } },
+    );
+    return { env, json: JSON.stringify(env) };
+  });
+}
+
+const open = (path: string, maxAgeDays = 30) => new Journal({ path, synchronous: 'FULL', retention: { maxAgeDays, maxSizeMB: 100 } });
+const tempPath = () => join(mkdtempSync(join(tmpdir(), 'device-index-')), 'gw.db');
+const upto = (j: Journal) => (j.db.prepare("SELECT value FROM idx.state WHERE key = 'upto'").get() as { value: number }).value;
+const entries = (j: Journal) => (j.db.prepare('SELECT COUNT(*) AS n FROM idx.by_device').get() as { n: number }).n;
+
+/** What a query by device must return: the device's events in seq order, straight from the events table. */
+function expectDeviceQueriesRight(j: Journal): void {
+  const all = j.query({ limit: 100_000 });
+  for (let d = 0; d < DEVICES; d += 7) {
+    const id = `gas-${d}`;
+    expect(j.query({ device: id, limit: 100_000 }).map((e) => e.seq)).toEqual(all.filter((e) => e.device.id === id).map((e) => e.seq));
+  }
+}
+
+function appendInBatches(j: Journal, from: number, count: number, at?: Date): void {
+  for (let s = from; s < from + count; s += 100) j.append(rows(s, Math.min(100, from + count - s), at));
+}
+
+describe('device index', () => {
+  it('lives in its own file; the worker fills it behind the appends; queries are right before and after', async () => {
+    const path = tempPath();
+    const j = open(path);
+    expect(existsSync(indexFileOf(path))).toBe(true);
+    expect(indexFileOf(path)).toBe(join(path, '..', 'gw.index.db'));
+    j.append(rows(1, 50));
+    expect(upto(j)).toBe(0); // nothing indexed yet: the 50 events are the tail
+    expectDeviceQueriesRight(j);
+    appendInBatches(j, 51, 2_950);
+    await waitFor('the worker to index every event', () => upto(j) === 3_000, { timeoutMs: 20_000 });
+    expect(entries(j)).toBe(3_000);
+    expectDeviceQueriesRight(j);
+    j.append(rows(3_001, 30)); // a new tail on top of the index
+    expectDeviceQueriesRight(j);
+    j.close();
+  });
+
+  it('follows retention: entries of removed events are dropped', async () => {
+    const path = tempPath();
+    const j = open(path, 1);
+    appendInBatches(j, 1, 1_000, new Date(Date.now() - 3 * 86_400_000)); // older than the retention
+    appendInBatches(j, 1_001, 1_000);
+    await waitFor('the worker to index every event', () => upto(j) === 2_000, { timeoutMs: 20_000 });
+    expect(j.prune()).toBe(1_000);
+    await waitFor('the entries of removed events to go', () => entries(j) === 1_000, { timeoutMs: 20_000 });
+    expectDeviceQueriesRight(j);
+    j.close();
+  });
+
+  it("is rebuilt when it is another journal's or the journal went back (restored from an older copy)", async () => {
+    const a = tempPath();
+    const ja = open(a);
+    appendInBatches(ja, 1, 1_000);
+    await waitFor('journal A indexed', () => upto(ja) === 1_000, { timeoutMs: 20_000 });
+    ja.close();
+    const older = `${a}.older`;
+    copyFileSync(a, older);
+
+    const b = tempPath();
+    const jb = open(b);
+    appendInBatches(jb, 1, 600);
+    jb.close();
+    copyFileSync(indexFileOf(a), indexFileOf(b)); // A's index beside B
+    const again = open(b);
+    expect(upto(again)).toBe(0);
+    expect(entries(again)).toBe(0);
+    expectDeviceQueriesRight(again);
+    again.close();
+
+    const ja2 = open(a);
+    appendInBatches(ja2, 1_001, 1_000);
+    await waitFor('journal A indexed to 2,000', () => upto(ja2) === 2_000, { timeoutMs: 20_000 });
+    ja2.close();
+    copyFileSync(older, a); // back to 1,000 events; the index says 2,000
+    const restored = open(a);
+    expect(upto(restored)).toBe(0);
+    expectDeviceQueriesRight(restored);
+    restored.close();
+  });
+
+  it('an in-memory journal indexes on its own connection', () => {
+    const j = new Journal({ path: ':memory:', synchronous: 'NORMAL', retention: { maxAgeDays: 30, maxSizeMB: 100 } });
+    j.append(rows(1, 600));
+    expect(upto(j)).toBe(600);
+    expectDeviceQueriesRight(j);
+    j.close();
+  });
+});

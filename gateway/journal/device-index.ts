@@ -1,0 +1,108 @@
+/**
+ * The journal's device index: which events (by seq) belong to which device, and of which type.
+ * It lives in its own SQLite file next to the journal (`gateway.db` → `gateway.index.db`) and is
+ * filled behind the appends, in large sorted chunks, by the journal's worker thread.
+ *
+ * Why not an index on `events`: with thousands of devices, each event of a batch lands on another
+ * leaf page of a `(device_id, …)` index, and every page a transaction touches is written whole to
+ * the WAL: about 4 KiB per event for a 400-byte event, the largest cost of an append. Filled in
+ * chunks of thousands of events sorted by device, many entries share a page; in its own file the
+ * worker writes it without ever waiting for (or holding up) the appends.
+ *
+ * Events above `upto` (appended since the last chunk) are not in the index yet: a query takes
+ * them from the tail of `events` (a scan of a few thousand rows at most). Entries of events
+ * removed by retention are dropped by the worker; until then a join with `events` skips them.
+ * The index is derived data: when it does not belong to the journal (another journal, a restored
+ * backup) it is emptied and rebuilt from `events`.
+ */
+import { basename, dirname, extname, join } from 'node:path';
+import type Database from 'better-sqlite3';
+
+/** Events indexed per chunk (one transaction of the index file). */
+export const INDEX_CHUNK = 20_000;
+
+/** The index file of a journal file; ':memory:' for an in-memory journal. */
+export function indexFileOf(journalPath: string): string {
+  if (journalPath === ':memory:') return ':memory:';
+  const ext = extname(journalPath);
+  return join(dirname(journalPath), `${basename(journalPath, ext)}.index${ext || '.db'}`);
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS idx.by_device (
+    device_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    PRIMARY KEY (device_id, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS idx.by_device_type ON by_device (device_id, type, seq);
+  CREATE TABLE IF NOT EXISTS idx.state (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+  INSERT OR IGNORE INTO idx.state (key, value) VALUES ('upto', 0), ('journal', '');
+`;
+
+/**
+ * The statements of one chunk, run the same way by the worker and (fallback, in-memory journals)
+ * the journal's own connection: `next` gives the last seq of the next chunk, `insert` and `upto`
+ * (with it) store the chunk in one transaction, `prune` drops the entries of removed events.
+ */
+export const CHUNK_SQL = {
+  next: `SELECT MIN(COALESCE((SELECT MAX(seq) FROM main.events), 0), (SELECT value FROM idx.state WHERE key = 'upto') + ${INDEX_CHUNK}) AS last, (SELECT value FROM idx.state WHERE key = 'upto') AS upto`,
+  insert: `INSERT OR IGNORE INTO idx.by_device (device_id, seq, type)
+    SELECT device_id, seq, type FROM main.events WHERE seq > ? AND seq <= ? ORDER BY device_id, seq`,
+  upto: `UPDATE idx.state SET value = ? WHERE key = 'upto'`,
+  prune: `DELETE FROM idx.by_device WHERE seq < (SELECT COALESCE(MIN(seq), 0) FROM main.events)`,
+};
+
+/** The seq up to which the index is complete, for a query (`seq > UPTO` is the unindexed tail). */
+export const UPTO = `(SELECT value FROM idx.state WHERE key = 'upto')`;
+
+/**
+ * Attaches the index file to `db` (a connection to the journal) as `idx`, creates it if needed,
+ * and empties it when it was built from another journal or from more events than this one has.
+ */
+export function attachDeviceIndex(db: Database.Database, journalPath: string, journalId: string, lastSeq: number): void {
+  db.prepare('ATTACH DATABASE ? AS idx').run(indexFileOf(journalPath));
+  if (journalPath !== ':memory:') db.pragma('idx.journal_mode = WAL');
+  // Derived data, rebuilt when lost: no fsync of its own.
+  db.pragma('idx.synchronous = OFF');
+  db.exec(SCHEMA);
+  const state = Object.fromEntries(
+    (db.prepare('SELECT key, value FROM idx.state').all() as { key: string; value: string | number }[]).map((r) => [r.key, r.value]),
+  );
+  if (state.journal === journalId && Number(state.upto) <= lastSeq) return;
+  db.transaction(() => {
+    db.exec('DELETE FROM idx.by_device');
+    db.prepare("UPDATE idx.state SET value = ? WHERE key = 'journal'").run(journalId);
+    db.prepare("UPDATE idx.state SET value = 0 WHERE key = 'upto'").run();
+  })();
+}
+
+/** Indexes the next chunk on `db` (the journal's connection with the index attached); returns how many seqs it covered. */
+export function indexChunk(db: Database.Database): number {
+  const { last, upto } = db.prepare(CHUNK_SQL.next).get() as { last: number; upto: number };
+  if (last <= upto) return 0;
+  db.transaction(() => {
+    db.prepare(CHUNK_SQL.insert).run(upto, last);
+    db.prepare(CHUNK_SQL.upto).run(last);
+  })();
+  return last - upto;
+}
+
+/**
+ * `seq IN (…)`: the seqs of the events of the devices `@d0`, `@d1`… (named parameters, see
+ * `deviceParams`), from the index and from the unindexed tail. `where` is a further condition on
+ * columns both have (`seq`, `type`, `device_id`); `newest` keeps only the newest that many index
+ * rows (a query for the newest events with no other condition on `events` then reads no more).
+ */
+export function ofDevices(count: number, o: { where?: string; newest?: string } = {}): string {
+  const ids = Array.from({ length: count }, (_, i) => `@d${i}`).join(', ');
+  const and = o.where ? ` AND ${o.where}` : '';
+  const indexed = `SELECT seq FROM idx.by_device WHERE device_id IN (${ids})${and}`;
+  const fromIndex = o.newest ? `SELECT seq FROM (${indexed} ORDER BY seq DESC LIMIT ${o.newest})` : indexed;
+  return `seq IN (${fromIndex} UNION ALL SELECT seq FROM main.events WHERE seq > ${UPTO} AND device_id IN (${ids})${and})`;
+}
+
+/** The named parameters of `ofDevices`. */
+export function deviceParams(devices: readonly string[]): Record<string, string> {
+  return Object.fromEntries(devices.map((d, i) => [`d${i}`, d]));
+}

@@ -1,0 +1,78 @@
+/**
+ * The journal's background work, off the event loop, on a worker thread with its own connection:
+ * - the device index (device-index.ts): the events appended since its last chunk, in chunks;
+ * - WAL checkpoints (sqlite.org/wal.html#ckpt): `PRAGMA wal_checkpoint(PASSIVE)` copies the WAL
+ *   into the database file and syncs it (tens of ms on a busy disk); run by SQLite's automatic
+ *   checkpoint it would happen inside an append, on the event loop. PASSIVE never waits for the
+ *   writer: appends go on meanwhile.
+ *
+ * The worker is plain CommonJS evaluated from a string, so it runs the same under tsx, vitest and
+ * compiled JS; its SQL comes from device-index.ts. If it cannot start, the journal does this work
+ * on its own connection again (`onFailure`).
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { CHUNK_SQL } from './device-index.js';
+
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.lib);
+const db = new Database(workerData.path);
+db.pragma('busy_timeout = 1000');
+db.pragma('synchronous = ' + workerData.synchronous);
+db.prepare('ATTACH DATABASE ? AS idx').run(workerData.index);
+db.pragma('idx.synchronous = OFF');
+const sql = workerData.sql;
+const next = db.prepare(sql.next);
+const insert = db.prepare(sql.insert);
+const upto = db.prepare(sql.upto);
+const prune = db.prepare(sql.prune);
+const chunk = db.transaction((from, last) => {
+  insert.run(from, last);
+  upto.run(last);
+});
+const checkpoint = db.prepare('PRAGMA main.wal_checkpoint(PASSIVE)');
+parentPort.on('message', (m) => {
+  if (m === 'close') {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    if (m === 'prune') prune.run();
+    for (let r = next.get(); r.last > r.upto; r = next.get()) chunk(r.upto, r.last);
+    checkpoint.get();
+  } catch {
+    // Disk full or I/O error: the next request tries again (the index tail and the WAL wait).
+  }
+});
+`;
+
+export class JournalWorker {
+  private readonly worker: Worker;
+
+  constructor(
+    o: { path: string; index: string; synchronous: 'FULL' | 'NORMAL' },
+    onFailure: (err: Error) => void,
+  ) {
+    const lib = createRequire(import.meta.url).resolve('better-sqlite3');
+    // No execArgv: the gateway's loader flags (tsx) would cost the worker memory and it needs none.
+    this.worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { lib, ...o, sql: CHUNK_SQL } });
+    this.worker.unref();
+    this.worker.once('error', onFailure);
+  }
+
+  /** Asks for the device index to catch up, then a checkpoint (the worker runs requests one after the other). */
+  request(): void {
+    this.worker.postMessage('work');
+  }
+
+  /** As `request`, after dropping the index entries of events retention removed. */
+  prune(): void {
+    this.worker.postMessage('prune');
+  }
+
+  close(): void {
+    this.worker.postMessage('close');
+  }
+}
