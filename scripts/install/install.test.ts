@@ -66,6 +66,7 @@ describe('install.sh --root', () => {
       'User=compound-gw',
       'SupplementaryGroups=dialout',
       'Restart=on-failure',
+      'RestartPreventExitStatus=2',
       'ProtectSystem=strict',
       'ReadWritePaths=/var/lib/compound-gateway',
       'NoNewPrivileges=yes',
@@ -77,6 +78,8 @@ describe('install.sh --root', () => {
       expect(unit.split('\n'), line).toContain(line);
     }
     expect(unit).toMatch(/^AmbientCapabilities=$/m);
+    // `start` checks the site file itself: it is parsed once per start, not twice.
+    expect(unit).not.toMatch(/^ExecStartPre=/m);
 
     // The installed tree runs, with its production dependencies only.
     const prefix = join(root, 'opt/compound-gateway');
