@@ -91,6 +91,8 @@ export class PacketScanner {
  */
 export class GuardedStream extends Duplex {
   private pendingWrite: ((err?: Error | null) => void) | undefined;
+  /** Corked until the end of this turn of the event loop (see `write`). */
+  private holding = false;
 
   constructor(
     private readonly inner: Duplex,
@@ -118,6 +120,23 @@ export class GuardedStream extends Duplex {
       this.pendingWrite = undefined;
       cb?.();
     });
+  }
+
+  /**
+   * Everything written to this connection in one turn of the event loop (the packets of a batch of
+   * events, each written by the MQTT encoder in parts) goes out in one socket write, at the end of
+   * the turn: one system call per connection and turn instead of one per packet.
+   */
+  override write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
+    if (!this.holding && !this.destroyed) {
+      this.holding = true;
+      this.cork();
+      setImmediate(() => {
+        this.holding = false;
+        this.uncork();
+      });
+    }
+    return super.write(chunk, encoding as BufferEncoding, cb);
   }
 
   override _read(): void {

@@ -1,0 +1,39 @@
+/**
+ * The guarded connection stream: what is written to a client in one turn of the event loop
+ * reaches the socket as one write (all chunks at once), and what is written later, as another.
+ */
+import { Duplex } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { GuardedStream, PacketScanner } from './packet-limit.js';
+
+/** A socket stand-in that records each write it is handed: one entry per write system call. */
+class RecordingSocket extends Duplex {
+  readonly writes: string[][] = [];
+  override _read(): void {}
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.writes.push([chunk.toString()]);
+    cb();
+  }
+  override _writev(chunks: { chunk: Buffer }[], cb: () => void): void {
+    this.writes.push(chunks.map((c) => c.chunk.toString()));
+    cb();
+  }
+}
+
+describe('GuardedStream', () => {
+  it('hands the socket what one turn of the event loop wrote in one write', async () => {
+    const socket = new RecordingSocket();
+    const stream = new GuardedStream(socket, new PacketScanner(1024), () => {});
+    stream.write(Buffer.from('a1'));
+    stream.write(Buffer.from('a2'));
+    stream.write(Buffer.from('a3'));
+    expect(socket.writes).toEqual([]); // held until the end of the turn
+    await nextTurn();
+    expect(socket.writes).toEqual([['a1', 'a2', 'a3']]);
+    stream.write(Buffer.from('b1'));
+    await nextTurn();
+    expect(socket.writes).toEqual([['a1', 'a2', 'a3'], ['b1']]);
+    stream.destroy();
+  });
+});
