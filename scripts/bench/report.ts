@@ -134,7 +134,11 @@ export function readStoredResults(markdown: string): StoredResults | undefined {
   return parsed.format === 1 && parsed.sections ? parsed : undefined;
 }
 
-export function renderMarkdown(stored: StoredResults, order: string[]): string {
+/**
+ * The report. `findings` (markdown, written by the engineers: what a profile showed, what was
+ * changed because of it, with the figures before and after) follows the comparison of the peers.
+ */
+export function renderMarkdown(stored: StoredResults, order: string[], findings?: string): string {
   const ids = [
     ...order.filter((id) => stored.sections[id]),
     ...Object.keys(stored.sections).filter((id) => !order.includes(id)),
@@ -184,6 +188,7 @@ export function renderMarkdown(stored: StoredResults, order: string[]): string {
     ),
     '',
     ...threeSystems(stored),
+    ...(findings ? [findings.trim(), ''] : []),
   ];
   for (const id of ids) {
     const s = stored.sections[id]!;

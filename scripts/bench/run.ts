@@ -88,6 +88,8 @@ export const SECTIONS: Section[] = [
 
 const HERE = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(HERE), '../..');
+/** What the profiles showed and what changed because of them: kept by hand, copied into the report. */
+const FINDINGS = resolve(dirname(HERE), 'findings.md');
 
 interface Args {
   only?: string[];
@@ -237,6 +239,7 @@ async function main(): Promise<void> {
       renderMarkdown(
         stored,
         SECTIONS.map((s) => s.id),
+        readFileSync(FINDINGS, 'utf8'),
       ),
     );
     // The plots BENCHMARKS.md embeds, next to it.
