@@ -59,8 +59,9 @@ export const UPTO = `(SELECT value FROM idx.state WHERE key = 'upto')`;
 /**
  * Attaches the index file to `db` (a connection to the journal) as `idx`, creates it if needed,
  * and empties it when it was built from another journal or from more events than this one has.
+ * Returns the seq up to which it is complete.
  */
-export function attachDeviceIndex(db: Database.Database, journalPath: string, journalId: string, lastSeq: number): void {
+export function attachDeviceIndex(db: Database.Database, journalPath: string, journalId: string, lastSeq: number): number {
   db.prepare('ATTACH DATABASE ? AS idx').run(indexFileOf(journalPath));
   if (journalPath !== ':memory:') db.pragma('idx.journal_mode = WAL');
   // Derived data, rebuilt when lost: no fsync of its own.
@@ -69,12 +70,13 @@ export function attachDeviceIndex(db: Database.Database, journalPath: string, jo
   const state = Object.fromEntries(
     (db.prepare('SELECT key, value FROM idx.state').all() as { key: string; value: string | number }[]).map((r) => [r.key, r.value]),
   );
-  if (state.journal === journalId && Number(state.upto) <= lastSeq) return;
+  if (state.journal === journalId && Number(state.upto) <= lastSeq) return Number(state.upto);
   db.transaction(() => {
     db.exec('DELETE FROM idx.by_device');
     db.prepare("UPDATE idx.state SET value = ? WHERE key = 'journal'").run(journalId);
     db.prepare("UPDATE idx.state SET value = 0 WHERE key = 'upto'").run();
   })();
+  return 0;
 }
 
 /** Indexes the next chunk on `db` (the journal's connection with the index attached); returns how many seqs it covered. */

@@ -3,6 +3,9 @@
  * appended in batches, one transaction per batch (group commit); nothing is published
  * or acknowledged before its batch is committed. Retention by age and by size.
  *
+ * One device's events are found through the device index beside it (device-index.ts), which
+ * the journal's worker thread fills behind the appends; the worker also runs the WAL checkpoints.
+ *
  * Durability (sqlite.org/wal.html, sqlite.org/pragma.html#pragma_synchronous): with
  * `synchronous: FULL`, an append commits as NORMAL (the WAL frames are written, a process crash
  * loses nothing, checkpoints still sync) and `sync()` then fsyncs the WAL file on libuv's thread
@@ -102,7 +105,7 @@ export class Journal {
     );
     this.appendedSeq = this.durable = this.lastSeq();
     const id = this.db.prepare("SELECT value FROM meta WHERE key = 'journal_id'").get() as { value: string };
-    attachDeviceIndex(this.db, opts.path, id.value, this.appendedSeq);
+    const indexed = attachDeviceIndex(this.db, opts.path, id.value, this.appendedSeq);
     this.syncNormal = this.db.prepare('PRAGMA synchronous = NORMAL');
     this.syncConfigured = this.db.prepare(`PRAGMA synchronous = ${opts.synchronous}`);
     this.appendTx = this.db.transaction((rows: readonly JournalRow[]) => {
@@ -123,6 +126,8 @@ export class Journal {
       if (last) this.saveSeq.run(last.env.seq);
       for (const hook of this.txHooks) hook(rows);
     });
+    // A journal upgraded, restored or left with its index behind: built now, not at the next 500 events.
+    if (this.appendedSeq - indexed > WORK_EVERY) this.requestWork();
   }
 
   /** The highest sequence number ever committed (0 for a new journal). Survives retention. */
