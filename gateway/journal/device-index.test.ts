@@ -55,8 +55,9 @@ describe('device index', () => {
     expect(upto(j)).toBe(0); // nothing indexed yet: the 50 events are the tail
     expectDeviceQueriesRight(j);
     appendInBatches(j, 51, 2_950);
-    await waitFor('the worker to index every event', () => upto(j) === 3_000, { timeoutMs: 20_000 });
-    expect(entries(j)).toBe(3_000);
+    // Asked every 500 events: all but the last few hundred are indexed (those stay the tail).
+    await waitFor('the worker to index the events', () => upto(j) >= 2_500, { timeoutMs: 20_000 });
+    expect(entries(j)).toBe(upto(j));
     expectDeviceQueriesRight(j);
     j.append(rows(3_001, 30)); // a new tail on top of the index
     expectDeviceQueriesRight(j);
