@@ -3,7 +3,7 @@
  * it is filled by the journal's worker thread, follows retention, and is rebuilt when it does not
  * belong to the journal (another journal's index, a journal restored from an older copy).
  */
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -81,14 +81,14 @@ describe('device index', () => {
     const ja = open(a);
     appendInBatches(ja, 1, 1_000);
     await waitFor('journal A indexed', () => upto(ja) === 1_000, { timeoutMs: 20_000 });
-    ja.close();
     const older = `${a}.older`;
-    copyFileSync(a, older);
+    ja.db.exec(`VACUUM main INTO '${older}'`); // a copy as of now, in one file (as a backup is)
+    await ja.close();
 
     const b = tempPath();
     const jb = open(b);
     appendInBatches(jb, 1, 600, undefined, 1); // the same seqs as A's, other devices
-    jb.close();
+    await jb.close();
     copyFileSync(indexFileOf(a), indexFileOf(b)); // A's index beside B
     const again = open(b);
     expectDeviceQueriesRight(again); // A's entries are gone at once
@@ -100,7 +100,9 @@ describe('device index', () => {
     const ja2 = open(a);
     appendInBatches(ja2, 1_001, 1_000);
     await waitFor('journal A indexed to 2,000', () => upto(ja2) === 2_000, { timeoutMs: 20_000 });
-    ja2.close();
+    await ja2.close();
+    // Restored as `gateway restore` does: the database's WAL and shared-memory files go with the old one.
+    for (const suffix of ['-wal', '-shm']) rmSync(a + suffix, { force: true });
     copyFileSync(older, a); // back to 1,000 events; the index says 2,000
     const restored = open(a);
     expectDeviceQueriesRight(restored);

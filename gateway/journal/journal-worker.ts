@@ -72,7 +72,10 @@ export class JournalWorker {
     this.worker.postMessage('prune');
   }
 
-  close(): void {
+  /** Resolves when the thread ended (its connection closed). */
+  close(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage('close');
+    return exited;
   }
 }

@@ -297,11 +297,16 @@ export class Journal {
     return deleted;
   }
 
-  close(): void {
-    this.worker?.close();
+  /**
+   * Closes the journal at once; the promise resolves when the worker thread has closed its
+   * connection too (what replaces the database files on disk waits for it).
+   */
+  close(): Promise<void> {
+    const worker = this.worker?.close() ?? Promise.resolve();
     this.worker = undefined;
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.walFd = undefined;
     if (this.db.open) this.db.close();
+    return worker;
   }
 }
