@@ -79,6 +79,7 @@ export class LocalBus {
   private readonly highWater: number;
   private failures = 0;
   private idleWaiters: (() => void)[] = [];
+  private depthReport: NodeJS.Immediate | undefined;
 
   constructor(private readonly o: LocalBusOptions) {
     this.maxInFlight = o.maxInFlight ?? 256;
@@ -128,7 +129,16 @@ export class LocalBus {
         },
       );
     }
-    this.o.metrics?.queueDepth.set({ stage: 'local-bus' }, this.depth);
+    this.reportDepth();
+  }
+
+  /** The depth gauge, once per turn of the event loop (a labelled set per message costs more than the message's own work here). */
+  private reportDepth(): void {
+    if (this.depthReport || !this.o.metrics) return;
+    this.depthReport = setImmediate(() => {
+      this.depthReport = undefined;
+      this.o.metrics?.queueDepth.set({ stage: 'local-bus' }, this.depth);
+    });
   }
 
   private finish(job: Job): void {
