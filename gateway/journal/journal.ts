@@ -185,10 +185,21 @@ export class Journal {
   /** Device index and checkpoint: on the worker, or here when it cannot run (in-memory journal, worker failed). */
   private requestWork(): void {
     this.sinceWork = 0;
-    if (this.workerFailed || this.opts.path === ':memory:') {
-      while (indexChunk(this.db) > 0);
-      return;
-    }
+    const worker = this.startedWorker();
+    if (worker) worker.request();
+    else while (indexChunk(this.db) > 0);
+  }
+
+  /** Drops the device index entries of removed events (a scan of the index: on the worker when it can run). */
+  private pruneIndex(): void {
+    const worker = this.startedWorker();
+    if (worker) worker.prune();
+    else this.db.prepare(CHUNK_SQL.prune).run();
+  }
+
+  /** The worker, started at the first need; undefined where it cannot run. */
+  private startedWorker(): JournalWorker | undefined {
+    if (this.workerFailed || this.opts.path === ':memory:') return undefined;
     if (!this.worker) {
       this.worker = new JournalWorker(
         { path: this.opts.path, index: indexFileOf(this.opts.path), synchronous: this.opts.synchronous },
@@ -201,13 +212,7 @@ export class Journal {
       );
       this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
     }
-    this.worker.request();
-  }
-
-  /** Drops the device index entries of removed events (on the worker when it runs). */
-  private pruneIndex(): void {
-    if (this.worker) this.worker.prune();
-    else this.db.prepare(CHUNK_SQL.prune).run();
+    return this.worker;
   }
 
   private markDurable(seq: number): void {
