@@ -6,19 +6,10 @@
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Alarm } from '../../../core/alarm-types.js';
+import type { OfferedAction } from '../../api-actions.js';
 import { api } from '../lib/api.js';
 import { t } from '../lib/i18n.js';
 import { addStyle } from '../lib/page-style.js';
-
-interface Action {
-  device: string;
-  family: string;
-  building?: string;
-  zone?: string;
-  command: string;
-  args: Record<string, unknown>;
-  role: 'reader' | 'admin';
-}
 
 const COMMAND_TEXT: Record<string, () => string> = {
   'door.open': () => t('cmd.door.open'),
@@ -48,17 +39,17 @@ addStyle(
 );
 
 export function DeviceActions({ alarm }: { alarm: Pick<Alarm, 'id'> }) {
-  const [actions, setActions] = useState<Action[] | undefined>();
-  const [asking, setAsking] = useState<Action | undefined>();
+  const [actions, setActions] = useState<OfferedAction[] | undefined>();
+  const [asking, setAsking] = useState<OfferedAction | undefined>();
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | undefined>();
   useEffect(() => {
-    api<{ actions: Action[] }>('GET', `/alarms/${encodeURIComponent(alarm.id)}/actions`).then(
+    api<{ actions: OfferedAction[] }>('GET', `/alarms/${encodeURIComponent(alarm.id)}/actions`).then(
       (r) => setActions(r.actions),
       (err: Error) => setOutcome({ ok: false, text: t('error.generic', { error: err.message }) }),
     );
   }, [alarm.id]);
-  const run = async (a: Action) => {
+  const run = async (a: OfferedAction) => {
     setBusy(true);
     try {
       await api('POST', `/devices/${encodeURIComponent(a.device)}/commands/${encodeURIComponent(a.command)}`, {
