@@ -17,7 +17,7 @@ import mqtt from 'mqtt';
 import { freePort } from '../../gateway/core/free-port.js';
 import { startGasSimulatorTcp } from '../../simulators/gas-detector/serve-tcp.js';
 import { SITE_DEVICES, siteDevices, siteYaml } from './cold-start-site.js';
-import { procRss, ROOT } from './peer.js';
+import { procRss, ROOT, stopProcess } from './peer.js';
 import { fmt, now, sleep } from './stats.js';
 import type { BenchOptions, SectionResult } from './types.js';
 
@@ -75,10 +75,7 @@ async function coldStart(loader: Loader, config: string, brokerPort: number, tim
     return { loader, readyMs, firstEventMs: first, rssMB: procRss(proc.pid!)?.peakMB ?? Number.NaN };
   } finally {
     await new Promise<void>((r) => client.end(true, {}, () => r()));
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.exitCode === null && proc.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
+    await stopProcess(proc, exited, 15_000);
   }
 }
 

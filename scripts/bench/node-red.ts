@@ -11,7 +11,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deviceTable, SITE_DEVICES, siteDevices } from './cold-start-site.js';
 import { STEP_COLUMNS, stepCells, SUSTAINED } from './load.js';
-import { type PeerRun, type PeerSystem, ROOT, round2, runPeer } from './peer.js';
+import { type PeerRun, type PeerSystem, ROOT, round2, runPeer, stopProcess } from './peer.js';
 import type { BenchOptions, Figure, SectionResult, Table } from './types.js';
 
 /** Where Node-RED is installed for the bench (BENCH_NODE_RED_DIR overrides). */
@@ -81,10 +81,7 @@ export function nodeRedSystem(redJs: string, devicesFile: string): PeerSystem {
       return {
         pid,
         stop: async () => {
-          if (proc.exitCode === null && proc.signalCode === null) process.kill(pid, 'SIGTERM');
-          const timer = setTimeout(() => proc.exitCode === null && process.kill(pid, 'SIGKILL'), 10_000);
-          await exited;
-          clearTimeout(timer);
+          await stopProcess(proc, exited, 10_000);
           rmSync(userDir, { recursive: true, force: true });
         },
       };

@@ -6,6 +6,7 @@
  * readings' latency while telemetry is offered at 3x the gateway's capacity, and the system
  * process's RSS (from /proc: the process doing the work, not this harness).
  */
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { resolve } from 'node:path';
@@ -49,6 +50,19 @@ export async function startAedes(): Promise<Broker> {
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/**
+ * Stops a process this bench started, by its pid: SIGTERM, SIGKILL if it is still running after
+ * `graceMs`; resolves once it exited. `exited` is its exit, awaited from before it could happen.
+ */
+export async function stopProcess(proc: ChildProcess, exited: Promise<void>, graceMs: number): Promise<void> {
+  const pid = proc.pid;
+  if (pid === undefined) return;
+  if (proc.exitCode === null && proc.signalCode === null) process.kill(pid, 'SIGTERM');
+  const timer = setTimeout(() => proc.exitCode === null && process.kill(pid, 'SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }
 
 /** RSS now and its peak (VmHWM) of another process, in MB; undefined once it is gone. */

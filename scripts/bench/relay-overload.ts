@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { peerResult } from './node-red.js';
-import { type PeerSystem, ROOT, runPeer } from './peer.js';
+import { type PeerSystem, ROOT, runPeer, stopProcess } from './peer.js';
 import type { BenchOptions, SectionResult } from './types.js';
 
 const relaySystem: PeerSystem = {
@@ -20,12 +20,7 @@ const relaySystem: PeerSystem = {
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
     return {
       pid,
-      stop: async () => {
-        if (proc.exitCode === null && proc.signalCode === null) process.kill(pid, 'SIGTERM');
-        const timer = setTimeout(() => proc.exitCode === null && process.kill(pid, 'SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      },
+      stop: () => stopProcess(proc, exited, 10_000),
     };
   },
 };
