@@ -244,8 +244,9 @@ describe('pipeline with synchronous FULL: the fsync runs off the event loop', ()
     await tick();
     expect(journal.count()).toBe(1); // committed (survives a process crash) ...
     expect(delivered).toEqual([]); // ... but not handed on before it survives power loss
-    pipeline.ingest(alarm);
     pipeline.ingest({ ...reading, data: { lel: 3 } });
+    await tick();
+    pipeline.ingest({ ...reading, data: { lel: 4 } });
     await tick();
     expect(journal.count()).toBe(3);
     expect(journal.waiting).toHaveLength(1); // one fsync at a time
@@ -254,7 +255,24 @@ describe('pipeline with synchronous FULL: the fsync runs off the event loop', ()
     expect(journal.waiting).toHaveLength(1); // the next one covers both later batches
     journal.waiting.shift()!(null);
     await pipeline.committed();
-    expect(delivered).toEqual(['1 gas.reading', '2 gas.alarm.high', '3 gas.reading']);
+    expect(delivered).toEqual(['1 gas.reading', '2 gas.reading', '3 gas.reading']);
+  });
+
+  it('an alarm is committed right after the callback that ingested it, with its own fsync beside the one in flight', async () => {
+    const { journal, pipeline, delivered } = setupFull();
+    pipeline.ingest(reading);
+    await tick();
+    pipeline.ingest({ ...reading, data: { lel: 3 } });
+    pipeline.ingest(alarm);
+    await Promise.resolve(); // no turn of the event loop
+    expect(journal.count()).toBe(3);
+    expect(journal.waiting).toHaveLength(2);
+    journal.waiting.pop()!(null); // the alarm's returns first: it covers what was committed before it too
+    expect(delivered).toEqual(['1 gas.reading', '2 gas.reading', '3 gas.alarm.high']);
+    journal.waiting.shift()!(null); // the earlier one hands on nothing twice
+    await pipeline.committed();
+    expect(delivered).toEqual(['1 gas.reading', '2 gas.reading', '3 gas.alarm.high']);
+    expect(journal.waiting).toHaveLength(0);
   });
 
   it('a failed fsync: alarms go out at once, telemetry waits; all of it goes out, once, when an fsync succeeds', async () => {

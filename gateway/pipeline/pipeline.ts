@@ -1,8 +1,8 @@
 /**
  * The event pipeline: driver event -> envelope (seq, id) -> journal (group commit, one
- * transaction per tick) -> durable (the journal's WAL fsync, off the event loop: batches
- * committed while one fsync runs share the next) -> subscribers (local bus publish, rules).
- * The uplink outbox row of an event is written in its journal transaction.
+ * transaction per tick; an alarm's right after the callback that ingested it) -> durable (the
+ * journal's WAL fsync, off the event loop, see fsync-queue.ts) -> subscribers (local bus
+ * publish, rules). The uplink outbox row of an event is written in its journal transaction.
  *
  * Overload (more offered than the disk and the local bus take): every queue is bounded, and
  * alarms and events (state changes) always go first and are never shed. Telemetry beyond one
@@ -17,6 +17,7 @@ import { type DeviceEvent, type DeviceRef, type EventEnvelope, EventKind, eventP
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import { FsyncQueue } from './fsync-queue.js';
 import { ParkedTelemetry } from './parked-telemetry.js';
 
 export type CommittedListener = (env: EventEnvelope, json: string) => void;
@@ -66,10 +67,9 @@ export class Pipeline {
   private seq: number;
   /** Stamped rows of the next group commit, in seq order. */
   private rows: Row[] = [];
-  /** Committed rows waiting for the next fsync, in seq order. */
-  private unsynced: Row[] = [];
-  /** Committed rows whose fsync runs now (they precede `unsynced`). */
-  private syncing: Row[] | undefined;
+  /** Committed rows not yet durable. */
+  private readonly unsynced: FsyncQueue<Row>;
+  private urgentScheduled = false;
   /** Telemetry waiting for room in a batch, oldest first, one per device and type. */
   private readonly parked: ParkedTelemetry;
   private scheduled = false;
@@ -89,6 +89,13 @@ export class Pipeline {
   constructor(private readonly o: PipelineOptions) {
     this.seq = o.journal.lastSeq();
     this.limits = { ...DEFAULT_PIPELINE_LIMITS, ...o.limits };
+    this.unsynced = new FsyncQueue(o.journal, {
+      durable: (rows) => {
+        this.durable(rows);
+        this.settle();
+      },
+      failed: (err) => this.commitFailed([], err, true),
+    });
     this.parked = new ParkedTelemetry(this.limits.maxQueuedTelemetry, (family) => {
       this.shed++;
       this.o.metrics.telemetryShed.inc({ family });
@@ -140,7 +147,8 @@ export class Pipeline {
       return undefined;
     }
     this.o.metrics.eventsIn.inc({ family: device.family, kind: e.kind });
-    this.schedule();
+    if (e.kind === 'alarm') this.scheduleUrgent();
+    else this.schedule();
     if (e.kind !== 'telemetry' || (this.parked.size === 0 && !this.isBehind())) return this.stamp(e, device);
     this.parked.park(e, device);
     return undefined;
@@ -189,7 +197,7 @@ export class Pipeline {
   /** Queue depths, for /healthz and /metrics. */
   get depths(): { urgent: number; telemetry: number } {
     let telemetry = this.parked.size;
-    for (const rows of [this.rows, this.unsynced, this.syncing ?? []])
+    for (const rows of [this.rows, this.unsynced.rows])
       for (const r of rows) if (r.env.kind === 'telemetry') telemetry++;
     return { urgent: this.pendingCount - telemetry, telemetry };
   }
@@ -200,6 +208,7 @@ export class Pipeline {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.fill(all);
+    let alarm = false;
     if (this.rows.length) {
       const rows = all ? this.rows : this.rows.slice(0, this.limits.maxCommit);
       const end = this.o.metrics.journalCommitSeconds.startTimer();
@@ -212,54 +221,21 @@ export class Pipeline {
       end();
       if (this.commitFailing && !this.fsyncFailed) this.recovered();
       this.rows = rows.length === this.rows.length ? [] : this.rows.slice(rows.length);
-      this.unsynced = this.unsynced.length ? this.unsynced.concat(rows) : rows;
+      this.unsynced.add(rows);
+      alarm = rows.some((r) => r.env.kind === 'alarm');
     }
-    if (all) this.syncNow();
-    else this.sync();
+    if (all) this.unsynced.syncNow();
+    else this.unsynced.start(alarm);
     this.settle();
   }
 
   /** Events stamped and not yet durable. */
   private get inBatch(): number {
-    return this.rows.length + this.unsynced.length + (this.syncing?.length ?? 0);
+    return this.rows.length + this.unsynced.rows.length;
   }
 
   private isBehind(): boolean {
     return this.commitFailing || this.inBatch >= this.limits.maxBatch || this.downstreamFull();
-  }
-
-  /** Starts the fsync of what is committed, unless one runs (what it does not cover waits for the next). */
-  private sync(): void {
-    if (this.syncing || !this.unsynced.length) return;
-    const rows = (this.syncing = this.unsynced);
-    this.unsynced = [];
-    this.o.journal.sync((err) => {
-      if (this.syncing !== rows) return; // made durable meanwhile by syncNow
-      this.syncing = undefined;
-      if (err) {
-        this.unsynced = rows.concat(this.unsynced);
-        this.commitFailed([], err, true);
-        return;
-      }
-      this.durable(rows);
-      this.sync();
-      this.settle();
-    });
-  }
-
-  private syncNow(): void {
-    const rows = (this.syncing ?? []).concat(this.unsynced);
-    this.syncing = undefined;
-    this.unsynced = [];
-    if (!rows.length) return;
-    try {
-      this.o.journal.syncNow();
-    } catch (err) {
-      this.unsynced = rows;
-      this.commitFailed([], err, true);
-      return;
-    }
-    this.durable(rows);
   }
 
   /** Rows survive power loss now: they go out, in seq order. */
@@ -280,8 +256,9 @@ export class Pipeline {
   }
 
   /**
-   * Moves waiting telemetry, oldest first, into the batch while it has room, downstream takes it and
-   * the tick's time budget lasts.
+   * Moves waiting telemetry, oldest first, into the next transaction while it has room (one
+   * transaction's worth: an alarm stamped meanwhile commits behind no more), downstream takes it
+   * and the tick's time budget lasts.
    */
   private fill(all: boolean): void {
     if (this.commitFailing && !all) return;
@@ -289,7 +266,8 @@ export class Pipeline {
     if (!all && this.rows.some((r) => r.env.kind !== 'telemetry')) return;
     const until = performance.now() + this.limits.fillBudgetMs;
     let n = 0;
-    while (this.parked.size && (all || (this.inBatch < this.limits.maxBatch && !this.downstreamFull()))) {
+    const room = () => this.rows.length < this.limits.maxCommit && this.inBatch < this.limits.maxBatch && !this.downstreamFull();
+    while (this.parked.size && (all || room())) {
       if (!all && ++n % 64 === 0 && performance.now() > until) break;
       const p = this.parked.take()!;
       this.stamp(p.e, p.device);
@@ -343,7 +321,7 @@ export class Pipeline {
         'journal commit failed (disk full or I/O error?): alarms and events still go out, telemetry waits; retrying',
       );
     }
-    for (const row of [...(this.syncing ?? []), ...this.unsynced, ...rows]) {
+    for (const row of [...this.unsynced.rows, ...rows]) {
       if (row.delivered || row.env.kind === 'telemetry') continue;
       row.delivered = true;
       this.call(this.deliveryListeners, row.env, row.json);
@@ -377,10 +355,22 @@ export class Pipeline {
     }
   }
 
+  /** An alarm is committed right after the callback that ingested it, not at the end of the turn. */
+  private scheduleUrgent(): void {
+    if (this.urgentScheduled) return;
+    this.urgentScheduled = true;
+    queueMicrotask(() => {
+      this.urgentScheduled = false;
+      this.flush();
+    });
+  }
+
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => {
+      if (this.scheduled) this.flush(); // else an alarm's flush came first
+    });
   }
 
   private reject(e: DeviceEvent, family: string, reason: string): void {
