@@ -69,6 +69,7 @@ export class Pipeline {
   private rows: Row[] = [];
   /** Committed rows not yet durable. */
   private readonly unsynced: FsyncQueue<Row>;
+  /** A flush for an alarm is queued as a microtask (after the callback that ingested it). */
   private urgentScheduled = false;
   /** Telemetry waiting for room in a batch, oldest first, one per device and type. */
   private readonly parked: ParkedTelemetry;
