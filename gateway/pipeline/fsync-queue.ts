@@ -19,6 +19,8 @@ export class FsyncQueue<R extends JournalRow> {
   private inFlight = 0;
   /** The highest seq the last fsync started covers. */
   private coveredSeq = 0;
+  /** An urgent start found no slot: the next start may take the second one. */
+  private urgentWaits = false;
 
   constructor(
     private readonly journal: Pick<Journal, 'sync' | 'syncNow'>,
@@ -37,7 +39,12 @@ export class FsyncQueue<R extends JournalRow> {
   /** Starts an fsync of what waits, unless one runs; `urgent`: even if one runs (one more at most). */
   start(urgent = false): void {
     const last = this.waiting.at(-1);
-    if (!last || last.env.seq <= this.coveredSeq || this.inFlight > (urgent ? 1 : 0)) return;
+    if (!last || last.env.seq <= this.coveredSeq) return;
+    if (this.inFlight > (urgent || this.urgentWaits ? 1 : 0)) {
+      this.urgentWaits ||= urgent;
+      return;
+    }
+    this.urgentWaits = false;
     const upTo = (this.coveredSeq = last.env.seq);
     this.inFlight++;
     this.journal.sync((err) => {
