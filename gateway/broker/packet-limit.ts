@@ -125,18 +125,27 @@ export class GuardedStream extends Duplex {
   /**
    * Everything written to this connection in one turn of the event loop (the packets of a batch of
    * events, each written by the MQTT encoder in parts) goes out in one socket write, at the end of
-   * the turn: one system call per connection and turn instead of one per packet.
+   * the turn: one system call per connection and turn instead of one per packet. A QoS 1 or 2
+   * PUBLISH (on the local bus: alarms and state changes) goes out as soon as it is written whole,
+   * with what is held before it: aedes writes each delivery from its own `setImmediate`, whose
+   * turn ends only after the next turn's work (under load, tens of ms).
    */
   override write(chunk: unknown, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
     if (!this.holding && !this.destroyed) {
       this.holding = true;
       this.cork();
-      setImmediate(() => {
-        this.holding = false;
-        this.uncork();
-      });
+      setImmediate(() => this.release());
     }
-    return super.write(chunk, encoding as BufferEncoding, cb);
+    const ok = super.write(chunk, encoding as BufferEncoding, cb);
+    // The encoder writes a PUBLISH's parts in this call stack, its fixed header first (MQTT §3.3.1).
+    if (this.holding && isQosPublishHeader(chunk)) process.nextTick(() => this.release());
+    return ok;
+  }
+
+  private release(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.uncork();
   }
 
   override _read(): void {
@@ -177,4 +186,9 @@ export class GuardedStream extends Duplex {
 /** Writes after the peer went away: a network condition (has a code), not a protocol error. */
 function closedError(): Error {
   return Object.assign(new Error('connection closed'), { code: 'ERR_STREAM_DESTROYED' });
+}
+
+/** The one-byte fixed header of a PUBLISH with QoS 1 or 2 (MQTT §3.3.1: type 3, QoS in bits 1-2). */
+function isQosPublishHeader(chunk: unknown): boolean {
+  return Buffer.isBuffer(chunk) && chunk.length === 1 && chunk[0]! >> 4 === 3 && (chunk[0]! & 0x06) !== 0;
 }
