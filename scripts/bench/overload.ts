@@ -18,7 +18,7 @@ import { type Gateway, startGateway } from '../../gateway/gateway.js';
 import { GasFleet } from './gas-load.js';
 import { Child } from './ipc.js';
 import { openLoop, runStep, type StepDriver, type StepRow } from './load.js';
-import { cpuMeter, fmt, fmtInt, MB, now, rssSampler, sleep, summarise } from './stats.js';
+import { cpuMeter, fmt, fmtInt, markT0, MB, now, rssSampler, sleep, summarise, t0Of } from './stats.js';
 import {
   ALARM_TYPE,
   ALARMS_PER_S,
@@ -78,11 +78,10 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
     );
 
     // Telemetry parked while behind is stamped later: its device-message time is kept by its data object.
-    const t0ByData = new WeakMap<object, number>();
     let stepT0: { base: number; t0s: Float64Array } | undefined;
     pipeline.onIngested((env) => {
       if (!stepT0) return;
-      const t = t0ByData.get(env.data);
+      const t = t0Of(env.data);
       const i = env.seq - stepT0.base;
       if (t !== undefined && i >= 0 && i < stepT0.t0s.length) stepT0.t0s[i] = t;
     });
@@ -95,7 +94,7 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
       }
       for (const e of res.events) {
         // Only while calibrating: during the overload the bench keeps nothing per reading.
-        if (stepT0) t0ByData.set(e.data, t);
+        if (stepT0) markT0(e.data, t);
         pipeline.ingest(e);
       }
       return res.events.length;

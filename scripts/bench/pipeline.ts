@@ -22,7 +22,7 @@ import { Outbox } from '../../gateway/uplink/outbox.js';
 import { GasFleet } from './gas-load.js';
 import { Child } from './ipc.js';
 import { openLoop, STEP_COLUMNS, type StepDriver, SUSTAINED, stepCells, sweep } from './load.js';
-import { cpuMeter, fmt, fmtInt, MB, now, rssSampler } from './stats.js';
+import { cpuMeter, fmt, fmtInt, markT0, MB, now, rssSampler, t0Of } from './stats.js';
 import type { BenchOptions, SectionResult } from './types.js';
 
 export async function benchPipeline(opts: BenchOptions): Promise<SectionResult> {
@@ -92,10 +92,9 @@ export async function benchPipeline(opts: BenchOptions): Promise<SectionResult> 
     // Telemetry parked while the gateway is behind gets its seq only when it enters a batch: the
     // device-message time is kept by the event's `data` object (the envelope keeps that reference)
     // and mapped to the seq when the event is stamped.
-    const t0ByData = new WeakMap<object, number>();
     let stepT0: { base: number; t0s: Float64Array } | undefined;
     pipeline.onIngested((env) => {
-      const t = t0ByData.get(env.data);
+      const t = t0Of(env.data);
       if (t === undefined || !stepT0) return;
       const i = env.seq - stepT0.base;
       if (i >= 0 && i < stepT0.t0s.length) stepT0.t0s[i] = t;
@@ -142,7 +141,7 @@ export async function benchPipeline(opts: BenchOptions): Promise<SectionResult> 
               invalid++;
               continue;
             }
-            t0ByData.set(e.data, t);
+            markT0(e.data, t);
             pipeline.ingest(e);
           }
           return res.events.length;

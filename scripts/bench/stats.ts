@@ -75,3 +75,17 @@ export function cpuMeter() {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The time a device message was offered, carried by its event's `data` object (the envelope keeps
+ * that reference, so it is found again when the event is stamped, even after waiting). A symbol
+ * key: JSON leaves it out. (A WeakMap from data to time cost the measured process more: its
+ * entries are ephemerons that every garbage collection has to trace.)
+ */
+const T0 = Symbol('bench t0');
+export function markT0(data: object, t: number): void {
+  (data as { [T0]?: number })[T0] = t;
+}
+export function t0Of(data: object): number | undefined {
+  return (data as { [T0]?: number })[T0];
+}

@@ -7,9 +7,10 @@
  * a write from the master still switches it. The registers come from the model the driver reads
  * (drivers/ebike-pile/models.ts), through `writeFields`.
  */
-import type { FCallback, FCallbackVal, IServiceVector } from 'modbus-serial';
+import type { IServiceVector } from 'modbus-serial';
 import { EBIKE_MODELS, type EbikeModel, portsOf } from '../../drivers/ebike-pile/models.js';
 import { type Table, type FieldValue, writeFields } from '../../drivers/modbus/register-map.js';
+import { answerNow, illegalAddress, modbusVector, readBlock } from '../common/modbus-vector.js';
 
 const VOLTS = 48;
 const BULK_AMPS = 3;
@@ -32,7 +33,6 @@ export interface SimPort {
   amps: number;
 }
 
-const illegalAddress = () => Object.assign(new Error('illegal data address'), { modbusErrorCode: 2 });
 
 export class EbikePileSimulator {
   private readonly units = new Map<number, { model: EbikeModel; ports: Map<number, SimPort>; responding: boolean }>();
@@ -132,33 +132,21 @@ export class EbikePileSimulator {
   }
 
   read(table: Table, unitId: number, addr: number, len: number): (number | boolean)[] {
-    const u = this.unit(unitId);
-    const blocks = this.blocks(unitId);
-    for (const [name, b] of Object.entries(u.model.blocks)) {
-      if (b.table === table && addr >= b.start && addr + len <= b.start + b.length) return blocks[name]!.slice(addr - b.start, addr - b.start + len);
-    }
-    throw illegalAddress();
+    return readBlock(this.unit(unitId).model.blocks, this.blocks(unitId), table, addr, len);
   }
 
+  /** Service vector for modbus-serial servers: FC5 switches a port's relay, FC6 sets its overcurrent limit. */
   vector(): IServiceVector {
-    const regs = (t: Table, addr: number, len: number, unit: number) => this.read(t, unit, addr, len) as number[];
-    return {
-      getMultipleHoldingRegisters: (a: number, l: number, u: number, cb: FCallbackVal<number[]>) => this.answer(u, cb, () => regs('holding', a, l, u)),
-      getHoldingRegister: (a: number, u: number, cb: FCallbackVal<number>) => this.answer(u, cb, () => regs('holding', a, 1, u)[0]!),
-      getMultipleInputRegisters: (a: number, l: number, u: number, cb: FCallbackVal<number[]>) => this.answer(u, cb, () => regs('input', a, l, u)),
-      getInputRegister: (a: number, u: number, cb: FCallbackVal<number>) => this.answer(u, cb, () => regs('input', a, 1, u)[0]!),
-      getCoil: (a: number, u: number, cb: FCallbackVal<boolean>) => this.answer(u, cb, () => this.read('coils', u, a, 1)[0] as boolean),
-      getDiscreteInput: (a: number, u: number, cb: FCallbackVal<boolean>) => this.answer(u, cb, () => this.read('discrete', u, a, 1)[0] as boolean),
-      // FC5 (§6.5): a port's relay
-      setCoil: (a: number, v: boolean, u: number, cb: FCallback) => this.answer(u, cb, () => this.setRelay(u, this.portAt(u, 'relay', a), v)),
-      // FC6 (§6.6): a port's overcurrent limit
-      setRegister: (a: number, v: number, u: number, cb: FCallback) =>
-        this.answer(u, cb, () => {
-          const n = this.portAt(u, 'limit', a);
-          const f = this.unit(u).model.fields[`port${n}-limit`]!;
-          this.port(u, n).limitAmps = v * f.scale + f.valueOffset;
-        }),
-    };
+    return modbusVector({
+      read: (t, u, a, l) => this.read(t, u, a, l),
+      answer: (u, cb, produce) => answerNow(this.units.get(u)?.responding === true, cb, produce),
+      setCoil: (u, a, v) => this.setRelay(u, this.portAt(u, 'relay', a), v),
+      setRegister: (u, a, v) => {
+        const n = this.portAt(u, 'limit', a);
+        const f = this.unit(u).model.fields[`port${n}-limit`]!;
+        this.port(u, n).limitAmps = v * f.scale + f.valueOffset;
+      },
+    });
   }
 
   dispose(): void {}
@@ -185,14 +173,5 @@ export class EbikePileSimulator {
     const u = this.units.get(unitId);
     if (!u) throw new RangeError(`no simulated pile ${unitId}`);
     return u;
-  }
-
-  private answer<T>(unitId: number, cb: (err: Error | null, value: T) => void, produce: () => T): void {
-    if (!this.units.get(unitId)?.responding) return; // silence: unknown or dead unit
-    try {
-      cb(null, produce());
-    } catch (e) {
-      cb(e as Error, undefined as T);
-    }
   }
 }

@@ -10,9 +10,10 @@
  * take callbacks so that an unknown or dead unit can stay silent: it never answers, like a
  * powered-off detector on RS-485 (the master sees a timeout).
  */
-import type { FCallback, FCallbackVal, IServiceVector } from 'modbus-serial';
+import type { IServiceVector } from 'modbus-serial';
 import { GAS_MODELS, type GasModel, type GasStatus } from '../../drivers/gas-detector/models.js';
 import { type Table, writeFields } from '../../drivers/modbus/register-map.js';
+import { illegalAddress, modbusVector, readBlock } from '../common/modbus-vector.js';
 
 export interface SimUnitInit {
   unitId: number;
@@ -39,7 +40,6 @@ interface Unit {
 }
 
 /** Modbus Application Protocol V1.1b3 §7: exception 02 ILLEGAL DATA ADDRESS. */
-const illegalAddress = () => Object.assign(new Error('illegal data address'), { modbusErrorCode: 2 });
 
 export class GasDetectorSimulator {
   private readonly units = new Map<number, Unit>();
@@ -146,46 +146,17 @@ export class GasDetectorSimulator {
   read(table: Table, unitId: number, addr: number, len: number): (number | boolean)[] {
     const u = this.unit(unitId);
     if (table === 'coils' && len === 1 && u.model.coils.valve?.address === addr) return [u.valveClosed];
-    const blocks = this.blocks(unitId);
-    for (const [name, b] of Object.entries(u.model.blocks)) {
-      if (b.table === table && addr >= b.start && addr + len <= b.start + b.length) {
-        return blocks[name]!.slice(addr - b.start, addr - b.start + len);
-      }
-    }
-    throw illegalAddress();
+    return readBlock(u.model.blocks, this.blocks(unitId), table, addr, len);
   }
 
-  /** Service vector for modbus-serial servers (callback style: arity decides, see servertcp_handler.js). */
+  /** Service vector for modbus-serial servers: FC5 ON closes the valve; FC6 writes a threshold, nothing else. */
   vector(): IServiceVector {
-    const holding = (addr: number, len: number, unitId: number) => this.read('holding', unitId, addr, len) as number[];
-    const input = (addr: number, len: number, unitId: number) => this.read('input', unitId, addr, len) as number[];
-    const bit = (table: Table, addr: number, unitId: number) => this.read(table, unitId, addr, 1)[0] as boolean;
-    return {
-      // FC3 Read Holding Registers (§6.3); the single-register form serves length-1 requests.
-      getMultipleHoldingRegisters: (addr: number, len: number, unitId: number, cb: FCallbackVal<number[]>) =>
-        this.answer(unitId, cb, () => holding(addr, len, unitId)),
-      getHoldingRegister: (addr: number, unitId: number, cb: FCallbackVal<number>) =>
-        this.answer(unitId, cb, () => holding(addr, 1, unitId)[0] ?? 0),
-      // FC4 Read Input Registers (§6.4)
-      getMultipleInputRegisters: (addr: number, len: number, unitId: number, cb: FCallbackVal<number[]>) =>
-        this.answer(unitId, cb, () => input(addr, len, unitId)),
-      getInputRegister: (addr: number, unitId: number, cb: FCallbackVal<number>) =>
-        this.answer(unitId, cb, () => input(addr, 1, unitId)[0] ?? 0),
-      // FC1 Read Coils (§6.1): the valve relay, or a coil block of the model
-      getCoil: (addr: number, unitId: number, cb: FCallbackVal<boolean>) =>
-        this.answer(unitId, cb, () => bit('coils', addr, unitId)),
-      // FC2 Read Discrete Inputs (§6.2): a discrete block of the model, if any
-      getDiscreteInput: (addr: number, unitId: number, cb: FCallbackVal<boolean>) =>
-        this.answer(unitId, cb, () => bit('discrete', addr, unitId)),
-      // FC5 Write Single Coil (§6.5): ON closes the valve
-      setCoil: (addr: number, value: boolean, unitId: number, cb: FCallback) =>
-        this.answer(unitId, cb, () => {
-          this.valveAt(unitId, addr).valveClosed = value;
-        }),
-      // FC6 Write Single Register (§6.6): the thresholds are writable, nothing else
-      setRegister: (addr: number, value: number, unitId: number, cb: FCallback) =>
-        this.answer(unitId, cb, () => this.writeThreshold(unitId, addr, value)),
-    };
+    return modbusVector({
+      read: (t, u, a, l) => this.read(t, u, a, l),
+      answer: (u, cb, produce) => this.answer(u, cb, produce),
+      setCoil: (u, a, v) => void (this.valveAt(u, a).valveClosed = v),
+      setRegister: (u, a, v) => this.writeThreshold(u, a, v),
+    });
   }
 
   /** Cancels answers still waiting for their delay. */

@@ -9,9 +9,10 @@
  * `vector()` is the service vector for modbus-serial's ServerTCP / ServerSerial; its handlers
  * take callbacks so that a dead or unknown module stays silent (the master sees a timeout).
  */
-import type { FCallback, FCallbackVal, IServiceVector } from 'modbus-serial';
+import type { IServiceVector } from 'modbus-serial';
 import { inputsOf, type IoModel, MODELS, outputsOf } from '../../drivers/io-module/models.js';
 import { type FieldValue, type Table, writeFields } from '../../drivers/modbus/register-map.js';
+import { answerNow, illegalAddress, modbusVector } from '../common/modbus-vector.js';
 
 export interface SimModuleInit {
   unitId: number;
@@ -31,7 +32,6 @@ interface Module {
 }
 
 /** Modbus Application Protocol V1.1b3 §7: exception 02 ILLEGAL DATA ADDRESS. */
-const illegalAddress = () => Object.assign(new Error('illegal data address'), { modbusErrorCode: 2 });
 
 export class IoModuleSimulator {
   private readonly modules = new Map<number, Module>();
@@ -131,27 +131,18 @@ export class IoModuleSimulator {
     return writeFields(m.model, values)[name]!.slice(addr - block.start, addr - block.start + len);
   }
 
-  /** Service vector for modbus-serial servers (callback style: arity decides, see servertcp_handler.js). */
+  /** Service vector for modbus-serial servers: FC5 (and FC15 through it) switches an output; a stuck one answers but stays as it is. */
   vector(): IServiceVector {
-    const words = (t: Table, a: number, l: number, u: number) => this.read(t, u, a, l) as number[];
-    const bit = (t: Table, a: number, u: number) => this.read(t, u, a, 1)[0] as boolean;
-    return {
-      // FC3 / FC4 (§6.3, §6.4): inputs packed in registers, and any other register block of the model
-      getMultipleHoldingRegisters: (a: number, l: number, u: number, cb: FCallbackVal<number[]>) => this.answer(u, cb, () => words('holding', a, l, u)),
-      getHoldingRegister: (a: number, u: number, cb: FCallbackVal<number>) => this.answer(u, cb, () => words('holding', a, 1, u)[0]!),
-      getMultipleInputRegisters: (a: number, l: number, u: number, cb: FCallbackVal<number[]>) => this.answer(u, cb, () => words('input', a, l, u)),
-      getInputRegister: (a: number, u: number, cb: FCallbackVal<number>) => this.answer(u, cb, () => words('input', a, 1, u)[0]!),
-      // FC2 Read Discrete Inputs (§6.2) and FC1 Read Coils (§6.1): one call per bit
-      getDiscreteInput: (a: number, u: number, cb: FCallbackVal<boolean>) => this.answer(u, cb, () => bit('discrete', a, u)),
-      getCoil: (a: number, u: number, cb: FCallbackVal<boolean>) => this.answer(u, cb, () => bit('coils', a, u)),
-      // FC5 Write Single Coil (§6.5), and FC15 through it: a stuck output answers but stays as it is
-      setCoil: (addr: number, value: boolean, unitId: number, cb: FCallback) =>
-        this.answer(unitId, cb, (m) => {
-          const n = outputsOf(m.model).find((o) => m.model.coils[`do${o}`]!.address === addr);
-          if (n === undefined) throw illegalAddress();
-          if (!m.stuck.has(n - 1)) m.outputs[n - 1] = value;
-        }),
-    };
+    return modbusVector({
+      read: (t, u, a, l) => this.read(t, u, a, l),
+      answer: (u, cb, produce) => answerNow(this.modules.get(u)?.responding === true, cb, produce),
+      setCoil: (u, addr, value) => {
+        const m = this.module(u);
+        const n = outputsOf(m.model).find((o) => m.model.coils[`do${o}`]!.address === addr);
+        if (n === undefined) throw illegalAddress();
+        if (!m.stuck.has(n - 1)) m.outputs[n - 1] = value;
+      },
+    });
   }
 
   /** Cancels pending releases of pressed inputs. */
@@ -172,19 +163,6 @@ export class IoModuleSimulator {
       throw new RangeError(`module ${unitId} has ${what} 1..${count}; there is no ${what.slice(0, -1)} ${n}`);
     }
     return n - 1;
-  }
-
-  private answer<T>(unitId: number, cb: (err: Error | null, value: T) => void, produce: (m: Module) => T): void {
-    const m = this.modules.get(unitId);
-    if (!m?.responding) return; // silence: unknown or dead module
-    let value: T;
-    try {
-      value = produce(m);
-    } catch (e) {
-      cb(e as Error, undefined as T);
-      return;
-    }
-    cb(null, value);
   }
 }
 

@@ -6,9 +6,10 @@
  * the fault code. The registers come from the model the driver reads
  * (drivers/streetlight/models.ts), through `writeFields`.
  */
-import type { FCallback, FCallbackVal, IServiceVector } from 'modbus-serial';
+import type { IServiceVector } from 'modbus-serial';
 import { LIGHT_MODELS, type LightModel, lampsOf } from '../../drivers/streetlight/models.js';
 import { type FieldValue, type Table, writeFields } from '../../drivers/modbus/register-map.js';
+import { answerNow, illegalAddress, modbusError, modbusVector, readBlock } from '../common/modbus-vector.js';
 
 const RATED_W = 100;
 const VOLTS = 230;
@@ -23,8 +24,6 @@ export interface SimLamp {
   failure: string;
 }
 
-const modbusError = (code: number, message: string) => Object.assign(new Error(message), { modbusErrorCode: code });
-const illegalAddress = () => modbusError(2, 'illegal data address');
 
 export class StreetlightSimulator {
   private readonly units = new Map<number, { model: LightModel; lamps: Map<number, SimLamp>; fault: number; responding: boolean }>();
@@ -99,38 +98,26 @@ export class StreetlightSimulator {
   }
 
   read(table: Table, unitId: number, addr: number, len: number): (number | boolean)[] {
-    const u = this.unit(unitId);
-    const blocks = this.blocks(unitId);
-    for (const [name, b] of Object.entries(u.model.blocks)) {
-      if (b.table === table && addr >= b.start && addr + len <= b.start + b.length) {
-        this.reads[table]++;
-        return blocks[name]!.slice(addr - b.start, addr - b.start + len);
-      }
-    }
-    throw illegalAddress();
+    const values = readBlock(this.unit(unitId).model.blocks, this.blocks(unitId), table, addr, len);
+    this.reads[table]++;
+    return values;
   }
 
+  /** Service vector for modbus-serial servers: FC5 switches a lamp's relay, FC6 sets its dim level. */
   vector(): IServiceVector {
-    const regs = (t: Table, addr: number, len: number, unit: number) => this.read(t, unit, addr, len) as number[];
-    return {
-      getMultipleHoldingRegisters: (a: number, l: number, u: number, cb: FCallbackVal<number[]>) => this.answer(u, cb, () => regs('holding', a, l, u)),
-      getHoldingRegister: (a: number, u: number, cb: FCallbackVal<number>) => this.answer(u, cb, () => regs('holding', a, 1, u)[0]!),
-      getMultipleInputRegisters: (a: number, l: number, u: number, cb: FCallbackVal<number[]>) => this.answer(u, cb, () => regs('input', a, l, u)),
-      getInputRegister: (a: number, u: number, cb: FCallbackVal<number>) => this.answer(u, cb, () => regs('input', a, 1, u)[0]!),
-      getCoil: (a: number, u: number, cb: FCallbackVal<boolean>) => this.answer(u, cb, () => this.read('coils', u, a, 1)[0] as boolean),
-      getDiscreteInput: (a: number, u: number, cb: FCallbackVal<boolean>) => this.answer(u, cb, () => this.read('discrete', u, a, 1)[0] as boolean),
-      // FC5 (§6.5): a lamp's relay
-      setCoil: (a: number, v: boolean, u: number, cb: FCallback) => this.answer(u, cb, () => void (this.lamp(u, this.lampAt(u, 'on', a)).on = v)),
-      // FC6 (§6.6): a lamp's dim level; above 100 % is exception 03 (illegal data value)
-      setRegister: (a: number, v: number, u: number, cb: FCallback) =>
-        this.answer(u, cb, () => {
-          const n = this.lampAt(u, 'level', a);
-          const f = this.unit(u).model.fields[`lamp${n}-level`]!;
-          const level = (f.type === 'int16' ? (v << 16) >> 16 : v) * f.scale + f.valueOffset;
-          if (level < 0 || level > 100) throw modbusError(3, 'illegal data value');
-          this.lamp(u, n).level = level;
-        }),
-    };
+    return modbusVector({
+      read: (t, u, a, l) => this.read(t, u, a, l),
+      answer: (u, cb, produce) => answerNow(this.units.get(u)?.responding === true, cb, produce),
+      setCoil: (u, a, v) => void (this.lamp(u, this.lampAt(u, 'on', a)).on = v),
+      // above 100 % is exception 03 (illegal data value)
+      setRegister: (u, a, v) => {
+        const n = this.lampAt(u, 'level', a);
+        const f = this.unit(u).model.fields[`lamp${n}-level`]!;
+        const level = (f.type === 'int16' ? (v << 16) >> 16 : v) * f.scale + f.valueOffset;
+        if (level < 0 || level > 100) throw modbusError(3, 'illegal data value');
+        this.lamp(u, n).level = level;
+      },
+    });
   }
 
   dispose(): void {}
@@ -150,14 +137,5 @@ export class StreetlightSimulator {
     const u = this.units.get(unitId);
     if (!u) throw new RangeError(`no simulated controller ${unitId}`);
     return u;
-  }
-
-  private answer<T>(unitId: number, cb: (err: Error | null, value: T) => void, produce: () => T): void {
-    if (!this.units.get(unitId)?.responding) return; // silence: unknown or dead unit
-    try {
-      cb(null, produce());
-    } catch (e) {
-      cb(e as Error, undefined as T);
-    }
   }
 }
