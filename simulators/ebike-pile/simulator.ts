@@ -33,7 +33,6 @@ export interface SimPort {
   amps: number;
 }
 
-
 export class EbikePileSimulator {
   private readonly units = new Map<number, { model: EbikeModel; ports: Map<number, SimPort>; responding: boolean }>();
 

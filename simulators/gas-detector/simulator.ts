@@ -39,8 +39,6 @@ interface Unit {
   delayMs: number;
 }
 
-/** Modbus Application Protocol V1.1b3 §7: exception 02 ILLEGAL DATA ADDRESS. */
-
 export class GasDetectorSimulator {
   private readonly units = new Map<number, Unit>();
   private readonly requestCounts = new Map<number, number>();

@@ -31,8 +31,6 @@ interface Module {
   responding: boolean;
 }
 
-/** Modbus Application Protocol V1.1b3 §7: exception 02 ILLEGAL DATA ADDRESS. */
-
 export class IoModuleSimulator {
   private readonly modules = new Map<number, Module>();
   private readonly timers = new Set<NodeJS.Timeout>();
