@@ -44,10 +44,14 @@ export const modbusError = (code: number, message: string) => Object.assign(new 
 /** Exception 02: no such register or bit (or a read across blocks). */
 export const illegalAddress = () => modbusError(2, 'illegal data address');
 
-/**
- * A read of `len` registers or bits of `table` at `addr`: from the one block of the model that
- * holds them all (`values` holds each block's current words or bits); else exception 02.
- */
+/** The block of the model (its name and itself) that holds all `len` registers or bits of `table` at `addr`; else exception 02. */
+export function blockAt(blocks: Record<string, Block>, table: Table, addr: number, len: number): [string, Block] {
+  const hit = Object.entries(blocks).find(([, b]) => b.table === table && addr >= b.start && addr + len <= b.start + b.length);
+  if (!hit) throw illegalAddress();
+  return hit;
+}
+
+/** A read of `len` registers or bits of `table` at `addr` (`values` holds each block's current words or bits). */
 export function readBlock(
   blocks: Record<string, Block>,
   values: Record<string, (number | boolean)[]>,
@@ -55,10 +59,8 @@ export function readBlock(
   addr: number,
   len: number,
 ): (number | boolean)[] {
-  for (const [name, b] of Object.entries(blocks)) {
-    if (b.table === table && addr >= b.start && addr + len <= b.start + b.length) return values[name]!.slice(addr - b.start, addr - b.start + len);
-  }
-  throw illegalAddress();
+  const [name, b] = blockAt(blocks, table, addr, len);
+  return values[name]!.slice(addr - b.start, addr - b.start + len);
 }
 
 /** A unit that responds answers at once (the error, if `produce` throws one); one that does not stays silent. */

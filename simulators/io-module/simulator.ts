@@ -12,7 +12,7 @@
 import type { IServiceVector } from 'modbus-serial';
 import { inputsOf, type IoModel, MODELS, outputsOf } from '../../drivers/io-module/models.js';
 import { type FieldValue, type Table, writeFields } from '../../drivers/modbus/register-map.js';
-import { answerNow, illegalAddress, modbusVector } from '../common/modbus-vector.js';
+import { answerNow, blockAt, illegalAddress, modbusVector } from '../common/modbus-vector.js';
 
 export interface SimModuleInit {
   unitId: number;
@@ -115,9 +115,7 @@ export class IoModuleSimulator {
    */
   read(table: Table, unitId: number, addr: number, len: number): (number | boolean)[] {
     const m = this.module(unitId);
-    const hit = Object.entries(m.model.blocks).find(([, b]) => b.table === table && addr >= b.start && addr + len <= b.start + b.length);
-    if (!hit) throw illegalAddress();
-    const [name, block] = hit;
+    const [name, block] = blockAt(m.model.blocks, table, addr, len);
     const values: Record<string, FieldValue> = {};
     m.inputs.forEach((on, i) => {
       const f = m.model.fields[`di${i + 1}`]!;
