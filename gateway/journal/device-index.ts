@@ -61,11 +61,18 @@ export const UPTO = `(SELECT value FROM idx.state WHERE key = 'upto')`;
  * and empties it when it was built from another journal or from more events than this one has.
  * Returns the seq up to which it is complete.
  */
-export function attachDeviceIndex(db: Database.Database, journalPath: string, journalId: string, lastSeq: number): number {
+export function attachDeviceIndex(
+  db: Database.Database,
+  journalPath: string,
+  journalId: string,
+  lastSeq: number,
+  cacheKiB: number,
+): number {
   db.prepare('ATTACH DATABASE ? AS idx').run(indexFileOf(journalPath));
   if (journalPath !== ':memory:') db.pragma('idx.journal_mode = WAL');
   // Derived data, rebuilt when lost: no fsync of its own.
   db.pragma('idx.synchronous = OFF');
+  db.pragma(`idx.cache_size = -${cacheKiB}`);
   db.exec(SCHEMA);
   const state = Object.fromEntries(
     (db.prepare('SELECT key, value FROM idx.state').all() as { key: string; value: string | number }[]).map((r) => [r.key, r.value]),

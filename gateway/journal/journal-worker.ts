@@ -20,8 +20,10 @@ const Database = require(workerData.lib);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 1000');
 db.pragma('synchronous = ' + workerData.synchronous);
+db.pragma('cache_size = -' + workerData.cacheKiB);
 db.prepare('ATTACH DATABASE ? AS idx').run(workerData.index);
 db.pragma('idx.synchronous = OFF');
+db.pragma('idx.cache_size = -' + workerData.cacheKiB);
 const sql = workerData.sql;
 const next = db.prepare(sql.next);
 const insert = db.prepare(sql.insert);
@@ -52,7 +54,7 @@ export class JournalWorker {
   private readonly worker: Worker;
 
   constructor(
-    o: { path: string; index: string; synchronous: 'FULL' | 'NORMAL' },
+    o: { path: string; index: string; synchronous: 'FULL' | 'NORMAL'; cacheKiB: number },
     onFailure: (err: Error) => void,
   ) {
     const lib = createRequire(import.meta.url).resolve('better-sqlite3');

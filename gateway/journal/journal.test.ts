@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type EventEnvelope, stampEvent } from '../core/envelope.js';
-import { Journal, type JournalRow } from './journal.js';
+import { Journal, type JournalRow, PAGE_CACHE_KIB } from './journal.js';
 import { waitFor } from '../testing/wait-for.js';
 
 function row(seq: number, deviceId: string, type: string, receivedAt: Date): JournalRow {
@@ -20,6 +20,13 @@ function open(retention = { maxAgeDays: 30, maxSizeMB: 100 }) {
 }
 
 describe('journal', () => {
+  it('bounds its SQLite page caches (the journal and the device index attached to it)', () => {
+    const { journal } = open();
+    expect(journal.db.pragma('main.cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB.journal);
+    expect(journal.db.pragma('idx.cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB.other);
+    journal.close();
+  });
+
   it('stores batches and answers queries by device, type prefix and time', () => {
     const { journal } = open();
     const t0 = new Date('2026-11-23T08:00:00Z');

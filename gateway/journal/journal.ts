@@ -32,6 +32,14 @@ const WORK_EVERY = 500;
  * what the worker has not copied yet, then the WAL starts over.
  */
 const BACKSTOP_PAGES = 4_000;
+/**
+ * SQLite page caches, in KiB (sqlite.org/pragma.html#pragma_cache_size). better-sqlite3 builds
+ * SQLite with 16 MB per connection and attached database: the journal's two connections with the
+ * device index attached to each would hold 64 MB of the gateway's memory budget once full. An
+ * append touches few pages (the right-hand edges of the B-trees); what a query reads beyond the
+ * cache comes from the operating system's file cache.
+ */
+export const PAGE_CACHE_KIB = { journal: 4_096, other: 2_048 } as const;
 
 export interface JournalOptions {
   path: string;
@@ -91,6 +99,7 @@ export class Journal {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.synchronous}`);
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`cache_size = -${PAGE_CACHE_KIB.journal}`);
     try {
       this.migrated = migrate(this.db, opts.path);
     } catch (err) {
@@ -105,7 +114,7 @@ export class Journal {
     );
     this.appendedSeq = this.durable = this.lastSeq();
     const id = this.db.prepare("SELECT value FROM meta WHERE key = 'journal_id'").get() as { value: string };
-    const indexed = attachDeviceIndex(this.db, opts.path, id.value, this.appendedSeq);
+    const indexed = attachDeviceIndex(this.db, opts.path, id.value, this.appendedSeq, PAGE_CACHE_KIB.other);
     this.syncNormal = this.db.prepare('PRAGMA synchronous = NORMAL');
     this.syncConfigured = this.db.prepare(`PRAGMA synchronous = ${opts.synchronous}`);
     this.appendTx = this.db.transaction((rows: readonly JournalRow[]) => {
@@ -202,7 +211,12 @@ export class Journal {
     if (this.workerFailed || this.opts.path === ':memory:') return undefined;
     if (!this.worker) {
       this.worker = new JournalWorker(
-        { path: this.opts.path, index: indexFileOf(this.opts.path), synchronous: this.opts.synchronous },
+        {
+          path: this.opts.path,
+          index: indexFileOf(this.opts.path),
+          synchronous: this.opts.synchronous,
+          cacheKiB: PAGE_CACHE_KIB.other,
+        },
         () => {
           // SQLite's automatic checkpoint (1,000 pages, its default) takes over again.
           this.workerFailed = true;

@@ -75,8 +75,8 @@ export async function benchBareRelay(opts: BenchOptions): Promise<SectionResult>
   let sub: Child | undefined;
   let pub: Child | undefined;
   try {
-    sub = await Child.start(new URL('./subscriber-child.ts', import.meta.url), [url, `${outRoot}#`, '1']);
-    pub = await Child.start(new URL('./relay-publisher-child.ts', import.meta.url), [
+    sub = await Child.start('subscriber-child.ts', [url, `${outRoot}#`, '1']);
+    pub = await Child.start('relay-publisher-child.ts', [
       url,
       String(deviceCount),
       String(bytes),

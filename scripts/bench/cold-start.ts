@@ -5,37 +5,34 @@
  * 99 instances are complete but not started. A subscriber in this process connects to the
  * gateway's broker as soon as it listens (retrying every 20 ms) and notes the first event.
  *
- * The headline is the compiled tree an installation runs (`node dist/gateway/cli.js start`, as the
+ * The headline is the compiled tree an installation runs (`node <heap limits> dist/gateway/cli.js start`, as the
  * systemd unit of scripts/install does), built from the sources at the section's start; the same
  * start from the TypeScript sources under tsx (`npm run gateway`) is a second row.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { freePort } from '../../gateway/core/free-port.js';
+import { GATEWAY_NODE_FLAGS } from '../../gateway/core/node-flags.js';
 import { startGasSimulatorTcp } from '../../simulators/gas-detector/serve-tcp.js';
+import { buildProduct, REPO } from './build.js';
 import { SITE_DEVICES, siteDevices, siteYaml } from './cold-start-site.js';
 import { procRss, ROOT, stopProcess } from './peer.js';
 import { fmt, now, sleep } from './stats.js';
 import type { BenchOptions, SectionResult } from './types.js';
 
-const REPO = resolve(import.meta.dirname, '../..');
 const BUDGET_MS = 3_000;
 
 /** How the gateway is run: the compiled tree of an installation, or the sources under tsx. */
 type Loader = 'dist' | 'tsx';
 const LOADERS: readonly Loader[] = ['dist', 'tsx'];
 
+/** The command line of `gateway <args>`, with the V8 heap limits the service unit gives it. */
 function gatewayArgs(loader: Loader, args: string[]): string[] {
-  return loader === 'dist' ? [join(REPO, 'dist/gateway/cli.js'), ...args] : ['--import', 'tsx', join(REPO, 'gateway/cli.ts'), ...args];
-}
-
-/** `npm run build`: the compiled tree and the console bundle, from the sources as they are now. */
-function build(): void {
-  const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: REPO, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`\`npm run build\` failed (exit ${r.status ?? r.signal}); the dist figures need it:\n${r.stdout}${r.stderr}`);
+  const cli = loader === 'dist' ? [join(REPO, 'dist/gateway/cli.js')] : ['--import', 'tsx', join(REPO, 'gateway/cli.ts')];
+  return [...GATEWAY_NODE_FLAGS, ...cli, ...args];
 }
 
 interface StartRun {
@@ -90,7 +87,7 @@ async function loadOnly(loader: Loader): Promise<number> {
 export async function benchColdStart(opts: BenchOptions): Promise<SectionResult> {
   const runs = opts.quick ? 1 : 5;
   opts.log('  npm run build (the compiled tree an installation runs)');
-  build();
+  buildProduct();
   const dir = mkdtempSync(join(tmpdir(), 'cg-bench-cold-'));
   const sim = await startGasSimulatorTcp({ units: Array.from({ length: 200 }, (_, i) => i + 1) });
   try {

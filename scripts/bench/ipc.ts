@@ -4,6 +4,8 @@
  * Children are TypeScript run through tsx; they listen on nothing.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO } from './build.js';
 import { now } from './stats.js';
 
 type Message = { op: string; rid?: number } & Record<string, unknown>;
@@ -34,9 +36,12 @@ export class Child {
     );
   }
 
-  /** Forks `file` (a .ts module in this folder) under tsx and waits for its `ready`. */
-  static async start(file: URL, args: string[]): Promise<Child> {
-    const proc = fork(file.pathname, args, {
+  /**
+   * Forks `name` (a .ts module of scripts/bench: a helper process of the bench, not measured) under
+   * tsx and waits for its `ready`. From the sources also when the section runs compiled.
+   */
+  static async start(name: string, args: string[]): Promise<Child> {
+    const proc = fork(join(REPO, 'scripts/bench', name), args, {
       execArgv: ['--import', 'tsx'],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -65,8 +65,8 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
     const url = `mqtt://127.0.0.1:${g.broker.listeners[0]!.port}`;
     // A local consumer of every event (as a local application would be), also the calibration's
     // measuring subscriber; and the alarm subscriber, in its own process, on the alarm topic only.
-    consumer = await Child.start(new URL('./subscriber-child.ts', import.meta.url), [url, `${g.root}/events/#`, '1']);
-    alarmSub = await Child.start(new URL('./subscriber-child.ts', import.meta.url), [
+    consumer = await Child.start('subscriber-child.ts', [url, `${g.root}/events/#`, '1']);
+    alarmSub = await Child.start('subscriber-child.ts', [
       url,
       `${g.root}/events/+/+/${ALARM_TYPE}`,
       '1',

@@ -147,11 +147,11 @@ export async function runPeer(opts: BenchOptions, system: PeerSystem, o: { devic
   let running: Running | undefined;
   const children: Child[] = [];
   try {
-    const pub = await Child.start(new URL('./gas-publisher-child.ts', import.meta.url), [local.url, String(o.devices)]);
+    const pub = await Child.start('gas-publisher-child.ts', [local.url, String(o.devices)]);
     children.push(pub);
-    const sub = await Child.start(new URL('./subscriber-child.ts', import.meta.url), [local.url, `${ROOT}/events/#`, '1']);
+    const sub = await Child.start('subscriber-child.ts', [local.url, `${ROOT}/events/#`, '1']);
     children.push(sub);
-    const alarmSub = await Child.start(new URL('./subscriber-child.ts', import.meta.url), [local.url, ALARM_FILTER, '1']);
+    const alarmSub = await Child.start('subscriber-child.ts', [local.url, ALARM_FILTER, '1']);
     children.push(alarmSub);
     const pubClock = await pub.clockOffset();
     const subClock = await sub.clockOffset();

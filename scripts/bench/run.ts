@@ -11,8 +11,10 @@
  * imported only by the process that runs it: its RSS holds that section's code, not every section's.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GATEWAY_NODE_FLAGS } from '../../gateway/core/node-flags.js';
+import { buildCompiledBench, COMPILED_BENCH, REPO } from './build.js';
 import { reportUncaught, runSectionProcess } from './child-run.js';
 import { benchPlots } from './plots.js';
 import {
@@ -28,7 +30,12 @@ import {
 import { type BenchOptions, type Section, type SectionResult, toSectionResult } from './types.js';
 
 export const SECTIONS: Section[] = [
-  { id: 'pipeline', title: 'Gateway pipeline: normalise + journal + local publish', run: async (o) => (await import('./pipeline.js')).benchPipeline(o) },
+  {
+    id: 'pipeline',
+    title: 'Gateway pipeline: normalise + journal + local publish',
+    compiled: true,
+    run: async (o) => (await import('./pipeline.js')).benchPipeline(o),
+  },
   {
     id: 'bare-relay',
     title: 'Floor: bare MQTT relay (aedes + MQTT.js subscribe and republish)',
@@ -67,6 +74,7 @@ export const SECTIONS: Section[] = [
   {
     id: 'overload',
     title: 'Overload: 3x capacity of telemetry for a minute, with alarms, through the real gateway',
+    compiled: true,
     run: async (o) => (await import('./overload.js')).benchOverload(o),
   },
   {
@@ -87,9 +95,8 @@ export const SECTIONS: Section[] = [
 ];
 
 const HERE = fileURLToPath(import.meta.url);
-const REPO = resolve(dirname(HERE), '../..');
 /** What the profiles showed and what changed because of them: kept by hand, copied into the report. */
-const FINDINGS = resolve(dirname(HERE), 'findings.md');
+const FINDINGS = join(REPO, 'scripts/bench/findings.md');
 
 interface Args {
   only?: string[];
@@ -142,11 +149,15 @@ function usage(error?: string): never {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** Runs one section in a fresh process (this file with --child) and returns its result. */
+/**
+ * Runs one section in a fresh process (this file with --child, compiled or under tsx) with the
+ * gateway's V8 heap limits, as an installed gateway runs, and returns its result.
+ */
 function runInChild(section: Section, quick: boolean): Promise<SectionResult> {
-  return runSectionProcess(HERE, ['--child', section.id, ...(quick ? ['--quick'] : [])], {
-    execArgv: ['--import', 'tsx'],
-  });
+  const args = ['--child', section.id, ...(quick ? ['--quick'] : [])];
+  return section.compiled
+    ? runSectionProcess(join(COMPILED_BENCH, 'run.js'), args, { execArgv: [...GATEWAY_NODE_FLAGS] })
+    : runSectionProcess(HERE, args, { execArgv: ['--import', 'tsx', ...GATEWAY_NODE_FLAGS] });
 }
 
 async function childMain(id: string, quick: boolean): Promise<void> {
@@ -185,6 +196,10 @@ async function main(): Promise<void> {
     `bench: ${selected.map((s) => s.id).join(', ')}${args.quick ? ' (quick)' : ''} on ${m.cpu}, ${m.cores} cores, Node ${m.node}`,
   );
 
+  if (!args.inproc && selected.some((s) => s.compiled)) {
+    log(`bench: npm run build, and the bench scripts compiled into ${COMPILED_BENCH} (for ${selected.filter((s) => s.compiled).map((s) => s.id).join(', ')})`);
+    buildCompiledBench();
+  }
   const runDate = new Date().toISOString();
   const fresh: StoredSection[] = [];
   let failed = 0;

@@ -65,6 +65,11 @@ export interface Section {
   /** `--only` name. */
   id: string;
   title: string;
+  /**
+   * Runs the compiled tree an installation runs (dist/, no TypeScript loader in the process): for
+   * the sections whose figures include the gateway process's memory.
+   */
+  compiled?: boolean;
   run: (opts: BenchOptions) => Promise<SectionOutput>;
 }
 

@@ -148,6 +148,8 @@ echo "installing the gateway into $DEST (node $("$NODE_BIN" --version) at $NODE_
 rm -rf "$DEST.new"
 mkdir -p "$DEST.new"
 cp -a "$SRC/dist" "$SRC/config" "$SRC/docs" "$SRC/package.json" "$SRC/package-lock.json" "$DEST.new/"
+# The benchmark compiles its own scripts into dist/scripts: not part of an installation.
+rm -rf "$DEST.new/dist/scripts"
 for codec in "$SRC"/drivers/*/codecs/*.js; do
   [ -e "$codec" ] || continue
   mkdir -p "$DEST.new/$(dirname "${codec#"$SRC"/}")"
@@ -189,7 +191,8 @@ for unit in compound-gateway.service compound-gateway-liveness.service; do
   chmod 0644 "$ROOT$UNIT_DIR/$unit"
 done
 install -m 0644 "$SRC/scripts/install/compound-gateway-liveness.timer" "$ROOT$UNIT_DIR/"
-printf '#!/bin/sh\nexec %s %s/dist/gateway/cli.js "$@"\n' "$NODE_BIN" "$PREFIX" >"$ROOT/usr/local/bin/gateway"
+# With the gateway's V8 heap limits (gateway/core/node-flags.ts), as the unit runs it.
+printf '#!/bin/sh\nexec %s --max-old-space-size=1024 --max-semi-space-size=8 %s/dist/gateway/cli.js "$@"\n' "$NODE_BIN" "$PREFIX" >"$ROOT/usr/local/bin/gateway"
 chmod 0755 "$ROOT/usr/local/bin/gateway"
 
 systemctl_ daemon-reload

@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_NODE_FLAGS } from '../../gateway/core/node-flags.js';
 import { REPO_ROOT } from '../structure.js';
 
 const SCRIPT = join(REPO_ROOT, 'scripts/install/install.sh');
@@ -73,7 +74,7 @@ describe('install.sh --root', () => {
       'PrivateTmp=yes',
       'ProtectHome=yes',
       'StandardOutput=journal',
-      `ExecStart=${process.execPath} /opt/compound-gateway/dist/gateway/cli.js start --config /etc/compound-gateway/site.yaml`,
+      `ExecStart=${process.execPath} ${GATEWAY_NODE_FLAGS.join(' ')} /opt/compound-gateway/dist/gateway/cli.js start --config /etc/compound-gateway/site.yaml`,
     ]) {
       expect(unit.split('\n'), line).toContain(line);
     }
@@ -87,7 +88,7 @@ describe('install.sh --root', () => {
     expect(execFileSync(process.execPath, [join(prefix, 'dist/gateway/cli.js'), 'version'], { encoding: 'utf8' }).trim()).toBe(version);
     expect(existsSync(join(prefix, 'node_modules/zod'))).toBe(true);
     expect(existsSync(join(prefix, 'node_modules/vitest')), 'development packages pruned').toBe(false);
-    expect(readFileSync(join(root, 'usr/local/bin/gateway'), 'utf8')).toContain('/opt/compound-gateway/dist/gateway/cli.js');
+    expect(readFileSync(join(root, 'usr/local/bin/gateway'), 'utf8')).toContain(`${GATEWAY_NODE_FLAGS.join(' ')} /opt/compound-gateway/dist/gateway/cli.js`);
   }, 300_000);
 
   it('writes units that systemd-analyze verify accepts', () => {

@@ -1,0 +1,28 @@
+/**
+ * The gateway's V8 heap limits are on every launcher's command line (the systemd unit and the
+ * installed `gateway` wrapper are checked by the install test), and a process started with them
+ * runs with that heap limit.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../scripts/structure.js';
+import { GATEWAY_NODE_FLAGS } from './node-flags.js';
+
+describe('gateway node flags', () => {
+  it('are passed by the npm scripts that start a gateway', () => {
+    const scripts = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
+    const flags = GATEWAY_NODE_FLAGS.join(' ');
+    expect(scripts.demo).toContain(`node ${flags} dist/gateway/cli.js demo`);
+    expect(scripts.gateway).toContain(`node ${flags} --import tsx gateway/cli.ts`);
+  });
+
+  it('give the process a 1 GB old space and 8 MB semi-spaces', () => {
+    const limit = execFileSync(process.execPath, [...GATEWAY_NODE_FLAGS, '-p', 'require("v8").getHeapStatistics().heap_size_limit'], {
+      encoding: 'utf8',
+    });
+    // V8's heap limit: the old space plus three semi-spaces (the young generation and its copy).
+    expect(Number(limit) / 2 ** 20).toBe(1024 + 3 * 8);
+  });
+});
