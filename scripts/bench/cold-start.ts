@@ -5,7 +5,7 @@
  * 99 instances are complete but not started. A subscriber in this process connects to the
  * gateway's broker as soon as it listens (retrying every 20 ms) and notes the first event.
  *
- * The headline is the compiled tree an installation runs (`node <heap limits> dist/gateway/cli.js start`, as the
+ * The headline is the compiled tree an installation runs (`node <heap limit> dist/gateway/cli.js start`, as the
  * systemd unit of scripts/install does), built from the sources at the section's start; the same
  * start from the TypeScript sources under tsx (`npm run gateway`) is a second row.
  */
@@ -29,7 +29,7 @@ const BUDGET_MS = 3_000;
 type Loader = 'dist' | 'tsx';
 const LOADERS: readonly Loader[] = ['dist', 'tsx'];
 
-/** The command line of `gateway <args>`, with the V8 heap limits the service unit gives it. */
+/** The command line of `gateway <args>`, with the V8 heap limit the service unit gives it. */
 function gatewayArgs(loader: Loader, args: string[]): string[] {
   const cli = loader === 'dist' ? [join(REPO, 'dist/gateway/cli.js')] : ['--import', 'tsx', join(REPO, 'gateway/cli.ts')];
   return [...GATEWAY_NODE_FLAGS, ...cli, ...args];

@@ -151,7 +151,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /**
  * Runs one section in a fresh process (this file with --child, compiled or under tsx) with the
- * gateway's V8 heap limits, as an installed gateway runs, and returns its result.
+ * gateway's V8 heap limit, as an installed gateway runs, and returns its result.
  */
 function runInChild(section: Section, quick: boolean): Promise<SectionResult> {
   const args = ['--child', section.id, ...(quick ? ['--quick'] : [])];
