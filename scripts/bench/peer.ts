@@ -9,9 +9,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import { Aedes } from 'aedes';
 import { topicRoot } from '../../gateway/core/topics.js';
+import { REPO } from './build.js';
 import { Child } from './ipc.js';
 import { type StepDriver, type StepRow, sweep } from './load.js';
 import { readStoredResults } from './report.js';
@@ -83,7 +84,7 @@ export function procRss(pid: number): { rssMB: number; peakMB: number } | undefi
  * pipeline's max sustained rate, else 10,000 events/s. Says where it came from.
  */
 export function gatewayCapacity(
-  resultsFile = process.env.BENCH_RESULTS_FILE ?? resolve(import.meta.dirname, '../../docs/BENCHMARKS.md'),
+  resultsFile = process.env.BENCH_RESULTS_FILE ?? join(REPO, 'docs/BENCHMARKS.md'),
 ): { rate: number; source: string } {
   const pick = (sections: Record<string, { figures: Figure[] } | undefined>, where: string) => {
     for (const [id, fig] of [['overload', 'capacity'], ['pipeline', 'maxSustained']] as const) {
