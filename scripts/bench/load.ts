@@ -182,9 +182,10 @@ export async function sweep(
 ): Promise<{ moderate: StepRow; steps: StepRow[]; best: StepRow | undefined }> {
   const moderateMs = opts.quick ? 2_000 : 10_000;
   const stepMs = opts.quick ? 1_000 : 5_000;
+  // 5,000 apart above 20,000/s: the gateway's and the relay's ceilings lie between 25,000 and 40,000.
   const rates = opts.quick
     ? [5_000, 15_000]
-    : [3_000, 5_000, 7_500, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000];
+    : [3_000, 5_000, 7_500, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000, 45_000, 50_000];
   const show = (r: StepRow) =>
     opts.log(
       `  ${r.label.padEnd(10)} offered ${fmtInt(r.offered)} received ${fmtInt(r.received)} shed ${fmtInt(r.shed)} lost ${r.lost}` +
