@@ -24,7 +24,6 @@ export interface SimLamp {
   failure: string;
 }
 
-
 export class StreetlightSimulator {
   private readonly units = new Map<number, { model: LightModel; lamps: Map<number, SimLamp>; fault: number; responding: boolean }>();
   /** Read requests answered so far per table (every unit): a test waits on them for a poll to have happened. */
