@@ -33,8 +33,12 @@ describe('staff console in the browser', () => {
     await s?.close();
   });
 
-  async function open(viewport = { width: 1920, height: 1080 }): Promise<Page> {
-    const ctx = await browser.newContext({ viewport });
+  /** A new page in a browser context of its own; `storageState`: another page's cookies (its session). */
+  async function open(
+    viewport = { width: 1920, height: 1080 },
+    storageState?: Awaited<ReturnType<BrowserContext['storageState']>>,
+  ): Promise<Page> {
+    const ctx = await browser.newContext({ viewport, storageState });
     contexts.push(ctx);
     return ctx.newPage();
   }
@@ -60,11 +64,15 @@ describe('staff console in the browser', () => {
   });
 
   it('duty staff: a gas alarm rings until acknowledged; the user is recorded; no admin page for a reader', async () => {
-    const page = await open({ width: 390, height: 844 });
-    await login(page, READER);
+    const phone = { width: 390, height: 844 };
+    const loggedIn = await open(phone);
+    await login(loggedIn, READER);
     // A page opened with a session but no click yet (the autoplay rule keeps audio off): a banner
-    // says so and offers to turn it on.
-    await page.reload();
+    // says so and offers to turn it on. In a fresh browser context with the session's cookie: a
+    // reload of the page that logged in may keep audio allowed (chromium lets a same-site
+    // navigation after a click autoplay; seen in 5 of 25 reloads).
+    const page = await open(phone, await loggedIn.context().storageState());
+    await page.goto(base);
     await page.waitForSelector('#inbox[data-sound="idle"][data-sound-enabled="false"]', SLOW);
     expect(await page.isVisible('#enable-sound')).toBe(true);
     await page.click('#enable-sound');
