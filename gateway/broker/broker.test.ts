@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { createConnection } from 'node:net';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -322,6 +323,18 @@ describe('local broker (demo off)', () => {
     ).toEqual(sent.sort());
     // clear the retained ones so later tests start clean
     for (const t of sent) await broker.publish(t, '', { retain: true });
+  });
+
+  it("writes packets without building mqtt-packet's cache of 65,536 number buffers", async () => {
+    // The cache is mqtt-packet's, shared by aedes and MQTT.js in this process (one copy in node_modules).
+    const numbers = createRequire(import.meta.url)('mqtt-packet/numbers.js') as { cache: Record<number, Buffer> };
+    const city = await connect(urlOf(broker, 'tcp'), 'city');
+    await city.subscribeAsync('cg/numbers/#', { qos: 1 });
+    const got = nextMessage(city, 'cg/numbers/1');
+    // QoS 1 both ways: packet ids and length prefixes written by the broker and by the client.
+    await broker.publish('cg/numbers/1', 'x'.repeat(300), { qos: 1, retain: false });
+    expect((await got).payload).toHaveLength(300);
+    expect(Object.keys(numbers.cache)).toHaveLength(0);
   });
 
   it('serves MQTT over WebSocket at /mqtt', async () => {
