@@ -18,11 +18,11 @@ describe('gateway node flags', () => {
     expect(scripts.gateway).toContain(`node ${flags} --import tsx gateway/cli.ts`);
   });
 
-  it('give the process a 1 GB old space', () => {
+  it('give the process a 512 MB old space', () => {
     const limit = execFileSync(process.execPath, [...GATEWAY_NODE_FLAGS, '-p', 'require("v8").getHeapStatistics().heap_size_limit'], {
       encoding: 'utf8',
     });
     // V8's heap limit: the old space plus the young generation (three 16 MB semi-spaces on 64-bit).
-    expect(Number(limit) / 2 ** 20).toBe(1024 + 3 * 16);
+    expect(Number(limit) / 2 ** 20).toBe(512 + 3 * 16);
   });
 });

@@ -5,7 +5,7 @@
  * 99 instances are complete but not started. A subscriber in this process connects to the
  * gateway's broker as soon as it listens (retrying every 20 ms) and notes the first event.
  *
- * The headline is the compiled tree an installation runs (`node --max-old-space-size=1024
+ * The headline is the compiled tree an installation runs (`node --max-old-space-size=512
  * dist/gateway/cli.js start`, as the systemd unit of scripts/install does), built from the sources
  * at the section's start; the same start from the TypeScript sources under tsx (`npm run gateway`)
  * is a second row.
