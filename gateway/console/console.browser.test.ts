@@ -68,12 +68,28 @@ describe('staff console in the browser', () => {
     const loggedIn = await open(phone);
     await login(loggedIn, READER);
     // A page opened with a session but no click yet (the autoplay rule keeps audio off): a banner
-    // says so and offers to turn it on. In a fresh browser context with the session's cookie: a
-    // reload of the page that logged in may keep audio allowed (chromium lets a same-site
-    // navigation after a click autoplay; seen in 5 of 25 reloads).
+    // says so and offers to turn it on. Chromium's rule has exceptions it applies at its discretion
+    // (a click before a same-site navigation, sites it deems used often: audio was allowed in 5 of 25
+    // reloads, and once in a fresh context), so this page keeps the strict rule every browser
+    // applies at least: the audio context reports `suspended` until a click in the page.
     const page = await open(phone, await loggedIn.context().storageState());
+    await page.addInitScript(() => {
+      let clicked = false;
+      addEventListener('click', () => (clicked = true), { capture: true });
+      const state = Object.getOwnPropertyDescriptor(BaseAudioContext.prototype, 'state')!.get!;
+      Object.defineProperty(BaseAudioContext.prototype, 'state', {
+        get(this: BaseAudioContext) {
+          return clicked ? state.call(this) : 'suspended';
+        },
+      });
+    });
     await page.goto(base);
-    await page.waitForSelector('#inbox[data-sound="idle"][data-sound-enabled="false"]', SLOW);
+    await page.waitForSelector('#inbox[data-sound="idle"][data-sound-enabled="false"]', SLOW).catch(async (err: unknown) => {
+      // What the page showed instead, and the alarms the gateway had then.
+      const inbox = await page.evaluate(() => document.querySelector('#inbox')?.outerHTML.slice(0, 300) ?? document.body.innerText.slice(0, 300));
+      const active = s.gw.alarms!.engine.activeAlarms().map((a) => `${a.rule} ${a.state}`);
+      throw new Error(`${String(err)}\npage: ${inbox}\nactive alarms: ${active.join(', ') || 'none'}`);
+    });
     expect(await page.isVisible('#enable-sound')).toBe(true);
     await page.click('#enable-sound');
     await page.waitForSelector('#inbox[data-sound-enabled="true"]', SLOW);
