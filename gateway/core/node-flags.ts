@@ -11,8 +11,9 @@
  * 512 MB). Measured under three times the load it can take, the peak RSS was 193-196 MB at 1 GB
  * and 180-184 MB at 512 MB, the same capacity. The price, at a steady 20,000 events/s: more
  * frequent full collections, about 4 % more CPU and a p99 of 22-29 ms instead of 16-23 ms (three
- * runs each); none at 2,000 events/s. 512 MB is still about 13 times the live heap, and 2.7 times what parsing a
- * 20,000-device site file needs (`check-config` on one passes with 192 MB, not with 160).
- * (Smaller semi-spaces were tried too: 20 MB less, a third less telemetry kept under overload; not taken.)
+ * runs each); none at 2,000 events/s. 512 MB is still about 13 times the live heap, and 2.7 times
+ * what parsing a 20,000-device site file needs (`check-config` on one passes with 192 MB, not with
+ * 160). (Smaller semi-spaces were tried too: 20 MB less, a third less telemetry kept under
+ * overload; not taken.)
  */
 export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-old-space-size=512'];
