@@ -3,7 +3,7 @@
  * `gateway` wrapper, `npm run demo`, `npm run gateway`, the benchmark's gateway processes): a test
  * keeps them in step with this list.
  *
- * Why: the gateway's live heap is about 40 MB, but V8 sizes its heap to the allocation rate and to
+ * Why: the gateway's live heap is about 30-40 MB, but V8 sizes its heap to the allocation rate and to
  * the memory of the machine. With a heap limit of 2 GB or more (the default on a machine with a
  * few GB) it lets the old generation grow to about four times what is live before collecting it:
  * at 20,000-30,000 events/s the process sat near 260-290 MB. Below that limit V8 grows the heap by
@@ -11,7 +11,7 @@
  * 512 MB). Measured under three times the load it can take, the peak RSS was 193-196 MB at 1 GB
  * and 180-184 MB at 512 MB, the same capacity. The price, at a steady 20,000 events/s: more
  * frequent full collections, about 4 % more CPU and a p99 of 22-29 ms instead of 16-23 ms (three
- * runs each); none at 2,000 events/s. 512 MB is still about 13 times the live heap, and 2.7 times
+ * runs each); none at 2,000 events/s. 512 MB is still 13-17 times the live heap, and 2.7 times
  * what parsing a 20,000-device site file needs (`check-config` on one passes with 192 MB, not with
  * 160). (Smaller semi-spaces were tried too: 20 MB less, a third less telemetry kept under
  * overload; not taken.)
