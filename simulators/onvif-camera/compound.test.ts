@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe } from '../../drivers/onvif-camera/discovery.js';
@@ -102,7 +103,10 @@ describe('CAMERA_SIM_STREAM', { timeout: 120_000 }, () => {
     });
     const before = process.env.CAMERA_SIM_STREAM;
     process.env.CAMERA_SIM_STREAM = '1';
-    const sim = await simulator.start(cfg as unknown as DriverConfig, createLogger('silent')).finally(() => {
+    // what the simulator logs (the RTSP server's and ffmpeg's own lines among it), shown if the stream is not readable
+    const simLog: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (simLog.push(chunk.toString().trim()), done()) });
+    const sim = await simulator.start(cfg as unknown as DriverConfig, createLogger('info', sink)).finally(() => {
       if (before === undefined) delete process.env.CAMERA_SIM_STREAM;
       else process.env.CAMERA_SIM_STREAM = before;
     });
@@ -116,11 +120,19 @@ describe('CAMERA_SIM_STREAM', { timeout: 120_000 }, () => {
       }, T);
       const uri = String(res.data!.uri);
       expect(uri).toBe(stream.replace('rtsp://', 'rtsp://admin:demo-Cam-1@'));
+      let lastFailure = '';
       const probe = async () => {
         const args = ['-v', 'error', '-rtsp_transport', 'tcp', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', uri];
-        return (await promisify(execFile)('/usr/bin/ffprobe', args, { timeout: 20_000 }).catch(() => ({ stdout: '' }))).stdout.trim() || undefined;
+        const r = await promisify(execFile)('/usr/bin/ffprobe', args, { timeout: 20_000 }).catch((e: Error & { stderr?: string }) => {
+          lastFailure = `${e.message.split('\n')[0]} ${e.stderr ?? ''}`.trim();
+          return { stdout: '' };
+        });
+        return r.stdout.trim() || undefined;
       };
-      expect(await waitFor('ffprobe reads the stream', probe, { timeoutMs: 60_000, everyMs: 1000 })).toBe('h264');
+      const codec = await waitFor('ffprobe reads the stream', probe, { timeoutMs: 60_000, everyMs: 1000 }).catch((e: Error) => {
+        throw new Error(`${e.message}; last ffprobe failure: ${lastFailure}; simulator log:\n${simLog.join('\n')}`);
+      });
+      expect(codec).toBe('h264');
     } finally {
       await h.close();
       await sim!.close();

@@ -72,6 +72,8 @@ export const simulator: FamilySimulator = {
           // WS-Discovery on the camera's port number (UDP), loopback only: `gateway discover onvif --target 127.0.0.1:<port>`.
           discoveryPort: dev.port,
           discoveryAddress: '127.0.0.1',
+          // what the RTSP server, ffmpeg and the discovery socket say (errors and warnings, mostly)
+          log: (line) => log.info({ driver: cams.id, device: dev.id }, line),
         });
         // pushed before it starts: a stream that fails to start is stopped with the rest
         sims.push({ id: dev.id, sim });

@@ -2,18 +2,16 @@
  * The camera's pictures: an RTSP stream and a JPEG snapshot, made with the system's programs.
  *
  * The RTSP server (RFC 2326) is GStreamer's gst-rtsp-server, run by `rtsp-server.py` with Debian's
- * `/usr/bin/python3` (python3-gi): it listens on a free TCP port of the camera's host and serves
- * the H.264 RTP that `ffmpeg` sends it over UDP on that host, to readers asking for RTP over UDP or
- * interleaved in the RTSP connection (RTP/AVP/TCP), as real cameras do. ffmpeg is started again
- * (same UDP port) if it dies while the stream runs; both are stopped by their pids.
+ * `/usr/bin/python3` (python3-gi): it binds a TCP port for RTSP and a UDP port pair on the camera's
+ * host (chosen by the system, held for its life), says which, and serves the H.264 RTP that `ffmpeg`
+ * sends to that UDP port, to readers asking for RTP over UDP or interleaved in the RTSP connection
+ * (RTP/AVP/TCP), as real cameras do. ffmpeg is started again (same UDP port) if it dies while the
+ * stream runs; both are stopped by their pids.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { freePort } from '../../gateway/core/free-port.js';
 
 export const FFMPEG = '/usr/bin/ffmpeg';
 /** Debian's python (python3-gi, gir1.2-gst-rtsp-server-1.0), not whichever python3 is first on PATH. */
@@ -51,24 +49,6 @@ async function encoderArgs(): Promise<string[]> {
   return ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25', '-pix_fmt', 'yuv420p'];
 }
 
-/** A UDP port free on `host` right now with the next one free too (ffmpeg sends RTCP there). */
-async function freeUdpPair(host: string): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const base = 20_000 + 2 * Math.floor(Math.random() * 20_000);
-    const ok = await Promise.all([base, base + 1].map((p) => udpFree(host, p)));
-    if (ok.every(Boolean)) return base;
-  }
-  throw new Error(`no free UDP port pair on ${host} for the RTSP source`);
-}
-
-function udpFree(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createSocket('udp4');
-    s.once('error', () => resolve(false));
-    s.bind(port, host, () => s.close(() => resolve(true)));
-  });
-}
-
 export interface RtspStreamOptions {
   /** Where the RTSP server listens and ffmpeg sends RTP (default 127.0.0.1). */
   host?: string;
@@ -104,9 +84,7 @@ export class RtspStream {
   /** The RTSP server, then ffmpeg sending its test source to the server's UDP port. */
   async start(): Promise<void> {
     const encoder = await encoderArgs();
-    this.rtspPort = await freePort(this.host);
-    this.udpPort = await freeUdpPair(this.host);
-    this.server = this.spawn(PYTHON, [RTSP_SERVER_SCRIPT, this.host, String(this.rtspPort), String(this.udpPort), this.o.path ?? 'stream1']);
+    this.server = this.spawn(PYTHON, [RTSP_SERVER_SCRIPT, this.host, this.o.path ?? 'stream1']);
     try {
       await this.waitListening();
     } catch (err) {
@@ -149,22 +127,34 @@ export class RtspStream {
     return p;
   }
 
+  /** Until the server's `listening rtsp://<host>:<port>/<mount> rtp=<udp-port>` line, which gives both ports. */
   private async waitListening(): Promise<void> {
+    const server = this.server!;
+    const out: Buffer[] = [];
     const stderr: Buffer[] = [];
-    this.server?.stderr?.on('data', (b: Buffer) => stderr.push(b));
-    for (let i = 0; i < 300; i++) {
-      if (this.server?.exitCode !== null || this.server.pid === undefined) {
-        const why = Buffer.concat(stderr).toString().trim().split('\n').slice(-3).join(' | ');
-        throw new Error(`${PYTHON} ${RTSP_SERVER_SCRIPT} exited (code ${this.server?.exitCode})${why ? `: ${why}` : ''}; it needs the Debian packages ${RTSP_PACKAGES}`);
+    const onOut = (b: Buffer) => out.push(b);
+    const onErr = (b: Buffer) => stderr.push(b);
+    server.stdout?.on('data', onOut);
+    server.stderr?.on('data', onErr);
+    try {
+      for (let i = 0; i < 300; i++) {
+        const m = /^listening rtsp:\/\/\S+?:(\d+)\/\S* rtp=(\d+)$/m.exec(Buffer.concat(out).toString());
+        if (m) {
+          this.rtspPort = Number(m[1]);
+          this.udpPort = Number(m[2]);
+          return;
+        }
+        if (server.exitCode !== null || server.signalCode !== null || server.pid === undefined) {
+          const why = Buffer.concat(stderr).toString().trim().split('\n').slice(-3).join(' | ');
+          throw new Error(`${PYTHON} ${RTSP_SERVER_SCRIPT} exited (code ${server.exitCode})${why ? `: ${why}` : ''}; it needs the Debian packages ${RTSP_PACKAGES}`);
+        }
+        await sleep(50);
       }
-      const up = await new Promise<boolean>((resolve) => {
-        const s = connect(this.rtspPort, this.host, () => (s.destroy(), resolve(true)));
-        s.once('error', () => resolve(false));
-      });
-      if (up) return;
-      await sleep(50);
+      throw new Error(`${PYTHON} ${RTSP_SERVER_SCRIPT} did not say it listens on ${this.host} within 15 s`);
+    } finally {
+      server.stdout?.off('data', onOut);
+      server.stderr?.off('data', onErr);
     }
-    throw new Error(`the RTSP server does not listen on ${this.host}:${this.rtspPort} after 15 s`);
   }
 }
 
