@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { stampEvent } from '../core/envelope.js';
 import { waitFor } from '../testing/wait-for.js';
 import { indexFileOf } from './device-index.js';
-import { Journal, type JournalRow } from './journal.js';
+import { INDEX_EVERY, Journal, type JournalRow } from './journal.js';
 
 const DEVICES = 40;
 
@@ -27,7 +27,8 @@ function rows(from: number, count: number, at = new Date(), shift = 0): JournalR
   });
 }
 
-const open = (path: string, maxAgeDays = 30) => new Journal({ path, synchronous: 'FULL', retention: { maxAgeDays, maxSizeMB: 100 } });
+// A chunk of the index every 500 events (10,000 by default): the tests see several chunks.
+const open = (path: string, maxAgeDays = 30) => new Journal({ path, synchronous: 'FULL', retention: { maxAgeDays, maxSizeMB: 100 }, indexEvery: 500 });
 const tempPath = () => join(mkdtempSync(join(tmpdir(), 'device-index-')), 'gw.db');
 const upto = (j: Journal) => (j.db.prepare("SELECT value FROM idx.state WHERE key = 'upto'").get() as { value: number }).value;
 const entries = (j: Journal) => (j.db.prepare('SELECT COUNT(*) AS n FROM idx.by_device').get() as { n: number }).n;
@@ -62,6 +63,21 @@ describe('device index', () => {
     j.append(rows(3_001, 30)); // a new tail on top of the index
     expectDeviceQueriesRight(j);
     j.close();
+  });
+
+  it(`is filled in chunks of ${INDEX_EVERY} events by default (few large chunks write far less than many small ones)`, async () => {
+    const path = tempPath();
+    const j = new Journal({ path, synchronous: 'FULL', retention: { maxAgeDays: 30, maxSizeMB: 100 } });
+    appendInBatches(j, 1, INDEX_EVERY - 100);
+    // Checkpoints were asked for meanwhile; the worker answers in order, so once it has done them all the index is still empty.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(upto(j)).toBe(0);
+    expectDeviceQueriesRight(j);
+    appendInBatches(j, INDEX_EVERY - 99, 100);
+    await waitFor('the first chunk', () => upto(j) === INDEX_EVERY, { timeoutMs: 20_000 });
+    expect(entries(j)).toBe(INDEX_EVERY);
+    expectDeviceQueriesRight(j);
+    await j.close();
   });
 
   it('follows retention: entries of removed events are dropped', async () => {
@@ -114,7 +130,7 @@ describe('device index', () => {
   });
 
   it('an in-memory journal indexes on its own connection', () => {
-    const j = new Journal({ path: ':memory:', synchronous: 'NORMAL', retention: { maxAgeDays: 30, maxSizeMB: 100 } });
+    const j = new Journal({ path: ':memory:', synchronous: 'NORMAL', retention: { maxAgeDays: 30, maxSizeMB: 100 }, indexEvery: 500 });
     j.append(rows(1, 600));
     expect(upto(j)).toBe(600);
     expectDeviceQueriesRight(j);

@@ -10,7 +10,7 @@
  * worker writes it without ever waiting for (or holding up) the appends.
  *
  * Events above `upto` (appended since the last chunk) are not in the index yet: a query takes
- * them from the tail of `events` (a scan of a few thousand rows at most). Entries of events
+ * them from the tail of `events` (a scan of up to about INDEX_EVERY rows, journal.ts). Entries of events
  * removed by retention are dropped by the worker; until then a join with `events` skips them.
  * The index is derived data: when it does not belong to the journal (another journal, a restored
  * backup) it is emptied and rebuilt from `events`.

@@ -42,7 +42,7 @@ parentPort.on('message', (m) => {
   }
   try {
     if (m === 'prune') prune.run();
-    for (let r = next.get(); r.last > r.upto; r = next.get()) chunk(r.upto, r.last);
+    if (m !== 'checkpoint') for (let r = next.get(); r.last > r.upto; r = next.get()) chunk(r.upto, r.last);
     checkpoint.get();
   } catch {
     // Disk full or I/O error: the next request tries again (the index tail and the WAL wait).
@@ -67,6 +67,11 @@ export class JournalWorker {
   /** Asks for the device index to catch up, then a checkpoint (the worker runs requests one after the other). */
   request(): void {
     this.worker.postMessage('work');
+  }
+
+  /** A checkpoint only. */
+  checkpoint(): void {
+    this.worker.postMessage('checkpoint');
   }
 
   /** As `request`, after dropping the index entries of events retention removed. */

@@ -21,11 +21,18 @@ import { attachDeviceIndex, CHUNK_SQL, deviceParams, indexChunk, indexFileOf, of
 import { JournalWorker } from './journal-worker.js';
 import { type AppliedMigration, migrate } from './migrations.js';
 
+/** Events appended between two checkpoint requests to the worker. */
+const CHECKPOINT_EVERY = 500;
 /**
- * Events appended between two requests to the worker (device index, then checkpoint): also the
- * most a query scans of the unindexed tail while the worker keeps up.
+ * Events appended between two chunks of the device index, by default: also about the most a
+ * query scans of the unindexed tail. A chunk touches about one leaf page per device in each of
+ * the index's B-trees whatever its size, and each page goes to the index's WAL and then to its
+ * file, so few large chunks write far less than many small ones. Measured with 4,000 devices and
+ * a million events indexed, batches of 16 (a site at a moderate rate): chunks of 500 events made
+ * the process write 23.5 KiB per event in all (journal and index) and spend 28 us of CPU on it;
+ * chunks of 10,000: 12.7 KiB and 23 us.
  */
-const WORK_EVERY = 500;
+export const INDEX_EVERY = 10_000;
 /**
  * SQLite's own automatic checkpoint while the worker runs, in WAL pages. Under steady appends
  * a PASSIVE checkpoint never catches the writer, so the WAL is only reset by this one: it copies
@@ -46,6 +53,8 @@ export interface JournalOptions {
   /** FULL survives power loss; NORMAL survives a process crash only (sqlite.org/wal.html). */
   synchronous: 'FULL' | 'NORMAL';
   retention: { maxAgeDays: number; maxSizeMB: number };
+  /** Events appended between two chunks of the device index (default `INDEX_EVERY`). */
+  indexEvery?: number;
 }
 
 export interface EventQuery {
@@ -81,10 +90,13 @@ export class Journal {
   /** Started at the first request (a journal that stays small never needs one). */
   private worker: JournalWorker | undefined;
   private workerFailed = false;
-  private sinceWork = 0;
+  private sinceCheckpoint = 0;
+  private sinceIndex = 0;
+  private readonly indexEvery: number;
   private readonly syncConfigured: Database.Statement;
 
   constructor(private readonly opts: JournalOptions) {
+    this.indexEvery = opts.indexEvery ?? INDEX_EVERY;
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
     try {
       this.db = new Database(opts.path);
@@ -135,8 +147,8 @@ export class Journal {
       if (last) this.saveSeq.run(last.env.seq);
       for (const hook of this.txHooks) hook(rows);
     });
-    // A journal upgraded, restored or left with its index behind: built now, not at the next 500 events.
-    if (this.appendedSeq - indexed > WORK_EVERY) this.requestWork();
+    // A journal upgraded, restored or left with its index behind: built now, not after the next chunk's events.
+    if (this.appendedSeq - indexed > this.indexEvery) this.requestWork();
   }
 
   /** The highest sequence number ever committed (0 for a new journal). Survives retention. */
@@ -173,8 +185,10 @@ export class Journal {
       }
     }
     this.appendedSeq = rows[rows.length - 1]!.env.seq;
-    this.sinceWork += rows.length;
-    if (this.sinceWork >= WORK_EVERY) this.requestWork();
+    this.sinceCheckpoint += rows.length;
+    this.sinceIndex += rows.length;
+    if (this.sinceIndex >= this.indexEvery) this.requestWork();
+    else if (this.sinceCheckpoint >= CHECKPOINT_EVERY) this.requestCheckpoint();
     if (this.opts.synchronous === 'NORMAL') this.markDurable(this.appendedSeq);
   }
 
@@ -193,10 +207,16 @@ export class Journal {
 
   /** Device index and checkpoint: on the worker, or here when it cannot run (in-memory journal, worker failed). */
   private requestWork(): void {
-    this.sinceWork = 0;
+    this.sinceCheckpoint = this.sinceIndex = 0;
     const worker = this.startedWorker();
     if (worker) worker.request();
     else while (indexChunk(this.db) > 0);
+  }
+
+  /** A checkpoint on the worker (without it, SQLite's automatic checkpoint does it). */
+  private requestCheckpoint(): void {
+    this.sinceCheckpoint = 0;
+    this.startedWorker()?.checkpoint();
   }
 
   /** Drops the device index entries of removed events (a scan of the index: on the worker when it can run). */
