@@ -40,7 +40,7 @@ const reading = {
 } as const;
 
 describe('pipeline', () => {
-  it('stamps, commits in one batch per tick, then hands events on in sequence order', async () => {
+  it('stamps, commits in one batch, then hands events on in sequence order', async () => {
     const { journal, pipeline, committed } = setup();
     const envs = [pipeline.ingest(reading), pipeline.ingest({ ...reading, data: { lel: 2 } })];
     expect(committed).toHaveLength(0); // nothing is handed on before the commit
@@ -107,6 +107,36 @@ describe('pipeline', () => {
     for (let i = 0; i < 5; i++) pipeline.ingest({ ...reading, data: { lel: i } });
     await pipeline.committed();
     expect(transactions).toEqual([[1, 2], [3, 4], [5]]);
+  });
+
+  it('readings wait for company in their transaction; an alarm takes them along at once; a full batch goes at once', async () => {
+    const { journal, metrics } = setup();
+    const limits = { maxCommit: 4, telemetryCommitMs: 60_000 }; // longer than the test: only company commits them
+    const pipeline = new Pipeline({ site: 's', gateway: 'g', journal, devices, metrics, log: createLogger('silent'), limits });
+    const transactions: string[][] = [];
+    journal.addTxHook((rows) => transactions.push(rows.map((r) => `${r.env.seq} ${r.env.kind}`)));
+    const tick = () => new Promise((r) => setImmediate(r));
+    pipeline.ingest(reading);
+    pipeline.ingest({ ...reading, data: { lel: 2 } });
+    await tick();
+    await tick();
+    expect(transactions).toEqual([]); // two readings wait
+    pipeline.ingest({ ...reading, type: 'gas.alarm.high', kind: 'alarm', severity: 'critical' });
+    await Promise.resolve();
+    expect(transactions).toEqual([['1 telemetry', '2 telemetry', '3 alarm']]); // no turn of the event loop
+    for (let i = 0; i < 4; i++) pipeline.ingest({ ...reading, data: { lel: i } });
+    await tick();
+    expect(transactions.at(-1)).toEqual(['4 telemetry', '5 telemetry', '6 telemetry', '7 telemetry']); // full
+    pipeline.ingest(reading);
+    pipeline.flush(true); // shutdown: nothing waits
+    expect(transactions.at(-1)).toEqual(['8 telemetry']);
+    // Alone, a reading commits once its wait is over.
+    const alone = new Pipeline({ site: 's', gateway: 'g', journal, devices, metrics, log: createLogger('silent'), limits: { telemetryCommitMs: 20 } });
+    alone.ingest(reading);
+    await tick();
+    expect(transactions).toHaveLength(3);
+    await alone.committed();
+    expect(transactions.at(-1)).toEqual(['9 telemetry']);
   });
 
   it('keeps events queued and retries when a commit fails', async () => {
@@ -230,6 +260,8 @@ describe('pipeline with synchronous FULL: the fsync runs off the event loop', ()
       metrics: createMetrics(),
       log: createLogger('silent'),
       retryMs: 10,
+      // Each reading in its own tick's transaction: these tests follow the fsyncs between them.
+      limits: { telemetryCommitMs: 0 },
     });
     const delivered: string[] = [];
     pipeline.onDelivered((env) => delivered.push(`${env.seq} ${env.type}`));

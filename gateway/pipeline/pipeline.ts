@@ -4,6 +4,10 @@
  * journal's WAL fsync, off the event loop, see fsync-queue.ts) -> subscribers (local bus
  * publish, rules). The uplink outbox row of an event is written in its journal transaction.
  *
+ * Telemetry alone waits up to `telemetryCommitMs` (limits.ts) for more events to share its
+ * transaction; an alarm or event commits at once, taking the waiting readings along. Rules see
+ * each reading as it is stamped, before its commit: the wait never delays an alarm.
+ *
  * Overload (more offered than the disk and the local bus take): every queue is bounded, and
  * alarms and events (state changes) always go first and are never shed. Telemetry beyond one
  * batch per tick waits in a queue; while the gateway is behind, a newer reading of the same
@@ -18,30 +22,10 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import { FsyncQueue } from './fsync-queue.js';
+import { DEFAULT_PIPELINE_LIMITS, type PipelineLimits } from './limits.js';
 import { ParkedTelemetry } from './parked-telemetry.js';
 
 export type CommittedListener = (env: EventEnvelope, json: string) => void;
-
-export interface PipelineLimits {
-  /** Events stamped and not yet durable at most; alarms and events always join, telemetry fills up. */
-  maxBatch: number;
-  /** Events in one transaction at most (more in the next tick's): bounds how long a commit on the event loop holds an alarm. */
-  maxCommit: number;
-  /** Telemetry readings waiting for a commit at most; beyond it the oldest reading is shed. */
-  maxQueuedTelemetry: number;
-  /**
-   * Time one tick may spend moving waiting telemetry into a batch (stamping, rules), in ms: it
-   * bounds how long an alarm arriving meanwhile waits for the event loop.
-   */
-  fillBudgetMs: number;
-}
-
-export const DEFAULT_PIPELINE_LIMITS: Readonly<PipelineLimits> = Object.freeze({
-  maxBatch: 2_000,
-  maxCommit: 500,
-  maxQueuedTelemetry: 20_000,
-  fillBudgetMs: 10,
-});
 
 export interface PipelineOptions {
   site: string;
@@ -74,6 +58,8 @@ export class Pipeline {
   /** Telemetry waiting for room in a batch, oldest first, one per device and type. */
   private readonly parked: ParkedTelemetry;
   private scheduled = false;
+  /** Telemetry waits for company in its transaction (see telemetryCommitMs). */
+  private telemetryTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private commitFailing = false;
   /** What failed last while `commitFailing`: an fsync (its success clears it) or a commit. */
@@ -148,10 +134,18 @@ export class Pipeline {
       return undefined;
     }
     this.o.metrics.eventsIn.inc({ family: device.family, kind: e.kind });
-    if (e.kind === 'alarm') this.scheduleUrgent();
-    else this.schedule();
-    if (e.kind !== 'telemetry' || (this.parked.size === 0 && !this.isBehind())) return this.stamp(e, device);
+    if (e.kind !== 'telemetry') {
+      if (e.kind === 'alarm') this.scheduleUrgent();
+      else this.schedule();
+      return this.stamp(e, device);
+    }
+    if (this.parked.size === 0 && !this.isBehind()) {
+      const env = this.stamp(e, device);
+      this.scheduleTelemetry();
+      return env;
+    }
     this.parked.park(e, device);
+    this.schedule();
     return undefined;
   }
 
@@ -208,6 +202,8 @@ export class Pipeline {
     this.scheduled = false;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    clearTimeout(this.telemetryTimer);
+    this.telemetryTimer = undefined;
     this.fill(all);
     let alarm = false;
     if (this.rows.length) {
@@ -293,7 +289,7 @@ export class Pipeline {
       this.batch = deferred();
       done.resolve();
     } else if (this.rows.length && !this.commitFailing) {
-      this.schedule();
+      if (!this.telemetryTimer) this.schedule(); // else readings wait for company
     } else if (this.parked.size && !this.commitFailing && this.inBatch < this.limits.maxBatch) {
       // The tick's budget ran out: go on next tick (I/O, and alarms with it, run in between).
       // (No room: the events not yet durable fill their bound; the fsync's callback comes back here.)
@@ -364,6 +360,13 @@ export class Pipeline {
       this.urgentScheduled = false;
       this.flush();
     });
+  }
+
+  /** A reading just stamped: its batch commits when full, or when it has waited `telemetryCommitMs`, or with the next alarm or event. */
+  private scheduleTelemetry(): void {
+    if (this.rows.length >= this.limits.maxCommit || this.limits.telemetryCommitMs <= 0) return this.schedule();
+    if (this.scheduled || this.telemetryTimer) return;
+    this.telemetryTimer = setTimeout(() => this.flush(), this.limits.telemetryCommitMs);
   }
 
   private schedule(): void {
