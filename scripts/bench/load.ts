@@ -66,6 +66,8 @@ export interface StepRow {
   /** Events received per second, first offer to last arrival. */
   deliveredPerS: number;
   lat: LatencySummary;
+  /** The alarms' own latency, where the section tells which events are alarms. */
+  alarmLat?: LatencySummary;
   maxLagMs: number;
   /** Last arrival after the end of the offer, ms. */
   tailMs: number;
@@ -79,7 +81,10 @@ export interface StepRow {
 /** What a step needs from the section: offer the load and say where each event's t0 is. */
 export interface StepDriver {
   /** Offers the load; resolves with the offer and a lookup of each event's device-message time (our clock). */
-  offer(rate: number, durationMs: number): Promise<OfferResult & { t0: (id: number) => number | undefined }>;
+  offer(
+    rate: number,
+    durationMs: number,
+  ): Promise<OfferResult & { t0: (id: number) => number | undefined; isAlarm?: (id: number) => boolean }>;
   /**
    * Extra per-step counters (e.g. journal rows, publishes), sampled after the drain; reported as
    * deltas in `extra`. A counter named `shed` (events shed on purpose) is not counted as lost.
@@ -130,7 +135,9 @@ export async function runStep(
   for (const k of Object.keys(after)) extra[k] = (after[k] ?? 0) - (before[k] ?? 0);
 
   const lat = new Float64Array(got.ids.length);
+  const alarmLat = new Float64Array(o.isAlarm ? got.ids.length : 0);
   let n = 0;
+  let alarms = 0;
   let lastArrival = o.startT;
   const seen = new Set<number>();
   for (let i = 0; i < got.ids.length; i++) {
@@ -141,6 +148,7 @@ export async function runStep(
     const arrival = got.arrivals[i]! - subOffset;
     if (arrival > lastArrival) lastArrival = arrival;
     lat[n++] = arrival - t0;
+    if (o.isAlarm?.(id)) alarmLat[alarms++] = arrival - t0;
   }
   const received = n;
   const summary = summarise(lat.subarray(0, n));
@@ -156,6 +164,7 @@ export async function runStep(
     lost,
     deliveredPerS: received / ((lastArrival - o.startT) / 1000),
     lat: summary,
+    ...(o.isAlarm ? { alarmLat: summarise(alarmLat.subarray(0, alarms)) } : {}),
     maxLagMs: o.maxLagMs,
     tailMs: Math.max(0, lastArrival - o.endT),
     cpuUnderTest,
