@@ -213,10 +213,15 @@ export class Journal {
     else while (indexChunk(this.db) > 0);
   }
 
-  /** A checkpoint on the worker (without it, SQLite's automatic checkpoint does it). */
+  /**
+   * A checkpoint on the worker. Without a worker SQLite's automatic checkpoint does it, and the
+   * index is filled here at this pace instead: a large chunk would hold the event loop.
+   */
   private requestCheckpoint(): void {
     this.sinceCheckpoint = 0;
-    this.startedWorker()?.checkpoint();
+    const worker = this.startedWorker();
+    if (worker) worker.checkpoint();
+    else this.requestWork();
   }
 
   /** Drops the device index entries of removed events (a scan of the index: on the worker when it can run). */
