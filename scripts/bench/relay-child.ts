@@ -6,13 +6,18 @@
  *
  * argv: <local mqtt url> <city mqtt url> <topic root>
  */
+import type { Socket } from 'node:net';
 import mqtt from 'mqtt';
+import { batchWritesPerTurn } from './tcp-batching.js';
 
 const [localUrl = '', cityUrl = '', root = ''] = process.argv.slice(2);
 const options = { protocolVersion: 4 as const, clean: true, reconnectPeriod: 0 };
 const local = mqtt.connect(localUrl, { ...options, clientId: `bench-relay-local-${process.pid}` });
 const city = mqtt.connect(cityUrl, { ...options, clientId: `bench-relay-city-${process.pid}` });
-for (const c of [local, city]) c.on('error', (err) => console.error(`[bench relay] ${err.message}`));
+for (const c of [local, city]) {
+  c.on('error', (err) => console.error(`[bench relay] ${err.message}`));
+  batchWritesPerTurn(c.stream as Socket);
+}
 
 local.on('message', (topic, payload, packet) => {
   const out = `${root}/events/${topic.slice(4)}`;

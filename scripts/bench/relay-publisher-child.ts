@@ -6,9 +6,11 @@
  *
  * argv: <mqtt url> <devices> <payload bytes>
  */
+import type { Socket } from 'node:net';
 import mqtt from 'mqtt';
 import { serveParent } from './ipc.js';
 import { openLoop } from './load.js';
+import { batchWritesPerTurn } from './tcp-batching.js';
 import { now } from './stats.js';
 
 const [url = '', devicesArg = '2000', bytesArg = '400'] = process.argv.slice(2);
@@ -26,6 +28,7 @@ const client = mqtt.connect(url, {
   reconnectPeriod: 0,
   clientId: `bench-pub-${process.pid}`,
 });
+batchWritesPerTurn(client.stream as Socket);
 client.on('error', (err) => console.error(`[bench publisher] ${err.message}`));
 const connected = new Promise<void>((resolve, reject) => {
   client.once('connect', () => resolve());
