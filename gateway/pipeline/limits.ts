@@ -21,17 +21,6 @@ export interface PipelineLimits {
    * 5.2 KiB and 19 us. A reading on the local bus 100 ms later is still well within a poll interval.
    */
   telemetryCommitMs: number;
-  /**
-   * Under load, transactions start at least `busyCommitGapMs` apart: a transaction of
-   * `busyCommitEvents` events or more says the gateway is busy, and the next one, alarms
-   * included, waits for the rest of the gap. A transaction costs about 0.1 ms of the event loop
-   * whatever it holds (the WAL pages it rewrites, its fsync); measured at 30,000 events/s
-   * (4,000 devices, about 700 transactions a second, one per turn with an alarm in it), a 4 ms
-   * gap took the event loop's time per event from 27 to 23 us. Below the threshold (at 2,000
-   * events/s a transaction holds about 6) an alarm commits at once.
-   */
-  busyCommitEvents: number;
-  busyCommitGapMs: number;
 }
 
 export const DEFAULT_PIPELINE_LIMITS: Readonly<PipelineLimits> = Object.freeze({
@@ -40,6 +29,4 @@ export const DEFAULT_PIPELINE_LIMITS: Readonly<PipelineLimits> = Object.freeze({
   maxQueuedTelemetry: 20_000,
   fillBudgetMs: 10,
   telemetryCommitMs: 100,
-  busyCommitEvents: 32,
-  busyCommitGapMs: 4,
 });

@@ -139,43 +139,6 @@ describe('pipeline', () => {
     expect(transactions.at(-1)).toEqual(['9 telemetry']);
   });
 
-  it('under load, transactions start busyCommitGapMs apart: an alarm waits for the gap and takes waiting readings along', async () => {
-    const { journal, metrics } = setup();
-    // A transaction of 3 events or more means busy; a gap longer than the test's ticks.
-    const limits = { busyCommitEvents: 3, busyCommitGapMs: 100, telemetryCommitMs: 0 };
-    const pipeline = new Pipeline({ site: 's', gateway: 'g', journal, devices, metrics, log: createLogger('silent'), limits });
-    const transactions: string[][] = [];
-    journal.addTxHook((rows) => transactions.push(rows.map((r) => `${r.env.seq} ${r.env.kind}`)));
-    const tick = () => new Promise((r) => setImmediate(r));
-    const alarm = { ...reading, type: 'gas.alarm.high', kind: 'alarm', severity: 'critical' } as const;
-    pipeline.ingest(alarm);
-    await Promise.resolve();
-    expect(transactions).toEqual([['1 alarm']]); // small transactions: at once
-    for (let i = 0; i < 3; i++) pipeline.ingest({ ...reading, data: { lel: i } });
-    await tick();
-    expect(transactions.at(-1)).toEqual(['2 telemetry', '3 telemetry', '4 telemetry']); // busy from now
-    let full = true; // readings wait (the local bus is full), then the bus drains
-    pipeline.setDownstream(() => full);
-    expect(pipeline.ingest({ ...reading, data: { lel: 7 } })).toBeUndefined();
-    expect(pipeline.ingest({ ...reading, type: 'gas.reading.raw', data: { lel: 8 } })).toBeUndefined(); // not coalesced with the first
-    pipeline.ingest(alarm);
-    full = false;
-    await tick();
-    await tick();
-    expect(transactions).toHaveLength(2); // the alarm waits for the gap
-    await pipeline.committed();
-    // The waiting readings join the alarm's transaction (they get their seq there).
-    expect(transactions.at(-1)).toEqual(['5 alarm', '6 telemetry', '7 telemetry']);
-    pipeline.ingest(alarm); // 3 events were busy again: this alarm waits too
-    await Promise.resolve();
-    expect(transactions).toHaveLength(3);
-    await pipeline.committed();
-    expect(transactions.at(-1)).toEqual(['8 alarm']);
-    pipeline.ingest(alarm); // after a small transaction: at once
-    await Promise.resolve();
-    expect(transactions.at(-1)).toEqual(['9 alarm']);
-  });
-
   it('keeps events queued and retries when a commit fails', async () => {
     const { journal, pipeline, committed } = setup();
     let failures = 1;

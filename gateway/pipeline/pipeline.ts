@@ -6,8 +6,7 @@
  *
  * Telemetry alone waits up to `telemetryCommitMs` (limits.ts) for more events to share its
  * transaction; an alarm or event commits at once, taking the waiting readings along. Rules see
- * each reading as it is stamped, before its commit: the wait never delays an alarm. Under load
- * (a large transaction) the next one starts `busyCommitGapMs` later at the earliest, alarms included.
+ * each reading as it is stamped, before its commit: the wait never delays an alarm.
  *
  * Overload (more offered than the disk and the local bus take): every queue is bounded, and
  * alarms and events (state changes) always go first and are never shed. Telemetry beyond one
@@ -62,9 +61,6 @@ export class Pipeline {
   /** Telemetry waits for company in its transaction (see telemetryCommitMs). */
   private telemetryTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  /** Under load: no transaction starts before this time (performance.now()); see busyCommitGapMs. */
-  private busyUntil = 0;
-  private gapTimer: NodeJS.Timeout | undefined;
   private commitFailing = false;
   /** What failed last while `commitFailing`: an fsync (its success clears it) or a commit. */
   private fsyncFailed = false;
@@ -208,16 +204,6 @@ export class Pipeline {
     this.retryTimer = undefined;
     clearTimeout(this.telemetryTimer);
     this.telemetryTimer = undefined;
-    const start = performance.now();
-    if (!all && start < this.busyUntil) {
-      this.gapTimer ??= setTimeout(() => {
-        this.gapTimer = undefined; // a timer may fire a little before performance.now() reaches its time
-        this.flush();
-      }, this.busyUntil - start);
-      return;
-    }
-    clearTimeout(this.gapTimer);
-    this.gapTimer = undefined;
     this.fill(all);
     let alarm = false;
     if (this.rows.length) {
@@ -230,7 +216,6 @@ export class Pipeline {
         return;
       }
       end();
-      this.busyUntil = rows.length >= this.limits.busyCommitEvents ? start + this.limits.busyCommitGapMs : 0;
       if (this.commitFailing && !this.fsyncFailed) this.recovered();
       this.rows = rows.length === this.rows.length ? [] : this.rows.slice(rows.length);
       this.unsynced.add(rows);
@@ -274,9 +259,8 @@ export class Pipeline {
    */
   private fill(all: boolean): void {
     if (this.commitFailing && !all) return;
-    // An alarm or event in this batch commits now, without waiting telemetry making it longer; under
-    // load (spaced transactions) it takes that along, which alarms coming all the time would starve.
-    if (!all && !this.busyUntil && this.rows.some((r) => r.env.kind !== 'telemetry')) return;
+    // An alarm or event in this batch commits now, without waiting telemetry making the batch longer.
+    if (!all && this.rows.some((r) => r.env.kind !== 'telemetry')) return;
     const until = performance.now() + this.limits.fillBudgetMs;
     let n = 0;
     const room = () => this.rows.length < this.limits.maxCommit && this.inBatch < this.limits.maxBatch && !this.downstreamFull();
@@ -347,9 +331,14 @@ export class Pipeline {
   private stamp(e: DeviceEvent, device: DeviceRef): EventEnvelope {
     // Checked when ingested (eventProblem): the envelope is valid by construction.
     const env = stampEvent(e, { site: this.o.site, gateway: this.o.gateway, seq: (this.seq += 1), device });
-    const json = JSON.stringify(env);
-    this.rows.push({ env, json });
-    this.call(this.ingestListeners, env, json);
+    this.rows.push({ env, json: JSON.stringify(env) });
+    for (const l of this.ingestListeners) {
+      try {
+        l(env);
+      } catch (err) {
+        this.o.log.error({ err: errorMessage(err), event: env.id }, 'ingest listener failed');
+      }
+    }
     return env;
   }
 
@@ -396,5 +385,8 @@ export class Pipeline {
 
 function deferred() {
   let resolve!: () => void;
-  return { promise: new Promise<void>((r) => (resolve = r)), resolve };
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
 }
