@@ -12,7 +12,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Alarm } from '../core/alarm-types.js';
-import { readLaneStats, readUplinkState } from '../uplink/outbox.js';
+import { readLaneStats, readUplinkState } from '../uplink/outbox-tables.js';
 import type { SiteDevice } from './api-actions.js';
 import { availability } from './api-plan.js';
 import { type ApiRouter, sendJson } from './console-router.js';

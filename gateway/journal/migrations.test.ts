@@ -23,7 +23,7 @@ describe('journal schema migrations', () => {
     before.close();
 
     const journal = new Journal(opts(path));
-    expect(journal.migrated.map((m) => m.version)).toEqual([1, 2]);
+    expect(journal.migrated.map((m) => m.version)).toEqual([1, 2, 3]);
     expect(schemaVersion(journal.db)).toBe(SCHEMA_VERSION);
     expect(journal.query().map((e) => [e.seq, e.type])).toEqual([
       [1, 'gas.reading'],
@@ -35,6 +35,7 @@ describe('journal schema migrations', () => {
     expect(log).toEqual([
       { version: 1, name: expect.stringContaining('events') },
       { version: 2, name: expect.stringContaining('device index') },
+      { version: 3, name: expect.stringContaining('outbox') },
     ]);
     // Version 2: no per-device index on events (the device index file serves device queries).
     const indexes = journal.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL").all();

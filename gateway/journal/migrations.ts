@@ -56,6 +56,15 @@ export const MIGRATIONS: readonly Migration[] = [
       db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('journal_id', ?)").run(randomUUID());
     },
   },
+  {
+    version: 3,
+    name: 'uplink outbox: one row per transaction of telemetry, its readings read from the events',
+    up: (db) => {
+      // The outbox is created by the uplink when it first runs: a database without one gets these columns then.
+      const outbox = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").get();
+      if (outbox) db.exec('ALTER TABLE outbox ADD COLUMN first_seq INTEGER; ALTER TABLE outbox ADD COLUMN messages INTEGER NOT NULL DEFAULT 1;');
+    },
+  },
 ];
 
 /** The schema version this release writes. */

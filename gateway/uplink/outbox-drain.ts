@@ -4,13 +4,16 @@
  * alarms lane first, then events, then telemetry, FIFO within a lane. A row is deleted only on
  * its PUBACK (deletes group-committed); an error PUBACK keeps it for the next connection. After
  * a reconnect everything unacknowledged is pending again and goes out with `historical: true`
- * (as does an event the device itself reported late).
+ * (as does an event the device itself reported late). A row of several readings is deleted when
+ * its last is acknowledged (PUBACKs come in the order of the PUBLISHes, MQTT 3.1.1 §4.6, MQTT 5
+ * §4.6); if any of them was refused, the row is kept and sent again whole.
  */
 import { ErrorWithReasonCode, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import { LANES, type Outbox, type OutboxRow, TELEMETRY } from './outbox.js';
+import type { Outbox, OutboxRow } from './outbox.js';
+import { LANES, TELEMETRY } from './outbox-tables.js';
 import type { UplinkConfig } from './uplink-config.js';
 import type { UplinkConnection } from './uplink-connection.js';
 
@@ -30,8 +33,12 @@ export interface OutboxDrainOptions {
 }
 
 export class OutboxDrain {
-  private readonly inflightRows = new Map<number, OutboxRow>();
+  private readonly inflightRows = new Set<OutboxRow>();
+  /** Per lane: the last message fetched (its row, and its seq while its row has more to send). */
   private cursors = [0, 0, 0];
+  private cursorSeqs = [0, 0, 0];
+  /** Rows with a message refused on this connection: kept whole for the next. */
+  private readonly refusedRows = new Set<number>();
   /** Per lane: rows may exist after the cursor (set by new rows, cleared by a short read). */
   private maybeMore = [true, true, true];
   private watermark = 0;
@@ -71,7 +78,9 @@ export class OutboxDrain {
     // Everything not acknowledged so far is pending again, oldest first; it is all "historical".
     this.flushAcks();
     this.inflightRows.clear();
+    this.refusedRows.clear();
     this.cursors = [0, 0, 0];
+    this.cursorSeqs = [0, 0, 0];
     this.maybeMore = [true, true, true];
     this.watermark = this.o.outbox.lastId();
   }
@@ -80,6 +89,7 @@ export class OutboxDrain {
   stop(): void {
     this.flushAcks();
     this.inflightRows.clear();
+    this.refusedRows.clear();
   }
 
   schedulePump(): void {
@@ -103,7 +113,7 @@ export class OutboxDrain {
         let rows: OutboxRow[] = [];
         for (let lane = 0; lane < LANES.length && !rows.length; lane++) {
           if (!this.maybeMore[lane]) continue;
-          rows = this.o.outbox.fetch(lane, this.cursors[lane]!, room);
+          rows = this.o.outbox.fetch(lane, this.cursors[lane]!, room, this.cursorSeqs[lane]);
           if (rows.length < room) this.maybeMore[lane] = false;
         }
         if (!rows.length) break;
@@ -118,6 +128,7 @@ export class OutboxDrain {
 
   private publishRow(client: MqttClient, gen: number, row: OutboxRow): void {
     this.cursors[row.lane] = row.id;
+    this.cursorSeqs[row.lane] = row.settles ? 0 : row.seq;
     // Late for either reason: replayed (stored before this connection), or reported late by the
     // device (the envelope's own flag, its last key). The stored JSON always ends with `}`: the
     // replay flag is appended without re-serialising, once.
@@ -135,15 +146,16 @@ export class OutboxDrain {
         ...(row.lane === TELEMETRY && expiry ? { messageExpiryInterval: expiry } : {}),
       };
     }
-    this.inflightRows.set(row.id, row);
+    this.inflightRows.add(row);
     this.o.trace?.('publish', row, historical);
     client.publish(row.topic, payload, opts, (err) => this.onPuback(gen, row, historical, err));
   }
 
   private onPuback(gen: number, row: OutboxRow, historical: boolean, err: Error | undefined): void {
     // A closed connection: the row is pending again.
-    if (gen !== this.o.connection.gen || !this.inflightRows.delete(row.id)) return;
+    if (gen !== this.o.connection.gen || !this.inflightRows.delete(row)) return;
     if (err) {
+      this.refusedRows.add(row.id);
       if (err instanceof ErrorWithReasonCode) {
         // MQTT 5 PUBACK with an error reason: the broker did not take it. Keep the row; it is
         // retried on the next connection (never dropped).
@@ -167,7 +179,8 @@ export class OutboxDrain {
       return;
     }
     this.o.trace?.('ack', row, historical);
-    this.acked.push(row);
+    // A row with a refused message is kept whole for the next connection.
+    if (!this.refusedRows.has(row.id)) this.acked.push(row);
     // Deletes are group-committed (one transaction per ACK_BATCH rows or ACK_DELAY_MS): with
     // synchronous FULL each commit is an fsync. A crash before the commit only re-sends (same ids).
     if (this.acked.length >= ACK_BATCH) this.flushAcks();

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { type LaneStats, readLaneStats, readUplinkState } from './outbox.js';
+import { type LaneStats, readLaneStats, readUplinkState } from './outbox-tables.js';
 import { readAudit } from './platform-commands.js';
 
 export interface OutboxReport {

@@ -17,7 +17,7 @@ import { widgetConfig, widgetFamily } from '../devices/testing/test-family.js';
 import { Journal } from '../journal/journal.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { createGatewayUplink } from './index.js';
-import { EVENT } from './outbox.js';
+import { EVENT } from './outbox-tables.js';
 import { maskValue, PrivacyConfig, readSalt } from './privacy.js';
 import { UplinkConfig } from './uplink-config.js';
 import { cityBroker, tempDir } from './testing/fixtures.js';

@@ -58,7 +58,7 @@ export const UplinkConfig = z.strictObject({
     .strictObject({
       /** Messages published and not yet acknowledged (PUBACK) at most; capped by the broker's Receive Maximum. */
       inflightWindow: z.number().int().min(1).max(65535).default(500),
-      /** Disk budget of the outbox (payload bytes). When reached, the oldest telemetry is evicted; never alarms or events. */
+      /** Disk budget of the outbox (payload bytes, telemetry's counted though read from the journal). When reached, the oldest telemetry is evicted; never alarms or events. */
       maxSizeMB: z.number().positive().default(1024),
       /** MQTT 5 message expiry of telemetry at the city broker (seconds); omit for none. */
       telemetryExpiryS: z.number().int().positive().optional(),

@@ -6,11 +6,14 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type EventKind, stampEvent } from '../core/envelope.js';
-import type { JournalRow } from '../journal/journal.js';
+import { Journal, type JournalRow } from '../journal/journal.js';
+import { MIGRATIONS, migrate } from '../journal/migrations.js';
 import { classifyConnectError } from './connect-errors.js';
-import { ALARM, EVENT, Outbox, TELEMETRY } from './outbox.js';
+import { Outbox, type OutboxOptions } from './outbox.js';
+import { ALARM, EVENT, TELEMETRY } from './outbox-tables.js';
 import { formatOutboxReport, outboxReport } from './outbox-report.js';
 import { isAllowed } from './platform-commands.js';
+import type { Redactor } from './privacy.js';
 import { tempDir } from './testing/fixtures.js';
 import { createHarness } from './testing/harness.js';
 import { freePort, waitFor } from './testing/mosquitto.js';
@@ -36,28 +39,36 @@ function row(
   return { env, json: JSON.stringify(env) };
 }
 
-function outbox(maxBytes = 1e9, onEvicted?: (n: number) => void) {
-  const db = new Database(':memory:');
-  const ob = new Outbox(db, { root: 'cg/v1/s/g', maxBytes, onEvicted });
-  const append = (rows: JournalRow[]) => db.transaction(() => ob.txHook(rows))();
-  return { db, ob, append };
+/** An outbox in a journal's database (telemetry is read back from the journal's events). */
+function outbox(o: Partial<OutboxOptions> = {}) {
+  const journal = new Journal({ path: ':memory:', synchronous: 'FULL', retention: { maxAgeDays: 1, maxSizeMB: 100 } });
+  cleanups.push(() => journal.close());
+  const { db } = journal;
+  const ob = new Outbox(db, { root: 'cg/v1/s/g', maxBytes: 1e9, ...o });
+  journal.addTxHook(ob.txHook);
+  const append = (rows: JournalRow[]) => journal.append(rows);
+  return { db, ob, append, journal };
 }
 
 describe('outbox', () => {
   it('rows of events not yet durable (journal durableSeq) are not fetched', () => {
-    const db = new Database(':memory:');
     let durable = 0;
-    const ob = new Outbox(db, { root: 'cg/v1/s/g', maxBytes: 1e9, durableSeq: () => durable });
+    const { ob, append } = outbox({ durableSeq: () => durable });
     const rows = [row('alarm'), row('alarm')];
-    db.transaction(() => ob.txHook(rows))();
+    append(rows);
+    const readings = [row('telemetry'), row('telemetry')];
+    append(readings);
     expect(ob.fetch(ALARM, 0, 10)).toEqual([]);
     durable = rows[0]!.env.seq;
     expect(ob.fetch(ALARM, 0, 10).map((r) => r.seq)).toEqual([rows[0]!.env.seq]);
     durable = rows[1]!.env.seq;
     expect(ob.fetch(ALARM, 0, 10)).toHaveLength(2);
+    expect(ob.fetch(TELEMETRY, 0, 10)).toEqual([]);
+    durable = readings[1]!.env.seq;
+    expect(ob.fetch(TELEMETRY, 0, 10)).toHaveLength(2);
   });
 
-  it('one row per event in its lane, FIFO; availability also on its retained topic; deleted on ack', () => {
+  it('one row per alarm or event in its lane, FIFO; availability also on its retained topic; deleted on ack', () => {
     const { ob, append } = outbox();
     append([
       row('telemetry'),
@@ -74,8 +85,9 @@ describe('outbox', () => {
       ['cg/v1/s/g/events/gas-detector/gas-1/device.availability', false],
       ['cg/v1/s/g/availability/gas-1', true],
     ]);
-    expect(ob.fetch(TELEMETRY, 0, 1)).toHaveLength(1);
-    expect(ob.fetch(TELEMETRY, ob.fetch(TELEMETRY, 0, 1)[0]!.id, 10)).toHaveLength(1);
+    const first = ob.fetch(TELEMETRY, 0, 1);
+    expect(first).toHaveLength(1);
+    expect(ob.fetch(TELEMETRY, first[0]!.id, 10, first[0]!.seq)).toHaveLength(1);
     ob.ack(alarms);
     ob.ack(alarms); // a second ack of the same rows changes nothing
     const stats = ob.stats();
@@ -84,7 +96,7 @@ describe('outbox', () => {
       ['event', 2, 2, 0],
       ['telemetry', 2, 2, 0],
     ]);
-    expect(ob.lastId()).toBe(6);
+    expect(ob.lastId()).toBe(5); // two alarms, the availability's two, the telemetry's one
   });
 
   it('a late (historical) availability is forwarded, but not as the retained availability', () => {
@@ -99,7 +111,7 @@ describe('outbox', () => {
 
   it('over budget: evicts the oldest telemetry only, counts it, reports it after the transaction', async () => {
     const evictions: number[] = [];
-    const { ob, append } = outbox(20_000, (n) => evictions.push(n));
+    const { ob, append } = outbox({ maxBytes: 20_000, onEvicted: (n) => evictions.push(n) });
     for (let i = 0; i < 10; i++) append([row('alarm'), row('telemetry'), row('telemetry'), row('event')]);
     const [a, e, t] = ob.stats();
     expect(a!.pending).toBe(10);
@@ -119,12 +131,124 @@ describe('outbox', () => {
     const { db, ob } = outbox();
     expect(() =>
       db.transaction(() => {
-        ob.txHook([row('alarm')]);
+        ob.txHook([row('alarm'), row('telemetry')]);
         throw new Error('disk full');
       })(),
     ).toThrow('disk full');
     expect(ob.stats()[ALARM]).toMatchObject({ pending: 0, enqueued: 0 });
+    expect(ob.stats()[TELEMETRY]).toMatchObject({ pending: 0, enqueued: 0 });
     expect(ob.fetch(ALARM, 0, 10)).toEqual([]);
+    expect(ob.fetch(TELEMETRY, 0, 10)).toEqual([]);
+  });
+
+  it('the telemetry of a transaction is one row; its readings are read back from the journal, each on its own topic', () => {
+    const { db, ob, append } = outbox();
+    const rows = [row('telemetry'), row('alarm'), row('telemetry'), row('telemetry'), row('event'), row('telemetry')];
+    append(rows);
+    const stored = db.prepare('SELECT lane, COUNT(*) AS n FROM outbox GROUP BY lane ORDER BY lane').all();
+    expect(stored).toEqual([
+      { lane: ALARM, n: 1 },
+      { lane: EVENT, n: 1 },
+      { lane: TELEMETRY, n: 1 },
+    ]);
+    const readings = rows.filter((r) => r.env.kind === 'telemetry');
+    const sent = ob.fetch(TELEMETRY, 0, 10);
+    expect(sent.map((m) => [m.seq, m.eventId, m.topic, m.payload, m.retain])).toEqual(
+      readings.map((r) => [r.env.seq, r.env.id, 'cg/v1/s/g/events/gas-detector/gas-1/gas.reading', r.json, false]),
+    );
+    // the last one's acknowledgement deletes the row; each before it moves the row's start on
+    expect(sent.map((m) => m.settles)).toEqual([false, false, false, true]);
+    expect(ob.stats()[TELEMETRY]).toMatchObject({ pending: 4, enqueued: 4 });
+    ob.ack(sent.slice(0, 2));
+    ob.ack(sent.slice(0, 2)); // a second ack of the same messages changes nothing
+    expect(ob.stats()[TELEMETRY]).toMatchObject({ pending: 2, acked: 2 });
+    expect(ob.fetch(TELEMETRY, 0, 10).map((m) => m.seq)).toEqual(sent.slice(2).map((m) => m.seq));
+    ob.ack(sent.slice(2));
+    expect(ob.fetch(TELEMETRY, 0, 10)).toEqual([]);
+    expect(ob.stats()[TELEMETRY]).toMatchObject({ pending: 0, bytes: 0, enqueued: 4, acked: 4 });
+  });
+
+  it('a window smaller than a row: fetching goes on inside the row after the last reading sent', () => {
+    const { ob, append } = outbox();
+    append([row('telemetry'), row('telemetry'), row('telemetry')]);
+    append([row('telemetry'), row('telemetry')]);
+    const seqs: number[] = [];
+    let after = { id: 0, seq: 0 };
+    for (let i = 0; i < 10; i++) {
+      const got = ob.fetch(TELEMETRY, after.id, 2, after.seq);
+      if (!got.length) break;
+      seqs.push(...got.map((m) => m.seq));
+      const last = got[got.length - 1]!;
+      after = { id: last.id, seq: last.settles ? 0 : last.seq };
+    }
+    expect(seqs).toEqual([seq - 4, seq - 3, seq - 2, seq - 1, seq]);
+  });
+
+  it('a reading with personal data to rewrite gets a row of its own, rewritten, and is not sent twice', () => {
+    const redact: Redactor = (env) => (env.data.card ? { ...env, data: { ...env.data, card: '1****9' } } : undefined);
+    const { ob, append } = outbox({ redact });
+    const rows = [row('telemetry'), row('telemetry'), row('telemetry'), row('telemetry')];
+    const personal = rows[1]!;
+    personal.env.data.card = '123456789';
+    personal.json = JSON.stringify(personal.env);
+    append(rows);
+    const sent = ob.fetch(TELEMETRY, 0, 10);
+    expect(sent.map((m) => m.seq)).toEqual(rows.map((r) => r.env.seq));
+    expect(sent.map((m) => (JSON.parse(m.payload) as { data: { card?: string } }).data.card)).toEqual([
+      undefined,
+      '1****9',
+      undefined,
+      undefined,
+    ]);
+    expect(new Set(sent.map((m) => m.id)).size).toBe(3); // before, itself, after
+    ob.ack(sent);
+    expect(ob.stats()[TELEMETRY]).toMatchObject({ pending: 0, acked: 4 });
+  });
+
+  it("readings the journal's retention removed before they were sent are counted as evicted", async () => {
+    const evictions: number[] = [];
+    const { db, ob, append } = outbox({ onEvicted: (n) => evictions.push(n) });
+    append([row('telemetry'), row('telemetry')]);
+    append([row('telemetry'), row('telemetry'), row('telemetry')]);
+    db.prepare('DELETE FROM events WHERE seq <= ?').run(seq - 1); // the first row whole, the second but its last
+    const sent = ob.fetch(TELEMETRY, 0, 10);
+    expect(sent.map((m) => [m.seq, m.settles])).toEqual([[seq, true]]);
+    expect(ob.stats()[TELEMETRY]).toMatchObject({ pending: 3, evicted: 2 });
+    ob.ack(sent);
+    expect(ob.stats()[TELEMETRY]).toMatchObject({ pending: 0, bytes: 0, acked: 1, evicted: 4 });
+    await new Promise((r) => setImmediate(r));
+    expect(evictions.reduce((sum, e) => sum + e, 0)).toBe(4);
+  });
+});
+
+describe('outbox written by the release before telemetry rows', () => {
+  it('is upgraded at open; its rows of one reading each are still sent and settled', () => {
+    const path = join(tempDir('outbox-v2'), 'gateway.db');
+    const old = new Database(path);
+    migrate(old, path, MIGRATIONS.slice(0, 2));
+    old.exec(`
+      CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, lane INTEGER NOT NULL, seq INTEGER NOT NULL,
+        event_id TEXT NOT NULL, topic TEXT NOT NULL, retain INTEGER NOT NULL, created_at INTEGER NOT NULL,
+        bytes INTEGER NOT NULL, payload TEXT NOT NULL);
+      CREATE TABLE outbox_stats (lane INTEGER PRIMARY KEY, pending INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,
+        enqueued INTEGER NOT NULL DEFAULT 0, acked INTEGER NOT NULL DEFAULT 0, evicted INTEGER NOT NULL DEFAULT 0);
+      INSERT INTO outbox_stats (lane, pending, bytes, enqueued) VALUES (0, 0, 0, 0), (1, 0, 0, 0), (2, 2, 200, 2);
+      INSERT INTO outbox (lane, seq, event_id, topic, retain, created_at, bytes, payload) VALUES
+        (2, 1, 'e1', 'cg/v1/s/g/events/gas-detector/gas-1/gas.reading', 0, 0, 100, '{"seq":1}'),
+        (2, 2, 'e2', 'cg/v1/s/g/events/gas-detector/gas-1/gas.reading', 0, 0, 100, '{"seq":2}');
+    `);
+    old.close();
+    const journal = new Journal({ path, synchronous: 'FULL', retention: { maxAgeDays: 1, maxSizeMB: 100 } });
+    cleanups.push(() => journal.close());
+    expect(journal.migrated.map((m) => m.version)).toEqual([3]);
+    const ob = new Outbox(journal.db, { root: 'cg/v1/s/g', maxBytes: 1e9 });
+    const sent = ob.fetch(TELEMETRY, 0, 10);
+    expect(sent.map((m) => [m.eventId, m.payload, m.settles])).toEqual([
+      ['e1', '{"seq":1}', true],
+      ['e2', '{"seq":2}', true],
+    ]);
+    ob.ack(sent);
+    expect(ob.stats()[TELEMETRY]).toMatchObject({ pending: 0, bytes: 0, acked: 2 });
   });
 });
 

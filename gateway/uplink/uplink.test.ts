@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../core/envelope.js';
-import { ALARM, EVENT, TELEMETRY } from './outbox.js';
+import { ALARM, EVENT, TELEMETRY } from './outbox-tables.js';
 import { type CityBroker, cityBroker, tempDir } from './testing/fixtures.js';
 import { createHarness, type Harness, ROOT } from './testing/harness.js';
 import { freePort, type Received, sleep, waitFor } from './testing/mosquitto.js';
