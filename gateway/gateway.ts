@@ -10,6 +10,7 @@ import { type AlarmSystem, type AlarmSystemOptions, startAlarmSystem } from './a
 import { LoginGuard } from './auth/login-guard.js';
 import { type RunningBroker, startBroker } from './broker/broker.js';
 import { BrokerLogin } from './broker/broker-config.js';
+import { DeviceState } from './broker/device-state.js';
 import { handleCommandRequest } from './commands/commands.js';
 import { type Clock, localTimeZone } from './core/clock.js';
 import { type Component, startInOrder } from './core/components.js';
@@ -135,9 +136,12 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
     {
       name: 'broker',
       async start() {
+        // Each device's latest reading, held by seq and read from the journal when a client subscribes.
+        const deviceState = new DeviceState({ root, read: (seqs) => journal.bodies(seqs), log });
         broker = await startBroker(config.broker, {
           demo: config.demo,
           log,
+          deviceState,
           onDenied: (e) => metrics.brokerDenied.inc({ what: e.action, reason: e.reason }),
           loginGuard,
           onDevicePublish: drivers.onDevicePublish,
@@ -146,7 +150,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
         });
         // Everything the gateway publishes locally goes through one bounded window, alarms first.
         bus = new LocalBus({ publish: broker.publish, log: log.child({ component: 'local-bus' }), metrics });
-        bridgePipelineToBus(pipeline, bus, root);
+        bridgePipelineToBus(pipeline, bus, root, deviceState);
       },
       close: () => broker.close(),
     },

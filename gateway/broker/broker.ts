@@ -17,6 +17,7 @@ import { connectLogin } from './connect-login.js';
 import { ConnectionLimits, sourceOf } from './connection-limits.js';
 import { deliveryClassStamper } from './delivery-class.js';
 import type { DeniedEvent, DenyReason } from './deny-reasons.js';
+import type { DeviceState } from './device-state.js';
 import { type ListenerHooks, listen, tcpServer, webSocketServer } from './listeners.js';
 import { GuardedStream, PacketScanner, type PacketViolation } from './packet-limit.js';
 import { refusalLogger } from './refusal-log.js';
@@ -73,6 +74,8 @@ export interface StartBrokerOptions {
    * password checks hold across services. By default the broker makes its own from `config.login`.
    */
   loginGuard?: LoginGuard;
+  /** The devices' retained state (`<root>/state/...`), held by the gateway: hooked in before any client connects. */
+  deviceState?: DeviceState;
   /** Overrides `config.limits.drainTimeoutMs`. */
   drainTimeoutMs?: number;
 }
@@ -285,6 +288,7 @@ export async function startBroker(config: BrokerConfigInput, opts: StartBrokerOp
     },
   });
 
+  opts.deviceState?.attach(aedes, sessions.persistence);
   (aedes as EventEmitter).on('error', (err: Error) => log.error({ err }, 'broker error'));
   aedes.on('clientReady', (client) =>
     log.debug({ clientId: client.id, username: usernameOf(client) }, 'client connected'),

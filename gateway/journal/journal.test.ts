@@ -45,6 +45,20 @@ describe('journal', () => {
     journal.close();
   });
 
+  it('bodies: the envelope JSON of the seqs asked for, across chunks; a seq not in the journal is absent', () => {
+    const { journal } = open();
+    const t0 = new Date('2026-11-23T08:00:00Z');
+    const rows = Array.from({ length: 1_203 }, (_, i) => row(i + 1, `d${i % 7}`, 'gas.reading', t0));
+    journal.append(rows);
+    const wanted = [1_203, 2, 9_999, ...Array.from({ length: 1_100 }, (_, i) => i + 50)];
+    const bodies = journal.bodies(wanted);
+    expect(bodies.size).toBe(1_102);
+    expect(bodies.has(9_999)).toBe(false);
+    for (const seq of [1_203, 2, 50, 600, 1_149]) expect(bodies.get(seq)).toBe(rows[seq - 1]!.json);
+    expect(journal.bodies([]).size).toBe(0);
+    journal.close();
+  });
+
   it('durableSeq: FULL moves on when the WAL fsync after the append called back, NORMAL at the append; kept across a reopen', async () => {
     const { path, journal } = open();
     const moves: number[] = [];

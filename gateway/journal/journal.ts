@@ -21,6 +21,8 @@ import { attachDeviceIndex, CHUNK_SQL, deviceParams, indexChunk, indexFileOf, of
 import { JournalWorker } from './journal-worker.js';
 import { type AppliedMigration, migrate } from './migrations.js';
 
+/** Seqs per query of `bodies` (well below SQLite's limit on bound parameters). */
+const BODIES_CHUNK = 500;
 /** Events appended between two checkpoint requests to the worker. */
 const CHECKPOINT_EVERY = 500;
 /**
@@ -308,6 +310,20 @@ export class Journal {
     const sql = `SELECT body FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, q.limit ?? 1000) as { body: string }[];
     return rows.map((r) => JSON.parse(r.body) as EventEnvelope);
+  }
+
+  /**
+   * The bodies (envelope JSON) of the events with these seqs, by seq; a seq no longer in the
+   * journal (retention) is absent. Read `BODIES_CHUNK` seqs per query.
+   */
+  bodies(seqs: readonly number[]): Map<number, string> {
+    const out = new Map<number, string>();
+    for (let i = 0; i < seqs.length; i += BODIES_CHUNK) {
+      const chunk = seqs.slice(i, i + BODIES_CHUNK);
+      const sql = `SELECT seq, body FROM events WHERE seq IN (${chunk.map(() => '?').join(',')})`;
+      for (const r of this.db.prepare(sql).all(...chunk) as { seq: number; body: string }[]) out.set(r.seq, r.body);
+    }
+    return out;
   }
 
   count(): number {

@@ -6,6 +6,7 @@
  * messages in its emitter without bound until the process dies, so nothing else may call the
  * broker's publish in a loop. The pipeline asks `full` before it adds telemetry to a batch.
  */
+import type { DeviceState } from '../broker/device-state.js';
 import type { EventEnvelope } from '../core/envelope.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -157,12 +158,19 @@ export class LocalBus {
 
 /**
  * Puts every event of the pipeline on the local bus as the contract says: each event on its
- * topic (telemetry QoS 0, the rest QoS 1), the last telemetry of each device retained as its
- * state, the availability of each device retained. An event the device reported late
- * (historical) is published on its topic but never replaces the retained state: it is not the
- * device's present.
+ * topic (telemetry QoS 0, the rest QoS 1), the availability of each device retained. The last
+ * telemetry of each device is its retained state: recorded by seq in `state`
+ * (broker/device-state.ts), which answers subscribers' SUBSCRIBEs from the journal, and
+ * published on the state topic only while a subscription could match it. An event the device
+ * reported late (historical) is published on its topic but never replaces the state: it is not
+ * the device's present.
  */
-export function bridgePipelineToBus(pipeline: Pipeline, bus: LocalBus, root: string): void {
+export function bridgePipelineToBus(
+  pipeline: Pipeline,
+  bus: LocalBus,
+  root: string,
+  state: Pick<DeviceState, 'update'>,
+): void {
   pipeline.setDownstream(() => bus.full);
   pipeline.onDelivered((env: EventEnvelope, json: string) => {
     const { family, id } = env.device;
@@ -175,7 +183,8 @@ export function bridgePipelineToBus(pipeline: Pipeline, bus: LocalBus, root: str
       urgent: !telemetry,
     });
     if (env.historical) return;
-    if (telemetry) bus.send(topics.state(root, family, id), bytes, { qos: 0, retain: true, urgent: false });
+    if (telemetry && state.update(family, id, env.seq))
+      bus.send(topics.state(root, family, id), bytes, { qos: 0, retain: true, urgent: false });
     if (env.type === 'device.availability')
       bus.send(topics.availability(root, id), bytes, { qos: 1, retain: true, urgent: true });
   });

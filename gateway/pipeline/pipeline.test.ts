@@ -218,7 +218,10 @@ describe('pipeline', () => {
       },
       log: createLogger('silent'),
     });
-    bridgePipelineToBus(pipeline, bus, 'cg/v1/s/g');
+    // The devices' state, with a subscriber on the state topics (published live).
+    const updates: [string, number][] = [];
+    const state = { update: (_family: string, id: string, seq: number) => updates.push([id, seq]) > 0 };
+    bridgePipelineToBus(pipeline, bus, 'cg/v1/s/g', state);
     let full = true;
     pipeline.setDownstream(() => full);
     const late = { ...reading, data: { lel: 9 }, historical: true, deviceTime: new Date('2026-11-23T03:10:00Z') };
@@ -237,6 +240,7 @@ describe('pipeline', () => {
       { topic: 'cg/v1/s/g/state/gas-detector/gas-1', retain: true, historical: undefined },
       { topic: 'cg/v1/s/g/events/gas-detector/gas-1/gas.reading', retain: false, historical: true },
     ]);
+    expect(updates).toEqual([['gas-1', 1]]);
   });
 });
 
