@@ -149,7 +149,7 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
           holdDevice: () => (pipeline.pressure === 'behind' ? pipeline.relief(1_000) : undefined),
         });
         // Everything the gateway publishes locally goes through one bounded window, alarms first.
-        bus = new LocalBus({ publish: broker.publish, log: log.child({ component: 'local-bus' }), metrics });
+        bus = new LocalBus({ publish: broker.send, log: log.child({ component: 'local-bus' }), metrics });
         bridgePipelineToBus(pipeline, bus, root, deviceState);
       },
       close: () => broker.close(),

@@ -151,11 +151,20 @@ const WORDS = new DataView(new ArrayBuffer(4));
 /** Rounds away binary noise of scaling (0.1 × 123 = 12.3, not 12.300000000000001). */
 const round = (v: number) => Math.round(v * 1e6) / 1e6;
 
+/** A map's blocks and fields as lists, made once per map (a poll decodes without building them). */
+const LISTS = new WeakMap<RegisterMap, { blocks: [string, Block][]; fields: [string, Field][] }>();
+function listsOf(map: RegisterMap) {
+  let lists = LISTS.get(map);
+  if (!lists) LISTS.set(map, (lists = { blocks: Object.entries(map.blocks), fields: Object.entries(map.fields) }));
+  return lists;
+}
+
 /** Decodes every field of `map` from the blocks read (block name → registers or bits). */
 export function readFields(map: RegisterMap, blocks: Blocks): FieldValues {
-  for (const [name, b] of Object.entries(map.blocks)) checkBlock(name, b, blocks[name]);
+  const lists = listsOf(map);
+  for (const [name, b] of lists.blocks) checkBlock(name, b, blocks[name]);
   const out: FieldValues = {};
-  for (const [name, f] of Object.entries(map.fields)) {
+  for (const [name, f] of lists.fields) {
     const block = map.blocks[f.block]!;
     const data = blocks[f.block]!;
     if (isBitTable(block.table)) {

@@ -105,6 +105,8 @@ export interface RunningBroker {
   loginGuard: LoginGuard;
   /** Publishes as the gateway itself: no ACL, no `onDevicePublish`, no retained limits. */
   publish(topic: string, payload: string | Buffer, opts?: { retain?: boolean; qos?: 0 | 1 }): Promise<void>;
+  /** As `publish`, calling back instead of a promise per message (the local bus, per event). */
+  send(topic: string, payload: string | Buffer, opts: { retain: boolean; qos: 0 | 1 }, done: (err?: Error) => void): void;
   stats(): BrokerStats;
   close(): Promise<void>;
 }
@@ -369,20 +371,18 @@ export async function startBroker(config: BrokerConfigInput, opts: StartBrokerOp
     'broker listening',
   );
 
-  const publish: RunningBroker['publish'] = (topic, payload, publishOpts) => {
-    if (closing) return Promise.reject(new GatewayError('BROKER_CLOSED', 'the broker is closed'));
-    const packet: PublishPacket = {
-      cmd: 'publish',
-      topic,
-      payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
-      qos: publishOpts?.qos ?? 0,
-      retain: publishOpts?.retain ?? false,
-      dup: false,
-    };
+  const send: RunningBroker['send'] = (topic, payload, publishOpts, done) => {
+    if (closing) return done(new GatewayError('BROKER_CLOSED', 'the broker is closed'));
+    const { qos, retain } = publishOpts;
+    const packet: PublishPacket = { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos, retain, dup: false };
     stampDeliveryClass(packet);
     if (packet.retain) retained.note(topic, packet.payload as Buffer, false);
-    return new Promise((resolve, reject) => aedes.publish(packet, (err) => (err ? reject(err) : resolve())));
+    aedes.publish(packet, (err) => done(err ?? undefined));
   };
+  const publish: RunningBroker['publish'] = (topic, payload, o) =>
+    new Promise((resolve, reject) =>
+      send(topic, payload, { qos: o?.qos ?? 0, retain: o?.retain ?? false }, (err) => (err ? reject(err) : resolve())),
+    );
 
   const stats = (): BrokerStats => ({
     connections: connectionLimits.connections,
@@ -392,5 +392,5 @@ export async function startBroker(config: BrokerConfigInput, opts: StartBrokerOp
     boundClientIds: clientIds.size,
   });
 
-  return { aedes, listeners, loginGuard: guard, publish, stats, close };
+  return { aedes, listeners, loginGuard: guard, publish, send, stats, close };
 }

@@ -60,9 +60,9 @@ async function setup() {
   // What the bridge published on the state topics (lel of each), at the broker's door.
   const published: number[] = [];
   const bus = new LocalBus({
-    publish: (topic, payload, o) => {
+    publish: (topic, payload, o, done) => {
       if (topic.includes('/state/')) published.push((JSON.parse(String(payload)) as EventEnvelope).data.lel as number);
-      return broker.publish(topic, payload, o);
+      broker.send(topic, payload, o, done);
     },
     log,
   });

@@ -13,7 +13,7 @@ describe('LocalBus', () => {
     const metrics = createMetrics();
     const taken: (() => void)[] = [];
     const bus = new LocalBus({
-      publish: () => new Promise<void>((resolve) => taken.push(resolve)),
+      publish: (_topic, _payload, _o, done) => taken.push(done),
       log: createLogger('silent'),
       metrics,
       maxInFlight: 2,

@@ -21,11 +21,13 @@ export interface BusPublishOptions {
   urgent: boolean;
 }
 
+/** The broker's publish: calls back once the broker took the message (with the error if it did not). */
 export type BrokerPublish = (
   topic: string,
   payload: string | Buffer,
   o: { qos: 0 | 1; retain: boolean },
-) => Promise<void>;
+  done: (err?: Error) => void,
+) => void;
 
 export interface LocalBusOptions {
   publish: BrokerPublish;
@@ -121,14 +123,12 @@ export class LocalBus {
       if (!job) break;
       this.inFlight++;
       if (!job.urgent) this.telemetryInFlight++;
-      this.o.publish(job.topic, job.payload, { qos: job.qos, retain: job.retain }).then(
-        () => this.finish(job),
-        (err: unknown) => {
-          // One line per burst of failures (e.g. while the broker closes), not one per message.
-          if (this.failures++ === 0) this.o.log.error({ err: errorMessage(err), topic: job.topic }, 'local publish failed');
-          this.finish(job);
-        },
-      );
+      // The job is the options (qos, retain): no object per publish.
+      this.o.publish(job.topic, job.payload, job, (err) => {
+        // One line per burst of failures (e.g. while the broker closes), not one per message.
+        if (err && this.failures++ === 0) this.o.log.error({ err: errorMessage(err), topic: job.topic }, 'local publish failed');
+        this.finish(job);
+      });
     }
     this.reportDepth();
   }

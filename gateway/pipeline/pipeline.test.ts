@@ -213,8 +213,9 @@ describe('pipeline', () => {
     const { pipeline, committed } = setup();
     const published: { topic: string; retain: boolean; historical?: boolean }[] = [];
     const bus = new LocalBus({
-      publish: async (topic, payload, o) => {
+      publish: (topic, payload, o, done) => {
         published.push({ topic, retain: o.retain, historical: (JSON.parse(String(payload)) as EventEnvelope).historical });
+        done();
       },
       log: createLogger('silent'),
     });

@@ -84,9 +84,10 @@ export async function benchPipeline(opts: BenchOptions): Promise<SectionResult> 
     // into aedes, alarms and events ahead of telemetry. Only the broker's publish is wrapped, to
     // count what it accepted on the event topics (everything but the retained state and availability).
     const bus = new LocalBus({
-      publish: (topic, payload, o) =>
-        broker.publish(topic, payload, o).then(() => {
-          if (!o.retain) published++;
+      publish: (topic, payload, o, done) =>
+        broker.send(topic, payload, o, (err) => {
+          if (!err && !o.retain) published++;
+          done(err);
         }),
       log,
       metrics,
@@ -358,7 +359,7 @@ export async function benchPipeline(opts: BenchOptions): Promise<SectionResult> 
       ],
       method: [
         `Load: ${deviceCount} simulated \`generic-lel\` gas detectors polled round robin; each device message is the register block a Modbus read returns, normalised by the driver's real \`normalise()\`; ${mix}.`,
-        'Path: the family\'s event spec check (as the driver host does where an event enters the gateway) -> `Pipeline.ingest` (envelope checks, seq) -> group commit into a real `Journal` (temp file, WAL, `synchronous=FULL`), the uplink outbox row of each event in the same transaction (uplink not connected: rows stay) -> handed on once the WAL fsync, run on the thread pool, covers the batch -> the gateway’s own local-bus bridge (`LocalBus` + `bridgePipelineToBus` of `gateway/pipeline/local-bus.ts`, as `startGateway` wires it: a bounded window into aedes, alarms and events ahead of telemetry) on the broker of `startBroker()` (TCP 127.0.0.1, demo mode) -> one MQTT.js subscriber on `<root>/events/#` (QoS 1) in a separate process.',
+        'Path: the family\'s event spec check (as the driver host does where an event enters the gateway) -> `Pipeline.ingest` (envelope checks, seq) -> group commit into a real `Journal` (temp file, WAL, `synchronous=FULL`), the uplink outbox in the same transaction (a row per alarm or event, one per transaction for its telemetry, read back from the journal when sent; uplink not connected: rows stay) -> handed on once the WAL fsync, run on the thread pool, covers the batch -> the gateway’s own local-bus bridge (`LocalBus` + `bridgePipelineToBus` of `gateway/pipeline/local-bus.ts`, as `startGateway` wires it: a bounded window into aedes, alarms and events ahead of telemetry) on the broker of `startBroker()` (TCP 127.0.0.1, demo mode) -> one MQTT.js subscriber on `<root>/events/#` (QoS 1) in a separate process.',
         'Not in this path: the alarm engine (rules); the overload and alarm-latency sections run the real gateway with it.',
         'Open loop: events are offered on a schedule (rate x elapsed time, ticks of 1 ms) whatever the gateway does; a step is sustained when the generator stayed within ' +
           `${SUSTAINED.maxLagMs} ms of its schedule, p99 <= ${SUSTAINED.p99Ms} ms (no growing backlog) and the gateway shed nothing; loss is counted separately and must be 0. Max sustained = the highest such rate of the sweep.`,
