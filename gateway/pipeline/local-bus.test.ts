@@ -9,6 +9,32 @@ import { createMetrics } from '../core/metrics.js';
 import { LocalBus } from './local-bus.js';
 
 describe('LocalBus', () => {
+  it('a broker that calls back before its publish returns: every message goes out in order, no nested pumps', async () => {
+    const out: string[] = [];
+    let depth = 0;
+    let deepest = 0;
+    let held: (() => void)[] | undefined = []; // the broker holds its callbacks at first
+    const bus = new LocalBus({
+      publish: (topic, _payload, _o, done) => {
+        depth++;
+        deepest = Math.max(deepest, depth);
+        out.push(topic);
+        if (held) held.push(done);
+        else done();
+        depth--;
+      },
+      log: createLogger('silent'),
+    });
+    const n = 50_000; // queued behind the window: far more than the stack holds of nested pumps
+    for (let i = 0; i < n; i++) bus.send(`t/${i}`, 'x', { qos: 0, retain: false, urgent: true });
+    const waiting = held;
+    held = undefined; // from now on it calls back at once
+    for (const done of waiting) done();
+    await bus.idle();
+    expect(deepest).toBe(1);
+    expect(out).toEqual(Array.from({ length: n }, (_, i) => `t/${i}`));
+  });
+
   it('reports its depth (waiting and in flight) on the gauge, once the turn ends', async () => {
     const metrics = createMetrics();
     const taken: (() => void)[] = [];

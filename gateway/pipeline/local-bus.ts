@@ -83,6 +83,7 @@ export class LocalBus {
   private failures = 0;
   private idleWaiters: (() => void)[] = [];
   private depthReport: NodeJS.Immediate | undefined;
+  private pumping = false;
 
   constructor(private readonly o: LocalBusOptions) {
     this.maxInFlight = o.maxInFlight ?? 256;
@@ -117,6 +118,19 @@ export class LocalBus {
   }
 
   private pump(): void {
+    // The broker may call back before its publish returns (aedes does when nothing waits on the
+    // way): that publish's `finish` must not start a nested pump, this loop goes on instead.
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.pumpLoop();
+    } finally {
+      this.pumping = false;
+    }
+    this.reportDepth();
+  }
+
+  private pumpLoop(): void {
     while (this.inFlight < this.maxInFlight) {
       const job =
         this.urgent.shift() ?? (this.telemetryInFlight < this.maxTelemetryInFlight ? this.normal.shift() : undefined);
@@ -130,7 +144,6 @@ export class LocalBus {
         this.finish(job);
       });
     }
-    this.reportDepth();
   }
 
   /** The depth gauge, once per turn of the event loop (a labelled set per message costs more than the message's own work here). */
