@@ -79,7 +79,8 @@ export class Outbox {
   private readonly deleteOne: Database.Statement;
   private readonly settle: Database.Statement;
   private readonly advance: Database.Statement;
-  private readonly ackTx: (rows: readonly OutboxRow[]) => void;
+  /** Returns the telemetry found removed by the journal's retention. */
+  private readonly ackTx: (rows: readonly OutboxRow[]) => number;
   private readonly setState: Database.Statement;
   private evictedUnreported = 0;
   private evictScheduled = false;
@@ -139,8 +140,7 @@ export class Outbox {
       }
       for (let lane = 0; lane < 3; lane++)
         if (n[lane]) this.bump.run(-n[lane]!, -b[lane]!, 0, acked[lane]!, n[lane]! - acked[lane]!, lane);
-      const removed = n[TELEMETRY]! - acked[TELEMETRY]!;
-      if (removed) this.reportEvicted(removed);
+      return n[TELEMETRY]! - acked[TELEMETRY]!;
     });
   }
 
@@ -314,7 +314,9 @@ export class Outbox {
 
   /** Deletes acknowledged rows, in one transaction. */
   ack(rows: readonly OutboxRow[]): void {
-    if (rows.length) this.ackTx(rows);
+    // Reported once committed: a rolled-back acknowledgement evicted nothing.
+    const removed = rows.length ? this.ackTx(rows) : 0;
+    if (removed) this.reportEvicted(removed);
   }
 
   /** The highest row id ever assigned (rows up to it existed before this moment). */
