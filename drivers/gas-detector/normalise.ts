@@ -93,7 +93,7 @@ export function normalise(
     type: string,
     kind: EventKind,
     severity: Severity,
-    extra: Record<string, unknown> = {},
+    extra?: Record<string, unknown>,
   ): DeviceEvent => ({
     deviceId: policy.deviceId,
     type,
@@ -101,7 +101,7 @@ export function normalise(
     severity,
     deviceTime: null,
     receivedAt: now,
-    data: { ...data, ...extra },
+    data: extra ? { ...data, ...extra } : { ...data },
   });
 
   const events: DeviceEvent[] = [];

@@ -32,10 +32,10 @@ describe('GuardedStream', () => {
     stream.write(Buffer.from('a3'));
     expect(socket.writes).toEqual([]); // held until the end of the turn
     await nextTurn();
-    expect(socket.writes).toEqual([['a1', 'a2', 'a3']]);
+    expect(socket.writes).toEqual([['a1a2a3']]); // one buffer, one write
     stream.write(Buffer.from('b1'));
     await nextTurn();
-    expect(socket.writes).toEqual([['a1', 'a2', 'a3'], ['b1']]);
+    expect(socket.writes).toEqual([['a1a2a3'], ['b1']]);
     stream.destroy();
   });
 

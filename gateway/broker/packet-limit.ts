@@ -161,10 +161,8 @@ export class GuardedStream extends Duplex {
   /** The chunks queued since the last write (a packet's parts, several packets) go out in one socket write. */
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
     if (this.inner.destroyed) return cb(closedError());
-    this.inner.cork();
-    let ok = true;
-    for (const { chunk } of chunks) ok = this.inner.write(chunk);
-    this.inner.uncork();
+    // One buffer: the socket then keeps one entry and the kernel copies one piece, not one per packet part.
+    const ok = this.inner.write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)));
     if (ok) cb();
     else this.pendingWrite = cb;
   }

@@ -107,6 +107,8 @@ export function eventProblem(e: DeviceEvent): string | undefined {
 /** Random bytes for ids, drawn from the system in blocks rather than 16 bytes per id. */
 const pool = Buffer.alloc(16 * 256);
 let poolAt = pool.length;
+/** The random bytes of one id, copied from the pool (no view allocated per id). */
+const random = new Uint8Array(16);
 /** Within one millisecond a counter seeded at random goes on (RFC 9562 §6.2, as the uuid package does). */
 const v7 = { msecs: -1, seq: 0 };
 
@@ -116,7 +118,8 @@ export function newEventId(): string {
     randomFillSync(pool);
     poolAt = 0;
   }
-  const random = pool.subarray(poolAt, (poolAt += 16));
+  for (let i = 0; i < 16; i++) random[i] = pool[poolAt + i]!;
+  poolAt += 16;
   const now = Date.now();
   if (now > v7.msecs) {
     v7.msecs = now;

@@ -98,7 +98,8 @@ export class LocalBus {
 
   /** As `publish`, without a promise per message (the event path: nobody waits for it). */
   send(topic: string, payload: string | Buffer, opts: BusPublishOptions, done?: () => void): void {
-    (opts.urgent ? this.urgent : this.normal).push({ topic, payload, ...opts, done });
+    const { qos, retain, urgent } = opts;
+    (urgent ? this.urgent : this.normal).push({ topic, payload, qos, retain, urgent, done });
     this.pump();
   }
 

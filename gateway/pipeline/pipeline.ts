@@ -51,6 +51,8 @@ export class Pipeline {
   private seq: number;
   /** Stamped rows of the next group commit, in seq order. */
   private rows: Row[] = [];
+  /** Events accepted since the last commit, per family and kind (for the metric). */
+  private readonly accepted = new Map<string, Record<EventKind, number>>();
   /** Committed rows not yet durable. */
   private readonly unsynced: FsyncQueue<Row>;
   /** A flush for an alarm is queued as a microtask (after the callback that ingested it). */
@@ -133,7 +135,10 @@ export class Pipeline {
       this.reject(e, device.family, problem);
       return undefined;
     }
-    this.o.metrics.eventsIn.inc({ family: device.family, kind: e.kind });
+    // Counted into the metric once per commit (a labelled counter per event costs more than its commit's share).
+    let n = this.accepted.get(device.family);
+    if (!n) this.accepted.set(device.family, (n = { alarm: 0, event: 0, telemetry: 0 }));
+    n[e.kind]++;
     if (e.kind !== 'telemetry') {
       if (e.kind === 'alarm') this.scheduleUrgent();
       else this.schedule();
@@ -274,6 +279,10 @@ export class Pipeline {
   /** After a flush: reports depths, resolves `committed()` when empty, schedules what waits. */
   private settle(): void {
     const m = this.o.metrics;
+    for (const [family, n] of this.accepted) {
+      for (const kind of EventKind.options) if (n[kind]) m.eventsIn.inc({ family, kind }, n[kind]);
+      n.alarm = n.event = n.telemetry = 0;
+    }
     const d = this.depths;
     m.journalPending.set(this.pendingCount);
     m.queueDepth.set({ stage: 'commit-urgent' }, d.urgent);
