@@ -6,10 +6,11 @@
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { stampEvent } from '../core/envelope.js';
 import { waitFor } from '../testing/wait-for.js';
-import { indexFileOf } from './device-index.js';
+import { INDEX_PAGE_BYTES, indexFileOf } from './device-index.js';
 import { INDEX_EVERY, Journal, type JournalRow } from './journal.js';
 
 const DEVICES = 40;
@@ -127,6 +128,25 @@ describe('device index', () => {
     });
     expectDeviceQueriesRight(restored);
     restored.close();
+  });
+
+  it(`has ${INDEX_PAGE_BYTES}-byte pages (each chunk writes a quarter of what 4 KiB pages did); an earlier release's 4 KiB file is kept and still answers`, async () => {
+    const path = tempPath();
+    const j = open(path);
+    expect(j.db.pragma('idx.page_size', { simple: true })).toBe(INDEX_PAGE_BYTES);
+    await j.close();
+
+    const older = tempPath();
+    const made = new Database(indexFileOf(older)); // as an earlier release made it: SQLite's default pages
+    made.pragma('journal_mode = WAL');
+    made.exec('CREATE TABLE by_device (device_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, PRIMARY KEY (device_id, seq)) WITHOUT ROWID');
+    made.close();
+    const kept = open(older);
+    expect(kept.db.pragma('idx.page_size', { simple: true })).toBe(4096);
+    appendInBatches(kept, 1, 1_000);
+    await waitFor('the worker to index the events', () => upto(kept) >= 500, { timeoutMs: 20_000 });
+    expectDeviceQueriesRight(kept);
+    await kept.close();
   });
 
   it('an in-memory journal (no worker) indexes on its own connection, in small chunks (a large one would hold the event loop)', () => {
