@@ -51,7 +51,7 @@ export class Pipeline {
   private seq: number;
   /** Stamped rows of the next group commit, in seq order. */
   private rows: Row[] = [];
-  /** Events accepted since the last commit, per family and kind (for the metric). */
+  /** Events accepted since the last commit, per family and kind: the metric is added to once per commit (a labelled counter per event costs more). */
   private readonly accepted = new Map<string, Record<EventKind, number>>();
   /** Committed rows not yet durable. */
   private readonly unsynced: FsyncQueue<Row>;
@@ -135,7 +135,6 @@ export class Pipeline {
       this.reject(e, device.family, problem);
       return undefined;
     }
-    // Counted into the metric once per commit (a labelled counter per event costs more than its commit's share).
     let n = this.accepted.get(device.family);
     if (!n) this.accepted.set(device.family, (n = { alarm: 0, event: 0, telemetry: 0 }));
     n[e.kind]++;
