@@ -19,9 +19,11 @@ function run(what: string, cmd: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status ?? r.signal}):\n${r.stdout}${r.stderr}`);
 }
 
+const npmBuild = () => run('`npm run build`', 'npm', ['run', 'build', '--silent']);
+
 /** `npm run build`, from the sources as they are now. */
 export function buildProduct(): void {
-  run('`npm run build`', 'npm', ['run', 'build', '--silent']);
+  npmBuild();
   flushToDisk();
 }
 
@@ -37,7 +39,7 @@ function flushToDisk(): void {
 
 /** `npm run build`, then the bench's scripts compiled into dist/scripts/bench. */
 export function buildCompiledBench(): void {
-  buildProduct();
+  npmBuild();
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   run('compiling the bench scripts (scripts/bench/tsconfig.build.json)', process.execPath, [tsc, '-p', join(REPO, 'scripts/bench/tsconfig.build.json')]);
   flushToDisk();
