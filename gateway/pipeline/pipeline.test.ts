@@ -274,6 +274,7 @@ describe('pipeline with synchronous FULL: the fsync runs off the event loop', ()
   }
   const tick = () => new Promise((r) => setImmediate(r));
   const alarm = { ...reading, type: 'gas.alarm.high', kind: 'alarm', severity: 'critical' } as const;
+  const stateChange = { ...reading, type: 'gas.fault', kind: 'event', severity: 'major' } as const;
 
   it('hands events on only once their fsync called back; batches committed meanwhile share the next fsync', async () => {
     const { journal, pipeline, delivered } = setupFull();
@@ -295,7 +296,7 @@ describe('pipeline with synchronous FULL: the fsync runs off the event loop', ()
     expect(delivered).toEqual(['1 gas.reading', '2 gas.reading', '3 gas.reading']);
   });
 
-  it('an alarm is committed right after the callback that ingested it, with its own fsync beside the one in flight', async () => {
+  it('an alarm is committed right after the callback that ingested it and handed on at once, while its own fsync runs beside the one in flight', async () => {
     const { journal, pipeline, delivered } = setupFull();
     pipeline.ingest(reading);
     await tick();
@@ -304,26 +305,42 @@ describe('pipeline with synchronous FULL: the fsync runs off the event loop', ()
     await Promise.resolve(); // no turn of the event loop
     expect(journal.count()).toBe(3);
     expect(journal.waiting).toHaveLength(2);
+    expect(delivered).toEqual(['3 gas.alarm.high']); // committed (survives a crash): a slow disk does not hold it
     journal.waiting.pop()!(null); // the alarm's returns first: it covers what was committed before it too
-    expect(delivered).toEqual(['1 gas.reading', '2 gas.reading', '3 gas.alarm.high']);
+    expect(delivered).toEqual(['3 gas.alarm.high', '1 gas.reading', '2 gas.reading']); // the alarm once
     journal.waiting.shift()!(null); // the earlier one hands on nothing twice
     await pipeline.committed();
-    expect(delivered).toEqual(['1 gas.reading', '2 gas.reading', '3 gas.alarm.high']);
+    expect(delivered).toEqual(['3 gas.alarm.high', '1 gas.reading', '2 gas.reading']);
     expect(journal.waiting).toHaveLength(0);
   });
 
-  it('a failed fsync: alarms go out at once, telemetry waits; all of it goes out, once, when an fsync succeeds', async () => {
-    const { journal, pipeline, delivered } = setupFull();
+  it('with synchronous NORMAL (durable once committed) and at shutdown, an alarm is handed on once, in seq order', async () => {
+    const journal = new Journal({ path: ':memory:', synchronous: 'NORMAL', retention: { maxAgeDays: 1, maxSizeMB: 10 } });
+    const pipeline = new Pipeline({ site: 's', gateway: 'g', journal, devices, metrics: createMetrics(), log: createLogger('silent') });
+    const delivered: string[] = [];
+    pipeline.onDelivered((env) => delivered.push(`${env.seq} ${env.type}`));
     pipeline.ingest(reading);
     pipeline.ingest(alarm);
+    await pipeline.committed();
+    pipeline.ingest(reading);
+    pipeline.ingest(alarm);
+    pipeline.flush(true);
+    expect(delivered).toEqual(['1 gas.reading', '2 gas.alarm.high', '3 gas.reading', '4 gas.alarm.high']);
+  });
+
+  it('a failed fsync: events go out at once, telemetry waits; all of it goes out, once, when an fsync succeeds', async () => {
+    const { journal, pipeline, delivered } = setupFull();
+    pipeline.ingest(reading);
+    pipeline.ingest(stateChange);
     await tick();
+    expect(delivered).toEqual([]); // an event (not an alarm) waits for its fsync
     journal.waiting.shift()!(new Error('EIO: i/o error, fsync'));
-    expect(delivered).toEqual(['2 gas.alarm.high']);
+    expect(delivered).toEqual(['2 gas.fault']);
     expect(pipeline.pressure).toBe('disk');
     await waitFor('the fsync retried', () => journal.waiting.length === 1);
     journal.waiting.shift()!(null);
     await pipeline.committed();
-    expect(delivered).toEqual(['2 gas.alarm.high', '1 gas.reading']);
+    expect(delivered).toEqual(['2 gas.fault', '1 gas.reading']);
     expect(pipeline.pressure).toBe('ok');
   });
 

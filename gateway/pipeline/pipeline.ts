@@ -3,6 +3,8 @@
  * transaction per tick; an alarm's right after the callback that ingested it) -> durable (the
  * journal's WAL fsync, off the event loop, see fsync-queue.ts) -> subscribers (local bus
  * publish, rules). The uplink outbox row of an event is written in its journal transaction.
+ * Alarms go to the subscribers once committed (they survive a crash), while their fsync runs:
+ * a slow disk never delays a local alarm; a power cut may lose the last ones from the journal.
  *
  * Telemetry alone waits up to `telemetryCommitMs` (limits.ts) for more events to share its
  * transaction; an alarm or event commits at once, taking the waiting readings along. Rules see
@@ -43,8 +45,8 @@ export interface PipelineOptions {
 export type Pressure = 'ok' | 'behind' | 'disk';
 
 interface Row extends JournalRow {
-  /** Already handed to the delivery listeners (before its commit, because the disk failed). */
-  delivered?: boolean;
+  /** Handed to the delivery listeners (an alarm or, while the disk fails, an event: before it is durable). */
+  delivered: boolean;
 }
 
 export class Pipeline {
@@ -97,9 +99,9 @@ export class Pipeline {
   }
 
   /**
-   * Called once with every event, in sequence order, as soon as it may go out: when it is
-   * committed, or, for alarms and events while the disk refuses commits, at once (local alarms
-   * must reach the bus and the console with the disk full). For the local bus and the console.
+   * For the local bus and the console: called once with every event as soon as it may go out.
+   * That is when it is durable, in seq order; an alarm once committed; and while the disk refuses
+   * commits, alarms and events at once (local alarms must reach the bus and the console).
    */
   onDelivered(listener: CommittedListener): void {
     this.deliveryListeners.push(listener);
@@ -120,9 +122,8 @@ export class Pipeline {
   }
 
   /**
-   * Accepts one driver event. Returns the envelope; undefined when the event was rejected
-   * (unknown device, invalid envelope: logged and counted, never stored) or is telemetry
-   * waiting for room in a batch.
+   * Accepts one driver event. Returns the envelope; undefined when the event was rejected (unknown
+   * device, invalid envelope: logged and counted, never stored) or is telemetry waiting for room.
    */
   ingest(e: DeviceEvent): EventEnvelope | undefined {
     const device = this.o.devices.get(e.deviceId);
@@ -173,10 +174,7 @@ export class Pipeline {
     return this.isBehind() ? 'behind' : 'ok';
   }
 
-  /**
-   * Resolves when the pipeline is no longer behind, or after `maxWaitMs` (so a held device is
-   * slowed down, never starved).
-   */
+  /** Resolves when the pipeline is no longer behind, or after `maxWaitMs` (a held device is slowed down, never starved). */
   relief(maxWaitMs: number): Promise<void> {
     if (!this.isBehind()) return Promise.resolve();
     return new Promise((resolve) => {
@@ -209,9 +207,9 @@ export class Pipeline {
     clearTimeout(this.telemetryTimer);
     this.telemetryTimer = undefined;
     this.fill(all);
-    let alarm = false;
+    let rows: Row[] = [];
     if (this.rows.length) {
-      const rows = all ? this.rows : this.rows.slice(0, this.limits.maxCommit);
+      rows = all ? this.rows : this.rows.slice(0, this.limits.maxCommit);
       const end = this.o.metrics.journalCommitSeconds.startTimer();
       try {
         this.o.journal.append(rows);
@@ -223,10 +221,11 @@ export class Pipeline {
       if (this.commitFailing && !this.fsyncFailed) this.recovered();
       this.rows = rows.length === this.rows.length ? [] : this.rows.slice(rows.length);
       this.unsynced.add(rows);
-      alarm = rows.some((r) => r.env.kind === 'alarm');
     }
+    const alarm = rows.some((r) => r.env.kind === 'alarm');
     if (all) this.unsynced.syncNow();
     else this.unsynced.start(alarm);
+    if (alarm) for (const r of rows) if (r.env.kind === 'alarm') this.deliverNow(r); // while their fsync runs
     this.settle();
   }
 
@@ -247,11 +246,10 @@ export class Pipeline {
     m.journalLastSeq.set(rows[rows.length - 1]!.env.seq);
     const published: Record<EventKind, number> = { alarm: 0, event: 0, telemetry: 0 }; // counted per batch: cheaper
     for (const row of rows) {
-      const { env, json } = row;
-      m.journalLagSeconds.observe((now - Date.parse(env.receivedAt)) / 1000);
-      published[env.kind]++;
-      if (!row.delivered) this.call(this.deliveryListeners, env, json);
-      this.call(this.committedListeners, env, json);
+      m.journalLagSeconds.observe((now - Date.parse(row.env.receivedAt)) / 1000);
+      published[row.env.kind]++;
+      this.deliverNow(row);
+      this.call(this.committedListeners, row.env, row.json);
     }
     for (const kind of EventKind.options) if (published[kind]) m.eventsPublished.inc({ kind }, published[kind]);
   }
@@ -326,11 +324,7 @@ export class Pipeline {
         'journal commit failed (disk full or I/O error?): alarms and events still go out, telemetry waits; retrying',
       );
     }
-    for (const row of [...this.unsynced.rows, ...rows]) {
-      if (row.delivered || row.env.kind === 'telemetry') continue;
-      row.delivered = true;
-      this.call(this.deliveryListeners, row.env, row.json);
-    }
+    for (const row of [...this.unsynced.rows, ...rows]) if (row.env.kind !== 'telemetry') this.deliverNow(row);
     this.settle();
     this.retryTimer = setTimeout(() => this.flush(), this.o.retryMs ?? 1000);
     this.retryTimer.unref();
@@ -339,7 +333,7 @@ export class Pipeline {
   private stamp(e: DeviceEvent, device: DeviceRef): EventEnvelope {
     // Checked when ingested (eventProblem): the envelope is valid by construction.
     const env = stampEvent(e, { site: this.o.site, gateway: this.o.gateway, seq: (this.seq += 1), device });
-    this.rows.push({ env, json: JSON.stringify(env) });
+    this.rows.push({ env, json: JSON.stringify(env), delivered: false });
     for (const l of this.ingestListeners) {
       try {
         l(env);
@@ -348,6 +342,12 @@ export class Pipeline {
       }
     }
     return env;
+  }
+
+  private deliverNow(row: Row): void {
+    if (row.delivered) return;
+    row.delivered = true;
+    this.call(this.deliveryListeners, row.env, row.json);
   }
 
   private call(listeners: CommittedListener[], env: EventEnvelope, json: string): void {
