@@ -58,6 +58,7 @@ export interface OverloadMeasurements {
   alarmLat: LatencySummary;
   handedLat: LatencySummary;
   brokerLat: LatencySummary;
+  writtenLat: LatencySummary;
   commitLat: LatencySummary;
   commits: { rows: number; ms: number }[];
   commitRows: number;
@@ -101,6 +102,7 @@ export function overloadResult(m: OverloadMeasurements): SectionResult {
     alarmLat,
     handedLat,
     brokerLat,
+    writtenLat,
     commitLat,
     commits,
     commitRows,
@@ -201,6 +203,18 @@ export function overloadResult(m: OverloadMeasurements): SectionResult {
       id: 'alarmBrokerMax',
       name: 'of which ingest to delivery by the broker, max',
       value: round2(brokerLat.max),
+      unit: 'ms',
+    },
+    {
+      id: 'alarmWrittenP99',
+      name: "of which ingest to the write to the subscriber's connection, p99",
+      value: round2(writtenLat.p99),
+      unit: 'ms',
+    },
+    {
+      id: 'alarmWrittenMax',
+      name: "of which ingest to the write to the subscriber's connection, max",
+      value: round2(writtenLat.max),
       unit: 'ms',
     },
     {

@@ -187,6 +187,22 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
       const t0 = env.kind === 'alarm' ? alarmT0.get(env.seq) : undefined;
       if (t0 !== undefined) alarmHanded.push(now() - t0);
     });
+    // ... -> written to the alarm subscriber's connection (aedes writes each delivery in a later
+    // turn of the event loop, from a setImmediate) -> the kernel and the subscriber process.
+    const alarmWritten: number[] = [];
+    const conn = (g.broker.aedes as unknown as { clients: Record<string, { conn: { write: (c: unknown, ...a: unknown[]) => boolean } }> })
+      .clients[`bench-sub-${alarmSub.proc.pid}`]?.conn;
+    if (!conn) throw new Error('overload: the alarm subscriber is not connected to the broker');
+    const connWrite = conn.write.bind(conn);
+    conn.write = (chunk, ...rest) => {
+      // The encoder writes a PUBLISH's payload as one chunk: the envelope's JSON.
+      if (Buffer.isBuffer(chunk) && chunk[0] === 0x7b) {
+        const seq = /"seq":(\d+)/.exec(chunk.toString('latin1', 0, 200))?.[1];
+        const t0 = seq === undefined ? undefined : alarmT0.get(Number(seq));
+        if (t0 !== undefined) alarmWritten.push(now() - t0);
+      }
+      return connWrite(chunk, ...rest);
+    };
     const alarms: { id: string; seq: number }[] = [];
     let alarmsNotStamped = 0;
     let telemetryOffered = 0;
@@ -282,6 +298,7 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
     const alarmLat = summarise(Float64Array.from(lat));
     const handedLat = summarise(Float64Array.from(alarmHanded));
     const brokerLat = summarise(Float64Array.from(alarmInBroker));
+    const writtenLat = summarise(Float64Array.from(alarmWritten));
     const commitLat = summarise(Float64Array.from(commits.map((c) => c.ms)));
     const commitRows = commits.reduce((sum, c) => sum + c.rows, 0);
     const journaled = new Set(
@@ -356,6 +373,7 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
       alarmLat,
       handedLat,
       brokerLat,
+      writtenLat,
       commitLat,
       commits,
       commitRows,
