@@ -182,6 +182,21 @@ describe('pipeline', () => {
     expect(pipeline.pressure).toBe('ok');
   });
 
+  it("waiting telemetry is stamped after what an alarm's delivery queued for the turn's check phase (the broker's writes)", async () => {
+    const { pipeline } = setup();
+    let full = true;
+    pipeline.setDownstream(() => full);
+    const order: string[] = [];
+    pipeline.onIngested((env) => order.push(`stamped ${env.type}`));
+    // As aedes delivers to a subscriber's connection: from a setImmediate.
+    pipeline.onDelivered((env) => void (env.kind === 'alarm' && setImmediate(() => order.push('alarm written'))));
+    pipeline.ingest(reading); // waits: a flush is queued for this turn's check phase
+    full = false;
+    pipeline.ingest({ ...reading, type: 'gas.alarm.high', kind: 'alarm', severity: 'critical' });
+    await pipeline.committed();
+    expect(order).toEqual(['stamped gas.alarm.high', 'alarm written', 'stamped gas.reading']);
+  });
+
   it('drops the oldest waiting reading when the telemetry queue is full, and counts it', async () => {
     const { journal, metrics } = setup();
     const devs = new Map<string, DeviceRef>(

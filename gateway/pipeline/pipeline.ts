@@ -61,7 +61,9 @@ export class Pipeline {
   private urgentScheduled = false;
   /** Telemetry waiting for room in a batch, oldest first, one per device and type. */
   private readonly parked: ParkedTelemetry;
-  private scheduled = false;
+  /** The queued flush's number (0: none); a flush that runs first (an alarm's) makes it stale. */
+  private scheduled = 0;
+  private flushes = 0;
   /** Telemetry waits for company in its transaction (see telemetryCommitMs). */
   private telemetryTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -69,7 +71,8 @@ export class Pipeline {
   /** What failed last while `commitFailing`: an fsync (its success clears it) or a commit. */
   private fsyncFailed = false;
   private shed = 0;
-  private batch = deferred();
+  /** `committed()` callers waiting for nothing to be pending. */
+  private idleWaiters: (() => void)[] = [];
   private readonly limits: PipelineLimits;
   private readonly committedListeners: CommittedListener[] = [];
   private readonly deliveryListeners: CommittedListener[] = [];
@@ -156,7 +159,7 @@ export class Pipeline {
 
   /** Resolves when everything ingested so far is committed (and handed to the listeners). */
   committed(): Promise<void> {
-    return this.pendingCount ? this.batch.promise : Promise.resolve();
+    return this.pendingCount ? new Promise((resolve) => this.idleWaiters.push(resolve)) : Promise.resolve();
   }
 
   get lastSeq(): number {
@@ -201,7 +204,7 @@ export class Pipeline {
 
   /** Commits what is pending now; `all` (shutdown): all telemetry too, waiting for the fsync. */
   flush(all = false): void {
-    this.scheduled = false;
+    this.scheduled = 0;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     clearTimeout(this.telemetryTimer);
@@ -291,9 +294,9 @@ export class Pipeline {
       for (const w of waiters) w();
     }
     if (!this.pendingCount) {
-      const done = this.batch;
-      this.batch = deferred();
-      done.resolve();
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
     } else if (this.rows.length && !this.commitFailing) {
       if (!this.telemetryTimer) this.schedule(); // else readings wait for company
     } else if (this.parked.size && !this.commitFailing && this.inBatch < this.limits.maxBatch) {
@@ -377,11 +380,15 @@ export class Pipeline {
     this.telemetryTimer = setTimeout(() => this.flush(), this.limits.telemetryCommitMs);
   }
 
+  /**
+   * Flushes in the check phase of this turn. Queued again after an alarm's flush, so that it runs
+   * after the writes that flush queued there (the broker writes each delivery from a setImmediate).
+   */
   private schedule(): void {
     if (this.scheduled) return;
-    this.scheduled = true;
+    const n = (this.scheduled = ++this.flushes);
     setImmediate(() => {
-      if (this.scheduled) this.flush(); // else an alarm's flush came first
+      if (this.scheduled === n) this.flush();
     });
   }
 
@@ -389,12 +396,4 @@ export class Pipeline {
     this.o.metrics.invalidInputs.inc({ family });
     this.o.log.warn({ device: e.deviceId, type: e.type, reason }, 'event rejected');
   }
-}
-
-function deferred() {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
 }
