@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Every test's temporary files go into one folder per run, removed at its end.
+    globalSetup: ['scripts/test-tmpdir.ts'],
   },
 });
