@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { DeviceEvent } from '../../gateway/core/envelope.js';
 import { createLogger } from '../../gateway/core/logger.js';
 import { type Gateway, startGateway } from '../../gateway/gateway.js';
+import { timeAlarmPath } from './alarm-path.js';
 import { GasFleet } from './gas-load.js';
 import { Child } from './ipc.js';
 import { openLoop, runStep, type StepDriver, type StepRow } from './load.js';
@@ -164,45 +165,8 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
     rss.reset();
     cpu();
     const alarmT0 = new Map<number, number>(); // seq -> ingest time
-    // Where an alarm's time goes: ingest -> handed to the local bus (after its group commit) -> subscriber.
-    const alarmHanded: number[] = [];
-    // ... -> delivered by the broker's emitter (an in-process subscription: after the local-bus window
-    // and aedes' own queue, before any socket) -> the subscriber process.
-    const alarmInBroker: number[] = [];
-    g.broker.aedes.subscribe(
-      `${g.root}/events/+/+/${ALARM_TYPE}`,
-      (packet, done) => {
-        const t = now();
-        try {
-          const t0 = alarmT0.get((JSON.parse(packet.payload.toString()) as { seq: number }).seq);
-          if (t0 !== undefined) alarmInBroker.push(t - t0);
-        } catch {
-          // not an envelope: not ours to time
-        }
-        done();
-      },
-      () => {},
-    );
-    pipeline.onDelivered((env) => {
-      const t0 = env.kind === 'alarm' ? alarmT0.get(env.seq) : undefined;
-      if (t0 !== undefined) alarmHanded.push(now() - t0);
-    });
-    // ... -> written to the alarm subscriber's connection (aedes writes each delivery in a later
-    // turn of the event loop, from a setImmediate) -> the kernel and the subscriber process.
-    const alarmWritten: number[] = [];
-    const conn = (g.broker.aedes as unknown as { clients: Record<string, { conn: { write: (c: unknown, ...a: unknown[]) => boolean } }> })
-      .clients[`bench-sub-${alarmSub.proc.pid}`]?.conn;
-    if (!conn) throw new Error('overload: the alarm subscriber is not connected to the broker');
-    const connWrite = conn.write.bind(conn);
-    conn.write = (chunk, ...rest) => {
-      // The encoder writes a PUBLISH's payload as one chunk: the envelope's JSON.
-      if (Buffer.isBuffer(chunk) && chunk[0] === 0x7b) {
-        const seq = /"seq":(\d+)/.exec(chunk.toString('latin1', 0, 200))?.[1];
-        const t0 = seq === undefined ? undefined : alarmT0.get(Number(seq));
-        if (t0 !== undefined) alarmWritten.push(now() - t0);
-      }
-      return connWrite(chunk, ...rest);
-    };
+    // Where an alarm's time goes inside the gateway (the subscriber-child's client id: bench-sub-<pid>).
+    const alarmPath = timeAlarmPath(g, `${g.root}/events/+/+/${ALARM_TYPE}`, `bench-sub-${alarmSub.proc.pid}`, alarmT0);
     const alarms: { id: string; seq: number }[] = [];
     let alarmsNotStamped = 0;
     let telemetryOffered = 0;
@@ -296,9 +260,9 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
       lat.push(got.arrivals[i]! - alarmClock.offset - t0);
     }
     const alarmLat = summarise(Float64Array.from(lat));
-    const handedLat = summarise(Float64Array.from(alarmHanded));
-    const brokerLat = summarise(Float64Array.from(alarmInBroker));
-    const writtenLat = summarise(Float64Array.from(alarmWritten));
+    const handedLat = summarise(Float64Array.from(alarmPath.handed));
+    const brokerLat = summarise(Float64Array.from(alarmPath.inBroker));
+    const writtenLat = summarise(Float64Array.from(alarmPath.written));
     const commitLat = summarise(Float64Array.from(commits.map((c) => c.ms)));
     const commitRows = commits.reduce((sum, c) => sum + c.rows, 0);
     const journaled = new Set(
