@@ -72,13 +72,13 @@ export class Pipeline {
   private fsyncFailed = false;
   private shed = 0;
   /** `committed()` callers waiting for nothing to be pending. */
-  private idleWaiters: (() => void)[] = [];
+  private readonly idleWaiters: (() => void)[] = [];
   private readonly limits: PipelineLimits;
   private readonly committedListeners: CommittedListener[] = [];
   private readonly deliveryListeners: CommittedListener[] = [];
   private readonly ingestListeners: ((env: EventEnvelope) => void)[] = [];
   private downstreamFull: () => boolean = () => false;
-  private reliefWaiters: (() => void)[] = [];
+  private readonly reliefWaiters: (() => void)[] = [];
 
   constructor(private readonly o: PipelineOptions) {
     this.seq = o.journal.lastSeq();
@@ -288,15 +288,9 @@ export class Pipeline {
     m.queueDepth.set({ stage: 'commit-urgent' }, d.urgent);
     m.queueDepth.set({ stage: 'commit-telemetry' }, d.telemetry);
     m.degraded.set({ reason: 'behind' }, this.parked.size ? 1 : 0);
-    if (this.reliefWaiters.length && !this.isBehind()) {
-      const waiters = this.reliefWaiters;
-      this.reliefWaiters = [];
-      for (const w of waiters) w();
-    }
+    if (this.reliefWaiters.length && !this.isBehind()) for (const w of this.reliefWaiters.splice(0)) w();
     if (!this.pendingCount) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const w of waiters) w();
+      for (const w of this.idleWaiters.splice(0)) w();
     } else if (this.rows.length && !this.commitFailing) {
       if (!this.telemetryTimer) this.schedule(); // else readings wait for company
     } else if (this.parked.size && !this.commitFailing && this.inBatch < this.limits.maxBatch) {
