@@ -3,7 +3,7 @@
  * transaction per tick; an alarm's right after the callback that ingested it) -> durable (the
  * journal's WAL fsync, off the event loop, see fsync-queue.ts) -> subscribers (local bus
  * publish, rules). The uplink outbox row of an event is written in its journal transaction.
- * Alarms go to the subscribers once committed (they survive a crash), while their fsync runs:
+ * Alarms go to the local bus and the console once committed (they survive a crash), while their fsync runs:
  * a slow disk never delays a local alarm; a power cut may lose the last ones from the journal.
  *
  * Telemetry alone waits up to `telemetryCommitMs` (limits.ts) for more events to share its
