@@ -245,6 +245,37 @@ describe('alarm engine', () => {
     await h.close();
   });
 
+  it('rules seen at ingest (as in the gateway): a window entry and a `for` timer are written with the commit of the event that starts them, none of their own', async () => {
+    const h = startHarness({
+      atIngest: true,
+      rules: [
+        {
+          id: 'two-in-a-building',
+          severity: 'critical',
+          match: { type: 'gas.alarm.*', devices: { family: 'gas-detector' } },
+          subject: 'building',
+          count: { n: 2, within: '60s', distinctDevices: true },
+        },
+        { id: 'low-for-30s', severity: 'major', match: { type: 'gas.alarm.low' }, for: '30s', clear: { type: 'gas.normal' } },
+      ],
+    });
+    const rows = (table: string) => (h.journal.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    // A later hook of the same transactions: what the engine's writes left there, per event type.
+    const inTx: string[] = [];
+    h.journal.addTxHook((batch) => {
+      for (const { env } of batch) inTx.push(`${env.type}: window ${rows('alarm_window')}, pending ${rows('alarm_pending')}`);
+    });
+    h.pipeline.ingest({ deviceId: 'gas-b1-101', type: 'gas.alarm.low', kind: 'alarm', severity: 'major', data: high(25) });
+    expect([rows('alarm_window'), rows('alarm_pending')]).toEqual([0, 0]); // nothing committed on its own
+    await h.settle();
+    h.pipeline.ingest({ deviceId: 'gas-b1-101', type: 'gas.normal', kind: 'event', severity: 'info', data: normal });
+    expect(rows('alarm_pending')).toBe(1); // the cancelled timer's row goes with gas.normal's commit
+    await h.settle();
+    expect(inTx).toEqual(['gas.alarm.low: window 1, pending 1', 'gas.normal: window 1, pending 0']);
+    expect(h.engine.pendingTimers()).toHaveLength(0);
+    await h.close();
+  });
+
   it('escalates while unacknowledged; acknowledging stops it and records who', async () => {
     const h = startHarness({
       builtin: true,

@@ -11,8 +11,8 @@
  *
  * Durability: a transition's state change is written inside the journal transaction that stores
  * its event, so after a crash either both exist or neither; pending `for` timers and window
- * entries are written when they start. After a restart the engine reloads them and fires a
- * pending timer at its original due time (at once if already due), exactly once.
+ * entries are written with the commit of the event that starts them. After a restart the engine
+ * reloads them and fires a pending timer at its original due time (at once if already due), exactly once.
  */
 import type { Alarm, LifecycleResult } from '../core/alarm-types.js';
 import type { EventEnvelope } from '../core/envelope.js';
@@ -47,13 +47,13 @@ export class AlarmEngine {
     const isStopped = () => this.stopped;
     // State changes commit in the same transaction as the event that reports them.
     this.report = new TransitionReporter(o);
-    this.windows = new CountWindows(o.store, o.clock);
+    this.windows = new CountWindows(o.store, o.clock, this.report);
     this.lifecycle = new AlarmLifecycle(o, this.alarms, this.windows, this.report, isStopped, (a, on) => {
       const cr = this.rulesById.get(a.rule);
       if (cr) this.linkage.run(cr, a, on);
     });
     this.linkage = new Linkage(o, this.alarms, this.lifecycle, this.report, isStopped, (id) => this.rulesById.get(id));
-    this.evaluator = new RuleEvaluator(o, this.rulesById, this.alarms, this.windows, this.lifecycle, isStopped);
+    this.evaluator = new RuleEvaluator(o, this.rulesById, this.alarms, this.windows, this.lifecycle, isStopped, this.report);
   }
 
   /** Loads active alarms, pending timers and windows from the database and re-arms the timers. */

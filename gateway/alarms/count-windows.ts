@@ -1,10 +1,13 @@
 /**
  * Sliding count windows of rules with `count` (n events, or n distinct devices, within a time
  * window), one per rule and subject. Entries are aged on the monotonic clock, so a wall-clock step
- * does not move a window; each entry is written to the database as it is added.
+ * does not move a window; each entry is written to the database with the commit of the event that
+ * adds it.
  */
 import type { AlarmStore, WindowEntry } from './alarm-store.js';
 import type { Clock } from '../core/clock.js';
+import type { EventEnvelope } from '../core/envelope.js';
+import type { TransitionReporter } from './durable-transitions.js';
 
 type Entry = WindowEntry & { mono: number };
 
@@ -15,6 +18,7 @@ export class CountWindows {
   constructor(
     private readonly store: AlarmStore,
     private readonly clock: Clock,
+    private readonly report: Pick<TransitionReporter, 'writeWith'>,
   ) {}
 
   /** Loads the windows of an earlier run. */
@@ -28,14 +32,15 @@ export class CountWindows {
       );
   }
 
-  /** Adds an entry at wall time `now`, drops those older than `windowMs`; returns the window. */
-  add(key: string, deviceId: string, now: number, windowMs: number): readonly WindowEntry[] {
+  /** Adds `env`'s device at wall time `now`, drops entries older than `windowMs`; returns the window. */
+  add(key: string, env: EventEnvelope, now: number, windowMs: number): readonly WindowEntry[] {
     const mono = this.clock.elapsed();
     const w = (this.windows.get(key) ?? []).filter((e) => e.mono >= mono - windowMs);
-    const entry = { deviceId, at: now, mono };
+    const entry = { deviceId: env.device.id, at: now, mono };
     w.push(entry);
     this.windows.set(key, w);
-    this.store.addWindow(key, entry, Math.min(...w.map((e) => e.at)));
+    const oldest = Math.min(...w.map((e) => e.at));
+    this.report.writeWith(env, () => this.store.addWindow(key, entry, oldest));
     return w;
   }
 

@@ -2,7 +2,9 @@
  * Reports alarm transitions as `alarm.*` events (kind `alarm`) and keeps their state writes
  * durable: a transition's state change is written inside the journal transaction that stores its
  * event (journal tx hook), so after a crash either both exist or neither. An event the pipeline
- * does not take (refused) has its state written at once.
+ * does not take (refused) has its state written at once. The same holds for what an event the
+ * rules see starts (a count window's entry, a `for` timer): written with that event's commit, so
+ * the event loop never waits for a commit of its own (with `synchronous: FULL`, an fsync).
  */
 import { type Alarm, type AlarmHistoryEntry, HISTORY_LIMIT, summary } from '../core/alarm-types.js';
 import type { EventEnvelope, Severity } from '../core/envelope.js';
@@ -12,9 +14,12 @@ import { type AlarmEngineOptions, iso } from './engine-types.js';
 export class TransitionReporter {
   /** State writes waiting for the commit of the event (by event id) that reports them. */
   private readonly writes = new Map<string, () => void>();
+  /** The highest seq a journal transaction has taken (its hook has run for it). */
+  private txSeq = 0;
 
   constructor(private readonly o: AlarmEngineOptions) {
     o.journal.addTxHook((rows) => {
+      this.txSeq = Math.max(this.txSeq, rows.at(-1)?.env.seq ?? 0);
       for (const { env } of rows) {
         const w = this.writes.get(env.id);
         if (!w) continue;
@@ -25,6 +30,13 @@ export class TransitionReporter {
         }
       }
     });
+  }
+
+  /** A state write caused by `env`: in the transaction that commits it, or at once if that has run. */
+  writeWith(env: EventEnvelope, write: () => void): void {
+    if (env.seq <= this.txSeq) return write();
+    const before = this.writes.get(env.id);
+    this.writes.set(env.id, before ? () => (before(), write()) : write);
   }
 
   /** Called with every committed event: its state write (if any) is done. */

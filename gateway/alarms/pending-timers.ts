@@ -1,10 +1,13 @@
 /**
  * `for` timers: a rule with `for` raises only when its condition has held that long. A pending
- * timer is written to the database when it starts; after a restart it is re-armed and fires at
- * its original due time (at once if already due).
+ * timer is written to the database with the commit of the event that starts it (and deleted with
+ * that of the event that cancels it); after a restart it is re-armed and fires at its original due
+ * time (at once if already due).
  */
 import type { AlarmStore, PendingTimer } from './alarm-store.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
+import type { EventEnvelope } from '../core/envelope.js';
+import type { TransitionReporter } from './durable-transitions.js';
 
 export class PendingTimers {
   private readonly pending = new Map<string, { p: PendingTimer; timer: TimerHandle }>();
@@ -15,6 +18,7 @@ export class PendingTimers {
     private readonly isStopped: () => boolean,
     /** A timer is due: it has left this set, its database row is still there. */
     private readonly due: (p: PendingTimer) => void,
+    private readonly report: Pick<TransitionReporter, 'writeWith'>,
   ) {}
 
   has(key: string): boolean {
@@ -40,19 +44,19 @@ export class PendingTimers {
     }
   }
 
-  /** Starts a timer: written first, then armed. */
-  start(p: PendingTimer): void {
-    this.store.savePending(p);
+  /** `env` starts a timer: armed, and written with `env`'s commit. */
+  start(p: PendingTimer, env: EventEnvelope): void {
+    this.report.writeWith(env, () => this.store.savePending(p));
     this.arm(p);
   }
 
-  /** The condition no longer holds: the timer and its row go. */
-  cancel(key: string): void {
+  /** `env` says the condition no longer holds: the timer goes, and its row with `env`'s commit. */
+  cancel(key: string, env: EventEnvelope): void {
     const x = this.pending.get(key);
     if (!x) return;
     x.timer.cancel();
     this.pending.delete(key);
-    this.store.deletePending(key);
+    this.report.writeWith(env, () => this.store.deletePending(key));
   }
 
   stop(): void {

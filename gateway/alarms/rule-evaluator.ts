@@ -14,6 +14,7 @@ import type { PendingTimer } from './alarm-store.js';
 import { CountWindows } from './count-windows.js';
 import { type AlarmEngineOptions, type Trigger, triggerOf } from './engine-types.js';
 import { selectorMatches, subjectOf, typeMatches, whereMatches } from './match.js';
+import type { TransitionReporter } from './durable-transitions.js';
 import { PendingTimers } from './pending-timers.js';
 import type { MaintenanceWindow } from '../core/rule-schema.js';
 import type { CompiledRule } from './rule-set.js';
@@ -31,8 +32,9 @@ export class RuleEvaluator {
     private readonly windows: CountWindows,
     private readonly lifecycle: AlarmLifecycle,
     isStopped: () => boolean,
+    report: Pick<TransitionReporter, 'writeWith'>,
   ) {
-    this.timers = new PendingTimers(o.store, o.clock, isStopped, (p) => this.firePending(p));
+    this.timers = new PendingTimers(o.store, o.clock, isStopped, (p) => this.firePending(p), report);
   }
 
   /** Evaluates one event against every rule whose match or clear types cover it. */
@@ -74,11 +76,11 @@ export class RuleEvaluator {
       return;
     }
     if (isMatchType && whereMatches(r.match.where, env.data)) {
-      this.onTrue(cr, key, subject, triggerOf(env));
+      this.onTrue(cr, key, subject, env);
       return;
     }
     // The condition does not hold (any more): a pending `for` timer is cancelled.
-    if (isMatchType) this.timers.cancel(key);
+    if (isMatchType) this.timers.cancel(key, env);
     const clears =
       r.clear === 'condition'
         ? isMatchType
@@ -86,14 +88,15 @@ export class RuleEvaluator {
           typeMatches(cr.clearTypes, env.type) &&
           whereMatches(r.clear.where, env.data);
     if (!clears) return;
-    this.timers.cancel(key);
+    this.timers.cancel(key, env);
     const a = this.alarms.atKey(key);
     if (a && !a.latch) {
       this.lifecycle.end(a, 'cleared', undefined, { eventId: env.id, type: env.type });
     }
   }
 
-  private onTrue(cr: CompiledRule, key: string, subject: string, t: Trigger): void {
+  private onTrue(cr: CompiledRule, key: string, subject: string, env: EventEnvelope): void {
+    const t = triggerOf(env);
     const now = this.o.clock.now();
     const r = cr.rule;
     const maint = this.maintenanceOf(t.device, now);
@@ -114,7 +117,7 @@ export class RuleEvaluator {
     }
     let devices = [t.device.id];
     if (cr.windowMs !== undefined && r.count) {
-      const w = this.windows.add(key, t.device.id, now, cr.windowMs);
+      const w = this.windows.add(key, env, now, cr.windowMs);
       devices = [...new Set(w.map((e) => e.deviceId))];
       const n = r.count.distinctDevices ? devices.length : w.length;
       if (n < r.count.n) return;
@@ -130,7 +133,7 @@ export class RuleEvaluator {
         startedAt: now,
         dueAt: now + cr.forMs,
         trigger: JSON.stringify({ t, devices }),
-      });
+      }, env);
       return;
     }
     this.lifecycle.raise(cr, subject, t, devices);

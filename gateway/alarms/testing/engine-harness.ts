@@ -46,6 +46,8 @@ export interface HarnessOptions {
   devices?: DeviceRef[];
   /** What watching devices (cameras) have in view. */
   watches?: ReadonlyMap<string, Watches>;
+  /** The rules see each event as it is stamped, before its commit, as in the gateway (default: once committed). */
+  atIngest?: boolean;
 }
 
 export function startHarness(o: HarnessOptions = {}) {
@@ -99,10 +101,11 @@ export function startHarness(o: HarnessOptions = {}) {
     hooks: { notify: (a, tier) => notified.push({ alarm: a.id, tier }) },
   });
   const events: EventEnvelope[] = [];
+  if (o.atIngest) pipeline.onIngested((env) => engine.handle(env));
   pipeline.onCommitted((env) => {
     events.push(env);
     engine.committed(env);
-    engine.handle(env);
+    if (!o.atIngest) engine.handle(env);
   });
   engine.start();
 
