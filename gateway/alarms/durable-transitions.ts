@@ -36,7 +36,15 @@ export class TransitionReporter {
   writeWith(env: EventEnvelope, write: () => void): void {
     if (env.seq <= this.txSeq) return write();
     const before = this.writes.get(env.id);
-    this.writes.set(env.id, before ? () => (before(), write()) : write);
+    this.writes.set(
+      env.id,
+      before
+        ? () => {
+            before();
+            write();
+          }
+        : write,
+    );
   }
 
   /** Called with every committed event: its state write (if any) is done. */

@@ -126,14 +126,17 @@ export class RuleEvaluator {
     }
     if (cr.forMs !== undefined) {
       if (this.timers.has(key)) return;
-      this.timers.start({
-        key,
-        rule: r.id,
-        subject,
-        startedAt: now,
-        dueAt: now + cr.forMs,
-        trigger: JSON.stringify({ t, devices }),
-      }, env);
+      this.timers.start(
+        {
+          key,
+          rule: r.id,
+          subject,
+          startedAt: now,
+          dueAt: now + cr.forMs,
+          trigger: JSON.stringify({ t, devices }),
+        },
+        env,
+      );
       return;
     }
     this.lifecycle.raise(cr, subject, t, devices);
