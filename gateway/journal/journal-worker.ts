@@ -4,7 +4,13 @@
  * - WAL checkpoints (sqlite.org/wal.html#ckpt): `PRAGMA wal_checkpoint(PASSIVE)` copies the WAL
  *   into the database file and syncs it (tens of ms on a busy disk); run by SQLite's automatic
  *   checkpoint it would happen inside an append, on the event loop. PASSIVE never waits for the
- *   writer: appends go on meanwhile.
+ *   writer: appends go on meanwhile. Under steady appends it never quite catches up, so once the
+ *   WAL holds `fullAtPages` the worker runs a FULL checkpoint, which holds the write lock while
+ *   it copies the rest (the journal's appends find it busy and retry, see journal.ts).
+ * - the WAL's restart: once a checkpoint copied everything, the next write starts the WAL over
+ *   and SQLite syncs its new header first (sqlite.org/src/info/ff5be73dee). The worker makes that
+ *   write itself (the checkpoint's time in `meta`), so the sync waits on this thread, not in an
+ *   append on the event loop.
  *
  * The worker is plain CommonJS evaluated from a string, so it runs the same under tsx, vitest and
  * compiled JS; its SQL comes from device-index.ts. If it cannot start, the journal does this work
@@ -19,7 +25,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.lib);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 1000');
-db.pragma('synchronous = ' + workerData.synchronous);
+// Its one write to the journal needs no fsync of its own (the appends' fsyncs cover it); checkpoints sync anyway.
+db.pragma('synchronous = NORMAL');
 db.pragma('cache_size = -' + workerData.cacheKiB);
 db.prepare('ATTACH DATABASE ? AS idx').run(workerData.index);
 db.pragma('idx.synchronous = OFF');
@@ -33,7 +40,16 @@ const chunk = db.transaction((from, last) => {
   insert.run(from, last);
   upto.run(last);
 });
-const checkpoint = db.prepare('PRAGMA main.wal_checkpoint(PASSIVE)');
+const passive = db.prepare('PRAGMA main.wal_checkpoint(PASSIVE)');
+const full = db.prepare('PRAGMA main.wal_checkpoint(FULL)');
+const restart = db.prepare(
+  "INSERT INTO main.meta (key, value) VALUES ('checkpointed_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+);
+function checkpoint() {
+  let r = passive.get();
+  if (r.log >= workerData.fullAtPages) r = full.get();
+  if (r.busy === 0 && r.log > 0 && r.checkpointed === r.log) restart.run(Date.now());
+}
 parentPort.on('message', (m) => {
   if (m === 'close') {
     db.close();
@@ -43,7 +59,7 @@ parentPort.on('message', (m) => {
   try {
     if (m === 'prune') prune.run();
     if (m !== 'checkpoint') for (let r = next.get(); r.last > r.upto; r = next.get()) chunk(r.upto, r.last);
-    checkpoint.get();
+    checkpoint();
   } catch {
     // Disk full or I/O error: the next request tries again (the index tail and the WAL wait).
   }
@@ -54,7 +70,7 @@ export class JournalWorker {
   private readonly worker: Worker;
 
   constructor(
-    o: { path: string; index: string; synchronous: 'FULL' | 'NORMAL'; cacheKiB: number },
+    o: { path: string; index: string; fullAtPages: number; cacheKiB: number },
     onFailure: (err: Error) => void,
   ) {
     const lib = createRequire(import.meta.url).resolve('better-sqlite3');

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type EventEnvelope, stampEvent } from '../core/envelope.js';
-import { Journal, type JournalRow, PAGE_CACHE_KIB } from './journal.js';
+import Database from 'better-sqlite3';
+import { Journal, JournalBusy, type JournalRow, PAGE_CACHE_KIB } from './journal.js';
 import { waitFor } from '../testing/wait-for.js';
 
 function row(seq: number, deviceId: string, type: string, receivedAt: Date): JournalRow {
@@ -80,20 +81,38 @@ describe('journal', () => {
     again.close();
   });
 
-  it('WAL checkpoints run on their own connection, off the event loop, once the journal grows', async () => {
+  it('WAL checkpoints and the WAL starting over run on their own connection, off the event loop, once the journal grows', async () => {
     const { path, journal } = open();
-    // The WAL index (sqlite.org/walformat.html): frames in the WAL, and how many are copied into the database.
-    const wal = () => {
-      const shm = readFileSync(`${path}-shm`);
-      return { mxFrame: shm.readUInt32LE(16), nBackfill: shm.readUInt32LE(96) };
-    };
+    // The WAL file's header (sqlite.org/fileformat2.html#walformat): a new salt each time it starts over.
+    const salt = () => readFileSync(`${path}-wal`).subarray(16, 24).toString('hex');
+    const frames = () => readFileSync(`${path}-shm`).readUInt32LE(16); // mxFrame, from the WAL index
     const now = new Date();
     journal.append(Array.from({ length: 1_000 }, (_, i) => row(i + 1, 'a', 'x', now))); // asks for a checkpoint
+    const before = salt();
+    expect(frames()).toBeGreaterThan(100);
     // SQLite's own automatic checkpoint (on this connection, in an append) now waits for thousands of pages.
     expect(journal.db.pragma('wal_autocheckpoint', { simple: true })).toBeGreaterThan(1_000);
-    expect(wal().mxFrame).toBeGreaterThan(100);
-    await waitFor('the checkpointer to copy the WAL into the database', () => wal().nBackfill === wal().mxFrame);
+    // No append on this connection meanwhile: the worker copied the WAL and made the write that starts it over.
+    await waitFor('the worker to start the WAL over', () => salt() !== before);
+    expect(frames()).toBeLessThan(10);
+    const at = journal.db.prepare("SELECT value FROM meta WHERE key = 'checkpointed_at'").get() as { value: number };
+    expect(Math.abs(at.value - Date.now())).toBeLessThan(60_000);
     expect(journal.count()).toBe(1_000);
+    journal.close();
+  });
+
+  it('an append that may not wait: the write lock held elsewhere throws JournalBusy at once, nothing written; then it appends', () => {
+    const { path, journal } = open();
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const now = new Date();
+    expect(() => journal.append([row(1, 'a', 'x', now)], { waitForLock: false })).toThrow(JournalBusy);
+    other.exec('COMMIT');
+    expect(journal.count()).toBe(0);
+    journal.append([row(1, 'a', 'x', now)], { waitForLock: false });
+    expect(journal.count()).toBe(1);
+    expect(journal.db.pragma('busy_timeout', { simple: true })).toBeGreaterThan(0); // other writes still wait
+    other.close();
     journal.close();
   });
 
@@ -103,7 +122,7 @@ describe('journal', () => {
     journal.addTxHook(() => during.push(journal.db.pragma('synchronous', { simple: true }) as number));
     const now = new Date();
     journal.append([row(1, 'a', 'x', now)]);
-    journal.append([row(2, 'a', 'x', now)]);
+    journal.append([row(2, 'a', 'x', now)], { waitForLock: false });
     expect(during).toEqual([1, 1]); // NORMAL
     expect(journal.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
     journal.close();

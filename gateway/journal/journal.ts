@@ -1,7 +1,7 @@
 /**
  * The journal: every normalised event, in SQLite (better-sqlite3, WAL). Events are
- * appended in batches, one transaction per batch (group commit); nothing is published
- * or acknowledged before its batch is committed. Retention by age and by size.
+ * appended in batches, one transaction per batch (group commit); nothing is acknowledged before
+ * its batch is committed (what the pipeline publishes before: pipeline.ts). Retention by age and by size.
  *
  * One device's events are found through the device index beside it (device-index.ts), which
  * the journal's worker thread fills behind the appends; the worker also runs the WAL checkpoints.
@@ -10,7 +10,8 @@
  * `synchronous: FULL`, an append commits as NORMAL (the WAL frames are written, a process crash
  * loses nothing, checkpoints still sync) and `sync()` then fsyncs the WAL file on libuv's thread
  * pool: FULL's guarantee (the commit survives power loss) without the event loop waiting for the
- * disk. Every other write on this connection stays FULL.
+ * disk. Every other write on this connection stays FULL. The syncs SQLite itself makes (a
+ * checkpoint's, a new WAL header's) run on the worker (journal-worker.ts).
  */
 import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -36,11 +37,13 @@ const CHECKPOINT_EVERY = 500;
  */
 export const INDEX_EVERY = 10_000;
 /**
- * SQLite's own automatic checkpoint while the worker runs, in WAL pages. Under steady appends
- * a PASSIVE checkpoint never catches the writer, so the WAL is only reset by this one: it copies
- * what the worker has not copied yet, then the WAL starts over.
+ * WAL pages at which the worker's checkpoint becomes FULL (see journal-worker.ts): under steady
+ * appends a PASSIVE checkpoint never catches the writer, and the WAL only starts over once one
+ * has copied everything.
  */
-const BACKSTOP_PAGES = 4_000;
+const FULL_CHECKPOINT_PAGES = 4_000;
+/** SQLite's own automatic checkpoint while the worker runs (on this connection, in an append): a last resort. */
+const BACKSTOP_PAGES = 4 * FULL_CHECKPOINT_PAGES;
 /**
  * SQLite page caches, in KiB (sqlite.org/pragma.html#pragma_cache_size). better-sqlite3 builds
  * SQLite with 16 MB per connection and attached database: the journal's two connections with the
@@ -49,6 +52,16 @@ const BACKSTOP_PAGES = 4_000;
  * cache comes from the operating system's file cache.
  */
 export const PAGE_CACHE_KIB = { journal: 4_096, other: 2_048 } as const;
+
+/** How long a write on this connection waits for the worker's write lock (SQLite's busy timeout). */
+const BUSY_TIMEOUT_MS = 5_000;
+
+/** `append` without waiting found the write lock taken by the journal's worker: nothing was written, try again shortly. */
+export class JournalBusy extends Error {
+  constructor() {
+    super('the journal is busy (its worker holds the write lock for a moment)');
+  }
+}
 
 export interface JournalOptions {
   path: string;
@@ -80,7 +93,7 @@ export class Journal {
   readonly migrated: AppliedMigration[];
   private readonly insert: Database.Statement;
   private readonly saveSeq: Database.Statement;
-  private readonly appendTx: (rows: readonly JournalRow[]) => void;
+  private readonly appendTx: Database.Transaction<(rows: readonly JournalRow[]) => void>;
   private readonly txHooks: ((rows: readonly JournalRow[]) => void)[] = [];
   private readonly syncNormal: Database.Statement;
   /** The WAL file, for `sync` (opened at the first). */
@@ -96,6 +109,8 @@ export class Journal {
   private sinceIndex = 0;
   private readonly indexEvery: number;
   private readonly syncConfigured: Database.Statement;
+  private readonly noWait: Database.Statement;
+  private readonly waitAgain: Database.Statement;
 
   constructor(private readonly opts: JournalOptions) {
     this.indexEvery = opts.indexEvery ?? INDEX_EVERY;
@@ -112,7 +127,7 @@ export class Journal {
     }
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.synchronous}`);
-    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.db.pragma(`cache_size = -${PAGE_CACHE_KIB.journal}`);
     try {
       this.migrated = migrate(this.db, opts.path);
@@ -131,9 +146,11 @@ export class Journal {
     const indexed = attachDeviceIndex(this.db, opts.path, id.value, this.appendedSeq, PAGE_CACHE_KIB.other);
     this.syncNormal = this.db.prepare('PRAGMA synchronous = NORMAL');
     this.syncConfigured = this.db.prepare(`PRAGMA synchronous = ${opts.synchronous}`);
+    this.noWait = this.db.prepare('PRAGMA busy_timeout = 0');
+    this.waitAgain = this.db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // SQLite applies a PRAGMA that sets a value when it prepares it, and prepares it again for every
-    // later run: its first run does nothing (the first append would commit as FULL). Run both once.
-    for (const pragma of [this.syncNormal, this.syncConfigured]) pragma.run();
+    // later run: its first run does nothing. Run once here, in an order that ends on the configured values.
+    for (const pragma of [this.syncNormal, this.syncConfigured, this.noWait, this.waitAgain]) pragma.run();
     this.appendTx = this.db.transaction((rows: readonly JournalRow[]) => {
       for (const { env, json } of rows) {
         this.insert.run(
@@ -177,17 +194,22 @@ export class Journal {
    * Appends a batch in one transaction (group commit). Throws if the batch could not be stored.
    * On return the batch survives a process crash; with `synchronous: FULL` it survives power
    * loss once a `sync()` called after it has called back without an error.
+   * `waitForLock: false`: while the worker holds the write lock (a checkpoint's end, the WAL's
+   * restart: a few ms, longer on a busy disk) throws `JournalBusy` at once instead of waiting.
    */
-  append(rows: readonly JournalRow[]): void {
+  append(rows: readonly JournalRow[], { waitForLock = true } = {}): void {
     if (!rows.length) return;
-    if (this.opts.synchronous === 'NORMAL') this.appendTx(rows);
-    else {
-      this.syncNormal.run();
-      try {
-        this.appendTx(rows);
-      } finally {
-        this.syncConfigured.run();
-      }
+    const full = this.opts.synchronous === 'FULL';
+    if (full) this.syncNormal.run();
+    if (!waitForLock) this.noWait.run();
+    try {
+      this.appendTx.immediate(rows);
+    } catch (err) {
+      if (!waitForLock && String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')) throw new JournalBusy();
+      throw err;
+    } finally {
+      if (full) this.syncConfigured.run();
+      if (!waitForLock) this.waitAgain.run();
     }
     this.appendedSeq = rows[rows.length - 1]!.env.seq;
     this.sinceCheckpoint += rows.length;
@@ -244,7 +266,7 @@ export class Journal {
         {
           path: this.opts.path,
           index: indexFileOf(this.opts.path),
-          synchronous: this.opts.synchronous,
+          fullAtPages: FULL_CHECKPOINT_PAGES,
           cacheKiB: PAGE_CACHE_KIB.other,
         },
         () => {

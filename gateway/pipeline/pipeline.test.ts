@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { Journal } from '../journal/journal.js';
 import type { DeviceRef, EventEnvelope } from '../core/envelope.js';
@@ -376,6 +377,25 @@ describe('pipeline with synchronous FULL: the fsync runs off the event loop', ()
     await waitFor('the retried commit and its fsync', () => journal.waiting.shift()?.(null) ?? pipeline.pressure === 'ok');
     await pipeline.committed();
     expect(delivered).toEqual(['2 gas.alarm.high', '1 gas.reading']); // each once
+  });
+
+  it("while the journal's worker holds its write lock: an alarm goes out at once, the rest commits once the lock is free", async () => {
+    const { path, journal, pipeline } = setup();
+    const delivered: string[] = [];
+    pipeline.onDelivered((env) => delivered.push(`${env.seq} ${env.type}`));
+    const worker = new Database(path); // as the worker holds it at the end of a checkpoint
+    worker.exec('BEGIN IMMEDIATE');
+    pipeline.ingest(reading);
+    pipeline.ingest(alarm);
+    await tick();
+    expect(delivered).toEqual(['2 gas.alarm.high']); // not committed yet, and not held by the lock
+    expect(journal.count()).toBe(0);
+    expect(pipeline.pressure).toBe('ok'); // busy for a moment, not failing
+    worker.exec('COMMIT');
+    await pipeline.committed();
+    expect(delivered).toEqual(['2 gas.alarm.high', '1 gas.reading']); // each once
+    expect(journal.count()).toBe(2);
+    worker.close();
   });
 
   it('at shutdown, flush(true) waits for the fsync: everything committed is handed on', async () => {

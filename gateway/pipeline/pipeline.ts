@@ -3,8 +3,9 @@
  * transaction per tick; an alarm's right after the callback that ingested it) -> durable (the
  * journal's WAL fsync, off the event loop, see fsync-queue.ts) -> subscribers (local bus
  * publish, rules). The uplink outbox row of an event is written in its journal transaction.
- * Alarms go to the local bus and the console once committed (they survive a crash), while their fsync runs:
- * a slow disk never delays a local alarm; a power cut may lose the last ones from the journal.
+ * Alarms go to the local bus and the console once committed (they survive a crash), while their
+ * fsync runs, and before it while the journal's worker holds its write lock (ms, see busy()): a
+ * slow disk never delays a local alarm; a power cut may lose the last ones from the journal.
  *
  * Telemetry alone waits up to `telemetryCommitMs` (limits.ts) for more events to share its
  * transaction; an alarm or event commits at once, taking the waiting readings along. Rules see
@@ -18,7 +19,7 @@
  * stamped (seq) only when it enters a batch, so `seq` stays contiguous whatever is shed.
  */
 
-import type { Journal, JournalRow } from '../journal/journal.js';
+import { type Journal, JournalBusy, type JournalRow } from '../journal/journal.js';
 import { type DeviceEvent, type DeviceRef, type EventEnvelope, EventKind, eventProblem, stampEvent } from '../core/envelope.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -215,10 +216,10 @@ export class Pipeline {
       rows = all ? this.rows : this.rows.slice(0, this.limits.maxCommit);
       const end = this.o.metrics.journalCommitSeconds.startTimer();
       try {
-        this.o.journal.append(rows);
+        this.o.journal.append(rows, { waitForLock: all });
       } catch (err) {
-        this.commitFailed(this.rows, err);
-        return;
+        if (err instanceof JournalBusy) return this.busy();
+        return this.commitFailed(this.rows, err);
       }
       end();
       if (this.commitFailing && !this.fsyncFailed) this.recovered();
@@ -300,6 +301,12 @@ export class Pipeline {
       // Downstream is full: look again shortly rather than spinning the event loop.
       else this.retryTimer ??= setTimeout(() => this.flush(), 5);
     }
+  }
+
+  /** The journal's worker holds the write lock for a moment: alarms go out now, the batch commits shortly. */
+  private busy(): void {
+    for (const r of this.rows) if (r.env.kind === 'alarm') this.deliverNow(r);
+    this.retryTimer = setTimeout(() => this.flush(), 1);
   }
 
   private recovered(): void {
