@@ -8,7 +8,7 @@
  *   WAL holds `fullAtPages` the worker runs a FULL checkpoint, which holds the write lock while
  *   it copies the rest (the journal's appends find it busy and retry, see journal.ts).
  * - the WAL's restart: once a checkpoint copied everything, the next write starts the WAL over
- *   and SQLite syncs its new header first (sqlite.org/src/info/ff5be73dee). The worker makes that
+ *   and SQLite syncs its new header before reusing the file (wal.c). The worker makes that
  *   write itself (the checkpoint's time in `meta`), so the sync waits on this thread, not in an
  *   append on the event loop.
  *

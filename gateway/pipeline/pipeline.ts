@@ -4,7 +4,7 @@
  * journal's WAL fsync, off the event loop, see fsync-queue.ts) -> subscribers (local bus
  * publish, rules). The uplink outbox row of an event is written in its journal transaction.
  * Alarms go to the local bus and the console once committed (they survive a crash), while their
- * fsync runs, and before it while the journal's worker holds its write lock (ms, see busy()): a
+ * fsync runs, and before their commit while the journal's worker holds its write lock (ms, busy()): a
  * slow disk never delays a local alarm; a power cut may lose the last ones from the journal.
  *
  * Telemetry alone waits up to `telemetryCommitMs` (limits.ts) for more events to share its
