@@ -10,7 +10,8 @@
  * `synchronous: FULL`, an append commits as NORMAL (the WAL frames are written, a process crash
  * loses nothing, checkpoints still sync) and `sync()` then fsyncs the WAL file on libuv's thread
  * pool: FULL's guarantee (the commit survives power loss) without the event loop waiting for the
- * disk. Every other write on this connection stays FULL. The syncs SQLite itself makes (a
+ * disk (light-writes.ts). Every other write on this connection stays FULL, but the uplink's
+ * acknowledgements, which need no sync. The syncs SQLite itself makes (a
  * checkpoint's, a new WAL header's) run on the worker (journal-worker.ts).
  */
 import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
@@ -20,6 +21,7 @@ import type { EventEnvelope } from '../core/envelope.js';
 import { GatewayError } from '../core/errors.js';
 import { attachDeviceIndex, CHUNK_SQL, deviceParams, indexChunk, indexFileOf, ofDevices } from './device-index.js';
 import { JournalWorker } from './journal-worker.js';
+import { LightWrites } from './light-writes.js';
 import { type AppliedMigration, migrate } from './migrations.js';
 
 /** Seqs per query of `bodies` (well below SQLite's limit on bound parameters). */
@@ -53,15 +55,11 @@ const BACKSTOP_PAGES = 4 * FULL_CHECKPOINT_PAGES;
  */
 export const PAGE_CACHE_KIB = { journal: 4_096, other: 2_048 } as const;
 
+/** What `append` throws when it may not wait for the worker's write lock and finds it taken. */
+export { JournalBusy } from './light-writes.js';
+
 /** How long a write on this connection waits for the worker's write lock (SQLite's busy timeout). */
 const BUSY_TIMEOUT_MS = 5_000;
-
-/** `append` without waiting found the write lock taken by the journal's worker: nothing was written, try again shortly. */
-export class JournalBusy extends Error {
-  constructor() {
-    super('the journal is busy (its worker holds the write lock for a moment)');
-  }
-}
 
 export interface JournalOptions {
   path: string;
@@ -95,7 +93,6 @@ export class Journal {
   private readonly saveSeq: Database.Statement;
   private readonly appendTx: Database.Transaction<(rows: readonly JournalRow[]) => void>;
   private readonly txHooks: ((rows: readonly JournalRow[]) => void)[] = [];
-  private readonly syncNormal: Database.Statement;
   /** The WAL file, for `sync` (opened at the first). */
   private walFd: number | undefined;
   /** Highest seq appended, and highest seq known to survive what `synchronous` promises. */
@@ -108,9 +105,8 @@ export class Journal {
   private sinceCheckpoint = 0;
   private sinceIndex = 0;
   private readonly indexEvery: number;
-  private readonly syncConfigured: Database.Statement;
-  private readonly noWait: Database.Statement;
-  private readonly waitAgain: Database.Statement;
+  /** Appends commit without SQLite's sync (`sync` fsyncs) and, unless asked to, without waiting for the worker's lock. */
+  private readonly light: LightWrites;
 
   constructor(private readonly opts: JournalOptions) {
     this.indexEvery = opts.indexEvery ?? INDEX_EVERY;
@@ -144,13 +140,7 @@ export class Journal {
     this.appendedSeq = this.durable = this.lastSeq();
     const id = this.db.prepare("SELECT value FROM meta WHERE key = 'journal_id'").get() as { value: string };
     const indexed = attachDeviceIndex(this.db, opts.path, id.value, this.appendedSeq, PAGE_CACHE_KIB.other);
-    this.syncNormal = this.db.prepare('PRAGMA synchronous = NORMAL');
-    this.syncConfigured = this.db.prepare(`PRAGMA synchronous = ${opts.synchronous}`);
-    this.noWait = this.db.prepare('PRAGMA busy_timeout = 0');
-    this.waitAgain = this.db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    // SQLite applies a PRAGMA that sets a value when it prepares it, and prepares it again for every
-    // later run: its first run does nothing. Run once here, in an order that ends on the configured values.
-    for (const pragma of [this.syncNormal, this.syncConfigured, this.noWait, this.waitAgain]) pragma.run();
+    this.light = new LightWrites(this.db);
     this.appendTx = this.db.transaction((rows: readonly JournalRow[]) => {
       for (const { env, json } of rows) {
         this.insert.run(
@@ -199,18 +189,7 @@ export class Journal {
    */
   append(rows: readonly JournalRow[], { waitForLock = true } = {}): void {
     if (!rows.length) return;
-    const full = this.opts.synchronous === 'FULL';
-    if (full) this.syncNormal.run();
-    if (!waitForLock) this.noWait.run();
-    try {
-      this.appendTx.immediate(rows);
-    } catch (err) {
-      if (!waitForLock && String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY')) throw new JournalBusy();
-      throw err;
-    } finally {
-      if (full) this.syncConfigured.run();
-      if (!waitForLock) this.waitAgain.run();
-    }
+    this.light.run(() => this.appendTx.immediate(rows), { waitForLock });
     this.appendedSeq = rows[rows.length - 1]!.env.seq;
     this.sinceCheckpoint += rows.length;
     this.sinceIndex += rows.length;

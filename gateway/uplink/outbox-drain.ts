@@ -10,6 +10,7 @@
  */
 import { ErrorWithReasonCode, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { errorMessage } from '../core/errors.js';
+import { JournalBusy } from '../journal/light-writes.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Outbox, OutboxRow } from './outbox.js';
@@ -76,7 +77,7 @@ export class OutboxDrain {
   restart(receiveMaximum: number | undefined): void {
     this.currentWindow = Math.max(1, Math.min(this.o.config.inflightWindow, receiveMaximum ?? 65535));
     // Everything not acknowledged so far is pending again, oldest first; it is all "historical".
-    this.flushAcks();
+    this.flushAcks(true);
     this.inflightRows.clear();
     this.refusedRows.clear();
     this.cursors = [0, 0, 0];
@@ -87,7 +88,7 @@ export class OutboxDrain {
 
   /** The connection is gone: acknowledged rows are deleted, the in-flight ones are pending again. */
   stop(): void {
-    this.flushAcks();
+    this.flushAcks(true);
     this.inflightRows.clear();
     this.refusedRows.clear();
   }
@@ -181,25 +182,33 @@ export class OutboxDrain {
     this.o.trace?.('ack', row, historical);
     // A row with a refused message is kept whole for the next connection.
     if (!this.refusedRows.has(row.id)) this.acked.push(row);
-    // Deletes are group-committed (one transaction per ACK_BATCH rows or ACK_DELAY_MS): with
-    // synchronous FULL each commit is an fsync. A crash before the commit only re-sends (same ids).
+    // Deletes are group-committed (one transaction per ACK_BATCH rows or ACK_DELAY_MS). A crash
+    // or a power cut before the commit only re-sends (same ids).
     if (this.acked.length >= ACK_BATCH) this.flushAcks();
-    else if (!this.ackScheduled) {
-      this.ackScheduled = true;
-      this.ackTimer = setTimeout(() => this.flushAcks(), ACK_DELAY_MS);
-    }
+    else this.scheduleAcks();
     this.schedulePump();
   }
 
-  private flushAcks(): void {
+  private scheduleAcks(): void {
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    this.ackTimer = setTimeout(() => this.flushAcks(), ACK_DELAY_MS);
+  }
+
+  /** `waitForLock`: when the connection ends (rare); while draining, a commit that finds the journal's worker holding the lock goes later. */
+  private flushAcks(waitForLock = false): void {
     this.ackScheduled = false;
     clearTimeout(this.ackTimer);
     if (!this.acked.length) return;
     const rows = this.acked;
     this.acked = [];
     try {
-      this.o.outbox.ack(rows);
+      this.o.outbox.ack(rows, { waitForLock });
     } catch (err) {
+      if (err instanceof JournalBusy) {
+        this.acked = rows; // nothing was deleted: with the next commit
+        return this.scheduleAcks();
+      }
       // The rows stay in the outbox and are published again later (same ids: the platform dedupes).
       this.o.log.error({ err: errorMessage(err), rows: rows.length }, 'outbox delete failed');
       return;

@@ -21,6 +21,7 @@ import type Database from 'better-sqlite3';
 import type { EventEnvelope } from '../core/envelope.js';
 import { topics } from '../core/topics.js';
 import type { JournalRow } from '../journal/journal.js';
+import { LightWrites } from '../journal/light-writes.js';
 import { createOutboxTables, type LaneStats, laneOf, readLaneStats, readUplinkState, TELEMETRY } from './outbox-tables.js';
 import type { Redactor } from './privacy.js';
 
@@ -80,8 +81,10 @@ export class Outbox {
   private readonly settle: Database.Statement;
   private readonly advance: Database.Statement;
   /** Returns the telemetry found removed by the journal's retention. */
-  private readonly ackTx: (rows: readonly OutboxRow[]) => number;
+  private readonly ackTx: Database.Transaction<(rows: readonly OutboxRow[]) => number>;
   private readonly setState: Database.Statement;
+  /** Acknowledgements commit without an fsync and never wait for the journal's worker. */
+  private readonly light: LightWrites;
   private evictedUnreported = 0;
   private evictScheduled = false;
 
@@ -90,6 +93,7 @@ export class Outbox {
     private readonly o: OutboxOptions,
   ) {
     createOutboxTables(db);
+    this.light = new LightWrites(db);
     this.insert = db.prepare(
       'INSERT INTO outbox (lane, seq, event_id, topic, retain, created_at, bytes, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -312,10 +316,14 @@ export class Outbox {
     if (deleted) this.reportEvicted(r.messages);
   }
 
-  /** Deletes acknowledged rows, in one transaction. */
-  ack(rows: readonly OutboxRow[]): void {
+  /**
+   * Deletes acknowledged rows, in one transaction without an fsync: lost in a power cut, they are
+   * only sent again (same ids). `waitForLock: false`: throws `JournalBusy`, having deleted
+   * nothing, while the journal's worker holds the write lock, so the event loop does not wait for it.
+   */
+  ack(rows: readonly OutboxRow[], { waitForLock = true } = {}): void {
     // Reported once committed: a rolled-back acknowledgement evicted nothing.
-    const removed = rows.length ? this.ackTx(rows) : 0;
+    const removed = rows.length ? this.light.run(() => this.ackTx.immediate(rows), { waitForLock }) : 0;
     if (removed) this.reportEvicted(removed);
   }
 

@@ -3,6 +3,7 @@
  * outage under load, alarms first during a backlog, disk budget eviction.
  */
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../core/envelope.js';
 import { ALARM, EVENT, TELEMETRY } from './outbox-tables.js';
@@ -164,6 +165,36 @@ describe('uplink to a real mosquitto', () => {
       telemetry.every((m) => (m.messageExpiryInterval ?? 0) > 0 && (m.messageExpiryInterval ?? 0) <= 3600),
     ).toBe(true);
     expect(got.messageExpiryInterval).toBeUndefined();
+  });
+
+  it("acknowledgements that find the journal's write lock taken wait for a later commit, without holding the event loop; nothing is sent twice", async () => {
+    const dir = tempDir('ack-busy');
+    const broker = await withBroker(dir);
+    const other = new Database(join(dir, 'gw.db'));
+    cleanups.push(async () => void other.close());
+    const ids = new Set<string>();
+    const published: string[] = [];
+    let acks = 0;
+    const h = harness(dir, broker.url, {}, (what, row) => {
+      if (!ids.has(row.eventId)) return;
+      if (what === 'publish') published.push(row.eventId);
+      // At the first PUBACK another connection (as the journal's worker does at a checkpoint) takes the write lock.
+      else if (++acks === 1) other.exec('BEGIN IMMEDIATE');
+    });
+    await waitFor('connected', () => h.uplink.state === 'connected');
+    const alarms = [h.emit('alarm'), h.emit('alarm'), h.emit('alarm')];
+    for (const a of alarms) ids.add(a.id);
+    await h.pipeline.committed();
+    await waitFor('every alarm acknowledged by the city broker', () => acks >= alarms.length);
+    // The lock is released by a timer of this event loop: it runs only if nothing waits for the lock.
+    await sleep(100);
+    expect(other.inTransaction).toBe(true);
+    expect(h.uplink.outbox.stats()[ALARM]!.pending).toBe(alarms.length); // not deleted yet
+    other.exec('COMMIT');
+    await waitFor('the acknowledged rows deleted', () => h.uplink.outbox.stats()[ALARM]!.pending === 0);
+    expect(h.uplink.outbox.stats()[ALARM]!.acked).toBe(alarms.length);
+    expect(published.sort()).toEqual([...ids].sort());
+    expect(h.logs.filter((l) => l.msg === 'outbox delete failed')).toEqual([]);
   });
 
   it('disk budget reached: oldest telemetry evicted and counted, an alarm raised, no alarm lost', async () => {
