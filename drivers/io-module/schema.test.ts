@@ -38,6 +38,13 @@ describe('io-module config', () => {
     expect(cfg.devices[0]).toMatchObject({ activeLow: true, tags: [] });
   });
 
+  it('modules, inputs or outputs that are not lists are reported at their path, not a crash of the cross-checks', () => {
+    for (const wrong of [{ modules: 'io-a' }, { inputs: { id: 'x' } }, { outputs: 7 }]) {
+      const key = Object.keys(wrong)[0]!;
+      expect(issues({ ...base, ...wrong }).filter((i) => i.startsWith(`${key}: `)), key).toHaveLength(1);
+    }
+  });
+
   it('lists every wrong reference at once, with what to do', () => {
     expect(
       issues({

@@ -86,6 +86,9 @@ function devicesOf(cfg: Parsed): IoDevice[] {
 /** The model of a module: the site's own, else a shipped one. */
 export const modelOf = (cfg: { models: Record<string, IoModel> }, name: string): IoModel | undefined => ioModelOf(cfg.models, name);
 
+/** A list as written, or none where the file has something else (reported by the schema at its path). */
+const listOf = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
 /** Cross-references; entries may be unvalidated here, so only well-typed keys are compared. */
 function check(raw: Parsed, ctx: z.RefinementCtx): void {
   const cfg = raw as Partial<Parsed>;
@@ -104,7 +107,7 @@ function check(raw: Parsed, ctx: z.RefinementCtx): void {
     if (first) issue(path, `id "${id}" is already used by ${first}; give each module, input and output its own id`);
     else ids.set(id, where);
   };
-  ((cfg.modules ?? []) as unknown[]).forEach((entry, i) => {
+  listOf(cfg.modules).forEach((entry, i) => {
     const m = (entry ?? {}) as { id?: unknown; unitId?: unknown; model?: unknown };
     claim(m.id, `modules[${i}]`, ['modules', i, 'id']);
     const model = typeof m.model === 'string' ? ioModelOf(models, m.model) : undefined;
@@ -121,7 +124,7 @@ function check(raw: Parsed, ctx: z.RefinementCtx): void {
   for (const kind of ['inputs', 'outputs'] as const) {
     const key = kind === 'inputs' ? 'input' : 'output';
     const bound = new Map<string, number>();
-    ((cfg[kind] ?? []) as unknown[]).forEach((entry, i) => {
+    listOf(cfg[kind]).forEach((entry, i) => {
       const p = (entry ?? {}) as { id?: unknown; module?: unknown; input?: unknown; output?: unknown };
       claim(p.id, `${kind}[${i}]`, [kind, i, 'id']);
       const n = p[key];
