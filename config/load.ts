@@ -13,6 +13,7 @@ import { DEFINITIONS, familyDefinition } from '../drivers/index.js';
 import { checkAlarmConfig } from '../gateway/alarms/check-rules.js';
 import { GatewayError } from '../gateway/core/errors.js';
 import { isLoopbackHost } from '../gateway/http/http-auth.js';
+import { quickParse } from './quick-parse.js';
 import { SiteConfig } from './schema.js';
 import {
   blockNestingBeyond,
@@ -219,8 +220,14 @@ function readSiteFile(file: string, maxBytes: number): string {
 /**
  * Parses and validates the text of a site file (`file` names it in messages). Never throws
  * anything but a ConfigError; the limits bound its time and memory whatever the text.
+ * `quick: false`: the full parse alone (what the fast path, quick-parse.ts, must agree with).
  */
-export function parseConfigText(file: string, text: string, limits: Partial<LoadLimits> = {}): SiteConfig {
+export function parseConfigText(
+  file: string,
+  text: string,
+  limits: Partial<LoadLimits> = {},
+  { quick = true }: { quick?: boolean } = {},
+): SiteConfig {
   const lim = { ...DEFAULT_LOAD_LIMITS, ...limits };
   if (Buffer.byteLength(text, 'utf8') > lim.maxBytes) {
     throw new ConfigError(
@@ -240,6 +247,12 @@ export function parseConfigText(file: string, text: string, limits: Partial<Load
       [{ path: '', line: indentLine, message: `mappings and lists nest more than ${lim.maxDepth} levels deep here` }],
       DEPTH_HINT,
     );
+  }
+  // A valid file, the usual case, is read quickly; any problem is found and placed by the full parse below.
+  const quickData = quick ? quickParse(text, lim) : undefined;
+  if (quickData !== undefined) {
+    const result = validateConfig(quickData);
+    if (result.ok) return result.config;
   }
   const { doc, second, aliases } = composeDocument(file, text, lim, lineCounter);
   if (!doc) return failValidation(file, validateConfig({}));

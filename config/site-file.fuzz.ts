@@ -8,16 +8,18 @@
  * tokens (blank lines, comments, stray brackets, documents, tags), random bytes.
  * Invariant per input: the loader returns a deeply frozen config or throws a ConfigError with at
  * least one problem (a path, possibly empty for the whole file, and a message); never any other
- * exception, never a crash. The example compound itself, with small aliases, must still load.
+ * exception, never a crash. The example compound itself, with small aliases, must still load. An
+ * accepted file reads the same with the full parse alone as through the loader's fast path.
  * Time per input and peak memory are reported (the runner's timeout catches a hang).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
 import type { FuzzOutcome, FuzzTarget } from '../gateway/testing/fuzz-target.js';
-import { ConfigError, DEFAULT_LOAD_LIMITS, loadConfig } from './load.js';
+import { ConfigError, DEFAULT_LOAD_LIMITS, loadConfig, parseConfigText } from './load.js';
 
 const DEMO_TEXT = readFileSync(new URL('./examples/demo-compound.yaml', import.meta.url), 'utf8');
 const DEMO_DATA = parse(DEMO_TEXT) as unknown;
@@ -42,6 +44,17 @@ interface Input {
 }
 
 class Broken extends Error {}
+
+/** An accepted file (the loader's fast path, quick-parse.ts) must read the same with the full parse alone. */
+function assertFullParseAgrees(config: unknown, file: string): void {
+  let full: unknown;
+  try {
+    full = parseConfigText(file, readFileSync(file, 'utf8'), {}, { quick: false });
+  } catch (err) {
+    throw new Broken(`the fast path accepted a file the full parse refuses: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!isDeepStrictEqual(config, full)) throw new Broken('the fast path and the full parse read different values');
+}
 
 const YAML_CHARS = [...':-[]{}&*!|>\'"#%@,?~=<\n\t  ', 'a', 'z', '0', '9', '.', 'é', '\u0000', '\uFEFF'];
 
@@ -292,8 +305,10 @@ export const siteFileFuzzTarget: FuzzTarget = {
           const t0 = performance.now();
           let accepted = false;
           try {
-            assertDeepFrozen(loadConfig(file));
+            const config = loadConfig(file);
+            assertDeepFrozen(config);
             accepted = true;
+            assertFullParseAgrees(config, file);
           } catch (err) {
             if (err instanceof Broken) throw err;
             assertClearRefusal(err, file);
