@@ -41,7 +41,7 @@ export class LightWrites {
    * without the sync at its commit. `waitForLock: false`: throws `JournalBusy` at once, having
    * written nothing, while another connection holds the write lock.
    */
-  run<T>(tx: () => T, { waitForLock = false } = {}): T {
+  run<T>(tx: () => T, { waitForLock = true } = {}): T {
     this.noSync.run();
     if (!waitForLock) this.noWait.run();
     try {

@@ -83,7 +83,7 @@ export class Outbox {
   /** Returns the telemetry found removed by the journal's retention. */
   private readonly ackTx: Database.Transaction<(rows: readonly OutboxRow[]) => number>;
   private readonly setState: Database.Statement;
-  /** Acknowledgements commit without an fsync and never wait for the journal's worker. */
+  /** Acknowledgements commit without an fsync (and, while the uplink drains, without waiting for the journal's worker). */
   private readonly light: LightWrites;
   private evictedUnreported = 0;
   private evictScheduled = false;
