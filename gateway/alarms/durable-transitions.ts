@@ -82,7 +82,7 @@ export class TransitionReporter {
       receivedAt: new Date(now),
       data: { alarm: summary(a), ...extra },
     });
-    if (env) this.writes.set(env.id, write);
+    if (env) this.writeWith(env, write);
     else write();
     this.o.hooks?.transition?.(type, a);
   }
