@@ -130,7 +130,8 @@ export async function startGateway(config: SiteConfig, log: Logger, opts: Gatewa
       },
       close() {
         clearInterval(pruneTimer);
-        journal.close();
+        // Waits for the writer thread: what the pipeline posted last is committed first.
+        return journal.close();
       },
     },
     {

@@ -9,7 +9,7 @@ import { type Alarm, alarmKey, type LifecycleResult, type Person } from '../core
 import type { ActiveAlarms } from './active-alarms.js';
 import type { TimerHandle } from '../core/clock.js';
 import type { CountWindows } from './count-windows.js';
-import type { TransitionReporter } from './durable-transitions.js';
+import type { StateWrite, TransitionReporter } from './durable-transitions.js';
 import { type ActionOn, type AlarmEngineOptions, iso, type Trigger } from './engine-types.js';
 import { renderTemplate } from './match.js';
 import type { CompiledRule } from './rule-set.js';
@@ -40,7 +40,7 @@ export class AlarmLifecycle {
     this.escalations.clear();
   }
 
-  raise(cr: CompiledRule, subject: string, t: Trigger, devices: string[], alsoWrite?: () => void): Alarm {
+  raise(cr: CompiledRule, subject: string, t: Trigger, devices: string[], alsoWrite?: StateWrite): Alarm {
     const now = this.o.clock.now();
     const r = cr.rule;
     const key = alarmKey(r.id, subject);
@@ -74,9 +74,9 @@ export class AlarmLifecycle {
     this.alarms.add(alarm);
     this.windows.drop(key);
     const hadWindow = cr.windowMs !== undefined;
-    this.report.emit(alarm, 'alarm.raised', {}, undefined, () => {
-      alsoWrite?.();
-      if (hadWindow) this.o.store.clearWindow(key);
+    this.report.emit(alarm, 'alarm.raised', {}, undefined, (tx) => {
+      alsoWrite?.(tx);
+      if (hadWindow) this.o.store.clearWindow(tx, key);
     });
     if (alarm.nextEscalationAt !== undefined) this.armEscalation(alarm);
     this.o.hooks?.notify?.(alarm, 0);
@@ -91,7 +91,7 @@ export class AlarmLifecycle {
     if (!a.devices.includes(t.device.id)) a.devices.push(t.device.id);
     // Telemetry repeats are counted silently; other repeats are reported (alarm lane).
     if (t.kind === 'telemetry') {
-      this.o.store.saveAlarm(a);
+      this.o.store.saveAlarm(this.o.store.direct, a);
       return;
     }
     this.report.addHistory(a, {

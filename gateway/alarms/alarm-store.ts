@@ -1,10 +1,24 @@
 /**
  * Durable alarm state in the journal's SQLite database: alarms (active and ended), pending
  * `for` timers and sliding-window entries. Alarm transitions are written inside the journal
- * transaction that stores their event (see AlarmEngine), so state and event commit together.
+ * transaction that stores their event (see AlarmEngine), so state and event commit together:
+ * each write goes through a `TxWriter`, that transaction's or `direct` (at once).
  */
 import type Database from 'better-sqlite3';
 import type { Alarm } from '../core/alarm-types.js';
+import { DirectWriter, type TxWriter } from '../journal/tx-writer.js';
+
+const SQL = {
+  save: `INSERT INTO alarms (id, key, rule, subject, active, state, severity, raised_at, updated_at, body)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT(id) DO UPDATE SET active = excluded.active, state = excluded.state, severity = excluded.severity,
+      updated_at = excluded.updated_at, body = excluded.body`,
+  savePending: 'INSERT OR REPLACE INTO alarm_pending (key, rule, subject, started_at, due_at, trigger) VALUES (?, ?, ?, ?, ?, ?)',
+  deletePending: 'DELETE FROM alarm_pending WHERE key = ?',
+  addWindow: 'INSERT INTO alarm_window (key, device_id, at) VALUES (?, ?, ?)',
+  pruneWindow: 'DELETE FROM alarm_window WHERE key = ? AND at < ?',
+  clearWindow: 'DELETE FROM alarm_window WHERE key = ?',
+};
 
 export interface PendingTimer {
   key: string;
@@ -23,6 +37,8 @@ export interface WindowEntry {
 
 export class AlarmStore {
   private readonly st;
+  /** Writes at once, on the journal's connection. */
+  readonly direct: TxWriter;
 
   constructor(readonly db: Database.Database) {
     db.exec(`
@@ -55,43 +71,22 @@ export class AlarmStore {
       );
       CREATE INDEX IF NOT EXISTS alarm_window_key ON alarm_window (key, at);
     `);
+    this.direct = new DirectWriter(db);
     this.st = {
-      save: db.prepare(
-        `INSERT INTO alarms (id, key, rule, subject, active, state, severity, raised_at, updated_at, body)
-         VALUES (@id, @key, @rule, @subject, @active, @state, @severity, @raisedAt, @updatedAt, @body)
-         ON CONFLICT(id) DO UPDATE SET active = excluded.active, state = excluded.state, severity = excluded.severity,
-           updated_at = excluded.updated_at, body = excluded.body`,
-      ),
       active: db.prepare('SELECT body FROM alarms WHERE active = 1 ORDER BY raised_at'),
       get: db.prepare('SELECT body FROM alarms WHERE id = ?'),
       recent: db.prepare('SELECT body FROM alarms ORDER BY raised_at DESC LIMIT ?'),
-      savePending: db.prepare(
-        'INSERT OR REPLACE INTO alarm_pending (key, rule, subject, started_at, due_at, trigger) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      deletePending: db.prepare('DELETE FROM alarm_pending WHERE key = ?'),
       pending: db.prepare(
         'SELECT key, rule, subject, started_at AS startedAt, due_at AS dueAt, trigger FROM alarm_pending',
       ),
-      addWindow: db.prepare('INSERT INTO alarm_window (key, device_id, at) VALUES (?, ?, ?)'),
-      pruneWindow: db.prepare('DELETE FROM alarm_window WHERE key = ? AND at < ?'),
-      clearWindow: db.prepare('DELETE FROM alarm_window WHERE key = ?'),
       windows: db.prepare('SELECT key, device_id AS deviceId, at FROM alarm_window ORDER BY at'),
     };
   }
 
-  saveAlarm(a: Alarm, body = JSON.stringify(a)): void {
-    this.st.save.run({
-      id: a.id,
-      key: `${a.rule}|${a.subject}`,
-      rule: a.rule,
-      subject: a.subject,
-      active: a.active ? 1 : 0,
-      state: a.state,
-      severity: a.severity,
-      raisedAt: Date.parse(a.raisedAt),
-      updatedAt: Date.parse(a.updatedAt),
-      body,
-    });
+  saveAlarm(tx: TxWriter, a: Alarm, body = JSON.stringify(a)): void {
+    const raisedAt = Date.parse(a.raisedAt);
+    const updatedAt = Date.parse(a.updatedAt);
+    tx.run(SQL.save, a.id, `${a.rule}|${a.subject}`, a.rule, a.subject, a.active ? 1 : 0, a.state, a.severity, raisedAt, updatedAt, body);
   }
 
   loadActive(): Alarm[] {
@@ -107,25 +102,25 @@ export class AlarmStore {
     return (this.st.recent.all(limit) as { body: string }[]).map((r) => JSON.parse(r.body) as Alarm);
   }
 
-  savePending(p: PendingTimer): void {
-    this.st.savePending.run(p.key, p.rule, p.subject, p.startedAt, p.dueAt, p.trigger);
+  savePending(tx: TxWriter, p: PendingTimer): void {
+    tx.run(SQL.savePending, p.key, p.rule, p.subject, p.startedAt, p.dueAt, p.trigger);
   }
 
-  deletePending(key: string): void {
-    this.st.deletePending.run(key);
+  deletePending(tx: TxWriter, key: string): void {
+    tx.run(SQL.deletePending, key);
   }
 
   loadPending(): PendingTimer[] {
     return this.st.pending.all() as PendingTimer[];
   }
 
-  addWindow(key: string, e: WindowEntry, pruneBefore: number): void {
-    this.st.pruneWindow.run(key, pruneBefore);
-    this.st.addWindow.run(key, e.deviceId, e.at);
+  addWindow(tx: TxWriter, key: string, e: WindowEntry, pruneBefore: number): void {
+    tx.run(SQL.pruneWindow, key, pruneBefore);
+    tx.run(SQL.addWindow, key, e.deviceId, e.at);
   }
 
-  clearWindow(key: string): void {
-    this.st.clearWindow.run(key);
+  clearWindow(tx: TxWriter, key: string): void {
+    tx.run(SQL.clearWindow, key);
   }
 
   loadWindows(): Map<string, WindowEntry[]> {

@@ -40,7 +40,7 @@ export class CountWindows {
     w.push(entry);
     this.windows.set(key, w);
     const oldest = Math.min(...w.map((e) => e.at));
-    this.report.writeWith(env, () => this.store.addWindow(key, entry, oldest));
+    this.report.writeWith(env, (tx) => this.store.addWindow(tx, key, entry, oldest));
     return w;
   }
 

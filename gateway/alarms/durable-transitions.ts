@@ -9,22 +9,26 @@
 import { type Alarm, type AlarmHistoryEntry, HISTORY_LIMIT, summary } from '../core/alarm-types.js';
 import type { EventEnvelope, Severity } from '../core/envelope.js';
 import { errorMessage } from '../core/errors.js';
+import type { TxWriter } from '../journal/tx-writer.js';
 import { type AlarmEngineOptions, iso } from './engine-types.js';
+
+/** A state write, through the transaction it belongs to (alarm-store.ts). */
+export type StateWrite = (tx: TxWriter) => void;
 
 export class TransitionReporter {
   /** State writes waiting for the commit of the event (by event id) that reports them. */
-  private readonly writes = new Map<string, () => void>();
+  private readonly writes = new Map<string, StateWrite>();
   /** The highest seq a journal transaction has taken (its hook has run for it). */
   private txSeq = 0;
 
   constructor(private readonly o: AlarmEngineOptions) {
-    o.journal.addTxHook((rows) => {
+    o.journal.addTxHook((rows, tx) => {
       this.txSeq = Math.max(this.txSeq, rows.at(-1)?.env.seq ?? 0);
       for (const { env } of rows) {
         const w = this.writes.get(env.id);
         if (!w) continue;
         try {
-          w();
+          w(tx);
         } catch (err) {
           this.o.log.error({ err: errorMessage(err), event: env.id }, 'alarm state write failed');
         }
@@ -33,15 +37,15 @@ export class TransitionReporter {
   }
 
   /** A state write caused by `env`: in the transaction that commits it, or at once if that has run. */
-  writeWith(env: EventEnvelope, write: () => void): void {
-    if (env.seq <= this.txSeq) return write();
+  writeWith(env: EventEnvelope, write: StateWrite): void {
+    if (env.seq <= this.txSeq) return write(this.o.store.direct);
     const before = this.writes.get(env.id);
     this.writes.set(
       env.id,
       before
-        ? () => {
-            before();
-            write();
+        ? (tx) => {
+            before(tx);
+            write(tx);
           }
         : write,
     );
@@ -64,15 +68,15 @@ export class TransitionReporter {
     type: string,
     extra: Record<string, unknown>,
     severity?: Severity,
-    alsoWrite?: () => void,
+    alsoWrite?: StateWrite,
   ): void {
     const now = this.o.clock.now();
     a.updatedAt = iso(now);
     const body = JSON.stringify(a);
     const snapshot = { ...a };
-    const write = () => {
-      this.o.store.saveAlarm(snapshot, body);
-      alsoWrite?.();
+    const write: StateWrite = (tx) => {
+      this.o.store.saveAlarm(tx, snapshot, body);
+      alsoWrite?.(tx);
     };
     const env = this.o.ingest({
       deviceId: a.device.id,
@@ -83,7 +87,7 @@ export class TransitionReporter {
       data: { alarm: summary(a), ...extra },
     });
     if (env) this.writeWith(env, write);
-    else write();
+    else write(this.o.store.direct);
     this.o.hooks?.transition?.(type, a);
   }
 }

@@ -37,7 +37,7 @@ export class PendingTimers {
   load(known: (rule: string) => boolean): void {
     for (const p of this.store.loadPending()) {
       if (!known(p.rule)) {
-        this.store.deletePending(p.key);
+        this.store.deletePending(this.store.direct, p.key);
         continue;
       }
       this.arm(p);
@@ -46,7 +46,7 @@ export class PendingTimers {
 
   /** `env` starts a timer: armed, and written with `env`'s commit. */
   start(p: PendingTimer, env: EventEnvelope): void {
-    this.report.writeWith(env, () => this.store.savePending(p));
+    this.report.writeWith(env, (tx) => this.store.savePending(tx, p));
     this.arm(p);
   }
 
@@ -56,7 +56,7 @@ export class PendingTimers {
     if (!x) return;
     x.timer.cancel();
     this.pending.delete(key);
-    this.report.writeWith(env, () => this.store.deletePending(key));
+    this.report.writeWith(env, (tx) => this.store.deletePending(tx, key));
   }
 
   stop(): void {

@@ -165,11 +165,11 @@ export class RuleEvaluator {
     const cr = this.rulesById.get(p.rule);
     const { t, devices } = JSON.parse(p.trigger) as { t: Trigger; devices: string[] };
     if (!cr || this.alarms.hasKey(key)) {
-      this.o.store.deletePending(key);
+      this.o.store.deletePending(this.o.store.direct, key);
       return;
     }
     // The pending row is deleted in the transaction that stores `alarm.raised`: never lost, never twice.
-    this.lifecycle.raise(cr, p.subject, t, devices, () => this.o.store.deletePending(key));
+    this.lifecycle.raise(cr, p.subject, t, devices, (tx) => this.o.store.deletePending(tx, key));
   }
 
   private maintenanceOf(d: DeviceRef, now: number): MaintenanceWindow | undefined {

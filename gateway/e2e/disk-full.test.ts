@@ -1,6 +1,5 @@
 /**
- * Disk full (SQLITE_FULL, made with `PRAGMA max_page_count`) in the real gateway against the gas
- * simulator: the local alarm still reaches the local bus, the console feed and SMS, the valve
+ * Disk full (the journal's commits refused) in the real gateway against the gas simulator: the local alarm still reaches the local bus, the console feed and SMS, the valve
  * still closes, /healthz says why; once space returns everything held is committed, once.
  */
 import mqtt from 'mqtt';
@@ -56,9 +55,10 @@ describe('disk full', () => {
     try {
       await waitFor('the detector online', () => gw.journal.query({ type: 'gas.reading' }).length > 0);
 
-      // The disk is full: no page beyond the current ones.
-      db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
-      // Readings fill the last free pages (bounded: at most 200,000 of them).
+      // The disk is full. The journal commits on its writer thread's own connection, which
+      // `max_page_count` (a setting of one connection) cannot reach: a trigger refuses its inserts.
+      db.exec("CREATE TRIGGER disk_full BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+      // Readings reach the refused commit (bounded: at most 200,000 of them).
       for (let i = 0; i < 200 && gw.pipeline.pressure !== 'disk'; i++) {
         for (let j = 0; j < 1_000; j++) {
           gw.pipeline.ingest({
@@ -90,7 +90,7 @@ describe('disk full', () => {
       expect(gw.pipeline.pressure).toBe('disk');
 
       // Space returns: what was held commits, once, in order; the outbox-free gateway is ok again.
-      db.pragma('max_page_count = 1073741823');
+      db.exec('DROP TRIGGER disk_full');
       await waitFor('commits again', () => gw.pipeline.pressure === 'ok', 5_000);
       await gw.pipeline.committed();
       const journaled = gw.journal.query({ type: 'alarm.raised' });

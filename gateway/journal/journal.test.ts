@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type EventEnvelope, stampEvent } from '../core/envelope.js';
 import Database from 'better-sqlite3';
-import { Journal, JournalBusy, type JournalRow, PAGE_CACHE_KIB } from './journal.js';
+import { Journal, type JournalRow, PAGE_CACHE_KIB } from './journal.js';
 import { waitFor } from '../testing/wait-for.js';
 
 function row(seq: number, deviceId: string, type: string, receivedAt: Date): JournalRow {
@@ -60,25 +60,24 @@ describe('journal', () => {
     journal.close();
   });
 
-  it('durableSeq: FULL moves on when the WAL fsync after the append called back, NORMAL at the append; kept across a reopen', async () => {
+  it('durableSeq: moves on when the writer thread answers a post (committed and fsynced), at once for an append; kept across a reopen', async () => {
     const { path, journal } = open();
     const moves: number[] = [];
     journal.onDurable(() => moves.push(journal.durableSeq));
     const now = new Date();
-    journal.append([row(1, 'a', 'x', now), row(2, 'a', 'x', now)]);
-    expect(journal.durableSeq).toBe(0); // committed, not yet fsynced
-    const synced = new Promise<Error | null>((resolve) => journal.sync(resolve));
-    journal.append([row(3, 'a', 'x', now)]); // after the fsync started: not covered by it
-    expect(await synced).toBeNull();
+    const answered = new Promise<Error | null>((resolve) => journal.post([row(1, 'a', 'x', now), row(2, 'a', 'x', now)], resolve));
+    expect(journal.durableSeq).toBe(0); // posted: committed on the writer thread, not here
+    expect(await answered).toBeNull();
     expect(moves).toEqual([2]);
-    journal.syncNow();
+    expect(journal.count()).toBe(2);
+    journal.append([row(3, 'a', 'x', now)]);
     expect(moves).toEqual([2, 3]);
-    journal.close();
+    await journal.close();
     const again = new Journal({ path, synchronous: 'NORMAL', retention: { maxAgeDays: 30, maxSizeMB: 100 } });
     expect(again.durableSeq).toBe(3);
     again.append([row(4, 'a', 'x', now)]);
     expect(again.durableSeq).toBe(4);
-    again.close();
+    await again.close();
   });
 
   it('WAL checkpoints and the WAL starting over run on their own connection, off the event loop, once the journal grows', async () => {
@@ -101,31 +100,90 @@ describe('journal', () => {
     journal.close();
   });
 
-  it('an append that may not wait: the write lock held elsewhere throws JournalBusy at once, nothing written; then it appends', () => {
+  it("posts: the hooks' writes commit with the events on the writer thread, answered in order; the event loop never waits for its lock", async () => {
     const { path, journal } = open();
+    journal.db.exec('CREATE TABLE seen (seq INTEGER)');
+    journal.addTxHook((rows, tx) => {
+      for (const { env } of rows) tx.run('INSERT INTO seen (seq) VALUES (?)', env.seq);
+    });
     const other = new Database(path);
-    other.exec('BEGIN IMMEDIATE');
+    other.exec('BEGIN IMMEDIATE'); // as a checkpoint's end holds it
     const now = new Date();
-    expect(() => journal.append([row(1, 'a', 'x', now)], { waitForLock: false })).toThrow(JournalBusy);
-    other.exec('COMMIT');
+    const answers: string[] = [];
+    journal.post([row(1, 'a', 'x', now)], (err) => answers.push(`1 ${err}`));
+    journal.post([row(2, 'a', 'x', now), row(3, 'a', 'x', now)], (err) => answers.push(`2-3 ${err}`));
+    await new Promise((r) => setTimeout(r, 50)); // the event loop turns meanwhile
+    expect(answers).toEqual([]);
     expect(journal.count()).toBe(0);
-    journal.append([row(1, 'a', 'x', now)], { waitForLock: false });
-    expect(journal.count()).toBe(1);
-    expect(journal.db.pragma('busy_timeout', { simple: true })).toBeGreaterThan(0); // other writes still wait
+    other.exec('COMMIT');
+    await waitFor('the answers', () => answers.length === 2);
+    expect(answers).toEqual(['1 null', '2-3 null']);
+    expect(journal.db.prepare('SELECT seq FROM seen ORDER BY seq').pluck().all()).toEqual([1, 2, 3]);
+    expect(journal.lastSeq()).toBe(3);
     other.close();
-    journal.close();
+    await journal.close();
   });
 
-  it('with synchronous FULL, appends commit as NORMAL from the first one (the fsync comes from sync()); other writes stay FULL', () => {
-    const { journal } = open();
-    const during: number[] = [];
-    journal.addTxHook(() => during.push(journal.db.pragma('synchronous', { simple: true }) as number));
+  it('a commit that fails on the writer thread writes nothing of its batch nor of those posted after it; posted again, they commit in order', async () => {
+    const { path, journal } = open();
+    let broken = false; // a transaction that writes to a table that does not exist yet
+    journal.addTxHook((rows, tx) => {
+      if (broken) tx.run('INSERT INTO later (seq) VALUES (?)', rows[0]!.env.seq);
+    });
     const now = new Date();
-    journal.append([row(1, 'a', 'x', now)]);
-    journal.append([row(2, 'a', 'x', now)], { waitForLock: false });
-    expect(during).toEqual([1, 1]); // NORMAL
-    expect(journal.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
-    journal.close();
+    const post = (seqs: number[]) =>
+      new Promise<Error | null>((resolve) => journal.post(seqs.map((n) => row(n, 'a', 'x', now)), resolve));
+    expect(await post([1])).toBeNull();
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE'); // the writer waits for it with the failing batch in hand ...
+    broken = true;
+    const failing = post([2]);
+    broken = false;
+    await new Promise((r) => setTimeout(r, 50));
+    const after = post([3]); // ... and gets this one after it
+    other.exec('COMMIT');
+    expect(String(await failing)).toMatch(/no such table: later/);
+    expect(String(await after)).toMatch(/an earlier batch failed/);
+    expect(journal.count()).toBe(1);
+    journal.db.exec('CREATE TABLE later (seq INTEGER)');
+    broken = true;
+    const again = post([2]);
+    broken = false;
+    expect(await again).toBeNull();
+    expect(await post([3])).toBeNull();
+    expect(journal.db.prepare('SELECT seq FROM events ORDER BY seq').pluck().all()).toEqual([1, 2, 3]);
+    expect(journal.db.prepare('SELECT seq FROM later').pluck().all()).toEqual([2]);
+    other.close();
+    await journal.close();
+  });
+
+  it('a hook that throws while a batch is posted: post throws, nothing is posted', async () => {
+    const { journal } = open();
+    let fail = true;
+    journal.addTxHook(() => {
+      if (fail) throw new Error('hook failed');
+    });
+    const now = new Date();
+    expect(() => journal.post([row(1, 'a', 'x', now)], () => {})).toThrow('hook failed');
+    fail = false;
+    expect(await new Promise((resolve) => journal.post([row(1, 'a', 'x', now)], resolve))).toBeNull();
+    expect(journal.count()).toBe(1);
+    await journal.close();
+  });
+
+  it('the writer thread ending: a batch it left unanswered is reported by what the journal holds; later posts commit on this connection', async () => {
+    const { journal } = open();
+    const now = new Date();
+    expect(await new Promise((resolve) => journal.post([row(1, 'a', 'x', now)], resolve))).toBeNull();
+    const answer = new Promise<Error | null>((resolve) => journal.post([row(2, 'a', 'x', now)], resolve));
+    await (journal as unknown as { writer: { worker: { terminate(): Promise<number> } } }).writer.worker.terminate();
+    const err = await answer;
+    // Committed before the thread ended, or not: the answer says which.
+    expect(err === null).toBe(journal.lastSeq() === 2);
+    const next = err ? [row(2, 'a', 'x', now), row(3, 'a', 'x', now)] : [row(3, 'a', 'x', now)];
+    expect(await new Promise((resolve) => journal.post(next, resolve))).toBeNull();
+    expect(journal.db.prepare('SELECT seq FROM events ORDER BY seq').pluck().all()).toEqual([1, 2, 3]);
+    await journal.close();
   });
 
   it('a batch is all or nothing: a duplicate sequence number rolls back the whole batch', () => {

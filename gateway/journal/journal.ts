@@ -1,28 +1,30 @@
 /**
- * The journal: every normalised event, in SQLite (better-sqlite3, WAL). Events are
- * appended in batches, one transaction per batch (group commit); nothing is acknowledged before
- * its batch is committed (what the pipeline publishes before: pipeline.ts). Retention by age and by size.
+ * The journal: every normalised event, in SQLite (better-sqlite3, WAL). The pipeline posts events
+ * in batches to the journal's writer thread (append-thread.ts), which commits them and what the
+ * transaction hooks write with them (the uplink's outbox rows, the alarm state they change) in one
+ * transaction, and answers once the batch survives what `synchronous` promises. Nothing is
+ * acknowledged before that (what the pipeline publishes before: pipeline.ts). Retention by age and
+ * by size.
  *
  * One device's events are found through the device index beside it (device-index.ts), which
  * the journal's worker thread fills behind the appends; the worker also runs the WAL checkpoints.
  *
  * Durability (sqlite.org/wal.html, sqlite.org/pragma.html#pragma_synchronous): with
- * `synchronous: FULL`, an append commits as NORMAL (the WAL frames are written, a process crash
- * loses nothing, checkpoints still sync) and `sync()` then fsyncs the WAL file on libuv's thread
- * pool: FULL's guarantee (the commit survives power loss) without the event loop waiting for the
- * disk (light-writes.ts). Every other write on this connection stays FULL, but the uplink's
- * acknowledgements, which need no sync. The syncs SQLite itself makes (a
- * checkpoint's, a new WAL header's) run on the worker (journal-worker.ts).
+ * `synchronous: FULL` the writer fsyncs the WAL after each commit, so an answered batch survives
+ * power loss; with NORMAL it survives a crash of the process. The event loop waits for neither.
+ * Every write on the journal's own connection (queries, retention, the uplink's acknowledgements)
+ * keeps the configured `synchronous`, but the acknowledgements, which need no sync (light-writes.ts).
  */
-import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { EventEnvelope } from '../core/envelope.js';
 import { GatewayError } from '../core/errors.js';
+import { AppendThread, AppendThreadEnded } from './append-thread.js';
 import { attachDeviceIndex, CHUNK_SQL, deviceParams, indexChunk, indexFileOf, ofDevices } from './device-index.js';
 import { JournalWorker } from './journal-worker.js';
-import { LightWrites } from './light-writes.js';
 import { type AppliedMigration, migrate } from './migrations.js';
+import { DirectWriter, type TxWriter, WriteRecorder } from './tx-writer.js';
 
 /** Seqs per query of `bodies` (well below SQLite's limit on bound parameters). */
 const BODIES_CHUNK = 500;
@@ -44,22 +46,27 @@ export const INDEX_EVERY = 10_000;
  * has copied everything.
  */
 const FULL_CHECKPOINT_PAGES = 4_000;
-/** SQLite's own automatic checkpoint while the worker runs (on this connection, in an append): a last resort. */
+/** SQLite's own automatic checkpoint (on the connection that commits, in its commit) while the worker runs: a last resort. */
 const BACKSTOP_PAGES = 4 * FULL_CHECKPOINT_PAGES;
 /**
  * SQLite page caches, in KiB (sqlite.org/pragma.html#pragma_cache_size). better-sqlite3 builds
- * SQLite with 16 MB per connection and attached database: the journal's two connections with the
- * device index attached to each would hold 64 MB of the gateway's memory budget once full. An
- * append touches few pages (the right-hand edges of the B-trees); what a query reads beyond the
- * cache comes from the operating system's file cache.
+ * SQLite with 16 MB per connection and attached database: the journal's three connections (its
+ * own and its two threads', two with the device index attached) would hold 80 MB of the gateway's
+ * memory budget once full. An append touches few pages (the right-hand edges of the B-trees); what
+ * a query reads beyond the cache comes from the operating system's file cache.
  */
 export const PAGE_CACHE_KIB = { journal: 4_096, other: 2_048 } as const;
 
-/** What `append` throws when it may not wait for the worker's write lock and finds it taken. */
-export { JournalBusy } from './light-writes.js';
-
-/** How long a write on this connection waits for the worker's write lock (SQLite's busy timeout). */
+/** How long a write waits for another connection's write lock (SQLite's busy timeout). */
 const BUSY_TIMEOUT_MS = 5_000;
+
+const INSERT_EVENT =
+  'INSERT INTO events (seq, id, received_at, device_id, family, type, kind, severity, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const SAVE_SEQ =
+  "INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+
+/** Writes in the transaction of a batch of events (`tx`: recorded for the writer thread, or run at once). */
+export type TxHook = (rows: readonly JournalRow[], tx: TxWriter) => void;
 
 export interface JournalOptions {
   path: string;
@@ -89,13 +96,17 @@ export class Journal {
   readonly db: Database.Database;
   /** The schema migrations this open applied (empty when the database was current), for the log. */
   readonly migrated: AppliedMigration[];
-  private readonly insert: Database.Statement;
-  private readonly saveSeq: Database.Statement;
   private readonly appendTx: Database.Transaction<(rows: readonly JournalRow[]) => void>;
-  private readonly txHooks: ((rows: readonly JournalRow[]) => void)[] = [];
-  /** The WAL file, for `sync` (opened at the first). */
-  private walFd: number | undefined;
-  /** Highest seq appended, and highest seq known to survive what `synchronous` promises. */
+  private readonly txHooks: TxHook[] = [];
+  /** Writes of `append`, at once on this connection. */
+  private readonly direct: DirectWriter;
+  /** Writes of `post`, for the writer thread. */
+  private readonly recorder = new WriteRecorder();
+  /** Started at the first `post`; undefined for an in-memory journal or after it failed (then `post` commits here). */
+  private writer: AppendThread | undefined;
+  private writerFailed = false;
+  private readonly syncFailedListeners: ((err: Error) => void)[] = [];
+  /** Highest seq appended or posted, and highest seq known to survive what `synchronous` promises. */
   private appendedSeq = 0;
   private durable = 0;
   private readonly durableListeners: (() => void)[] = [];
@@ -105,8 +116,6 @@ export class Journal {
   private sinceCheckpoint = 0;
   private sinceIndex = 0;
   private readonly indexEvery: number;
-  /** Appends commit without SQLite's sync (`sync` fsyncs) and, unless asked to, without waiting for the worker's lock. */
-  private readonly light: LightWrites;
 
   constructor(private readonly opts: JournalOptions) {
     this.indexEvery = opts.indexEvery ?? INDEX_EVERY;
@@ -131,34 +140,11 @@ export class Journal {
       this.db.close();
       throw err;
     }
-    this.insert = this.db.prepare(
-      'INSERT INTO events (seq, id, received_at, device_id, family, type, kind, severity, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.saveSeq = this.db.prepare(
-      "INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    );
     this.appendedSeq = this.durable = this.lastSeq();
     const id = this.db.prepare("SELECT value FROM meta WHERE key = 'journal_id'").get() as { value: string };
     const indexed = attachDeviceIndex(this.db, opts.path, id.value, this.appendedSeq, PAGE_CACHE_KIB.other);
-    this.light = new LightWrites(this.db);
-    this.appendTx = this.db.transaction((rows: readonly JournalRow[]) => {
-      for (const { env, json } of rows) {
-        this.insert.run(
-          env.seq,
-          env.id,
-          Date.parse(env.receivedAt),
-          env.device.id,
-          env.device.family,
-          env.type,
-          env.kind,
-          env.severity,
-          json,
-        );
-      }
-      const last = rows[rows.length - 1];
-      if (last) this.saveSeq.run(last.env.seq);
-      for (const hook of this.txHooks) hook(rows);
-    });
+    this.direct = new DirectWriter(this.db);
+    this.appendTx = this.db.transaction((rows: readonly JournalRow[]) => this.write(rows, this.direct));
     // A journal upgraded, restored or left with its index behind: built now, not after the next chunk's events.
     if (this.appendedSeq - indexed > this.indexEvery) this.requestWork();
   }
@@ -173,29 +159,97 @@ export class Journal {
   }
 
   /**
-   * Runs `hook` inside every append transaction, after the events are inserted: what it
-   * writes to this database (e.g. the uplink outbox) commits or rolls back with them.
+   * Runs `hook` for every batch appended or posted: what it writes through its `tx` (to this
+   * database, e.g. the uplink outbox) commits or rolls back with the events. For a posted batch
+   * it runs when the batch is posted, and again if the batch is posted again after a failure.
    */
-  addTxHook(hook: (rows: readonly JournalRow[]) => void): void {
+  addTxHook(hook: TxHook): void {
     this.txHooks.push(hook);
   }
 
   /**
-   * Appends a batch in one transaction (group commit). Throws if the batch could not be stored.
-   * On return the batch survives a process crash; with `synchronous: FULL` it survives power
-   * loss once a `sync()` called after it has called back without an error.
-   * `waitForLock: false`: while the worker holds the write lock (a checkpoint's end, the WAL's
-   * restart: a few ms, longer on a busy disk) throws `JournalBusy` at once instead of waiting.
+   * Appends a batch in one transaction on this connection, at once (tools and tests; the pipeline
+   * posts). Throws if the batch could not be stored. On return it survives what `synchronous`
+   * promises. Not while posted batches wait: seqs would commit out of order.
    */
-  append(rows: readonly JournalRow[], { waitForLock = true } = {}): void {
+  append(rows: readonly JournalRow[]): void {
     if (!rows.length) return;
-    this.light.run(() => this.appendTx.immediate(rows), { waitForLock });
+    this.appendTx.immediate(rows);
+    this.appended(rows);
+    this.markDurable(this.appendedSeq);
+  }
+
+  /**
+   * Posts a batch to the writer thread (group commit, off the event loop). `done` is called once
+   * it survives what `synchronous` promises, or with the error that kept it from being stored:
+   * then nothing of it was written, nor of any batch posted after it (they fail too); post them
+   * again, in order. Answers come in the order of the posts. Throws, having posted nothing, when
+   * a transaction hook throws. In-memory (or when the thread failed) commits here, at once.
+   */
+  post(rows: readonly JournalRow[], done: (err: Error | null) => void): void {
+    if (!rows.length) return void setImmediate(done, null);
+    const writer = this.startedWriter();
+    if (!writer) {
+      this.append(rows);
+      return void setImmediate(done, null);
+    }
+    this.write(rows, this.recorder);
+    const ops = this.recorder.take();
+    this.appended(rows);
+    const last = this.appendedSeq;
+    writer.post(ops, (err) => {
+      // The thread ended before it answered: the batch may be committed or not.
+      if (err instanceof AppendThreadEnded && this.lastSeq() >= last) err = null;
+      if (!err) this.markDurable(last);
+      done(err);
+    });
+  }
+
+  /** Called when the writer's fsync failed: its batches are committed, not yet durable; it retries. */
+  onSyncFailed(listener: (err: Error) => void): void {
+    this.syncFailedListeners.push(listener);
+  }
+
+  /** A batch's writes: its events, the last seq, then the hooks'. */
+  private write(rows: readonly JournalRow[], tx: TxWriter): void {
+    for (const { env, json } of rows) {
+      tx.run(INSERT_EVENT, env.seq, env.id, Date.parse(env.receivedAt), env.device.id, env.device.family, env.type, env.kind, env.severity, json);
+    }
+    tx.run(SAVE_SEQ, rows[rows.length - 1]!.env.seq);
+    try {
+      for (const hook of this.txHooks) hook(rows, tx);
+    } catch (err) {
+      if (tx instanceof WriteRecorder) tx.take();
+      throw err;
+    }
+  }
+
+  /** After a batch was appended or posted: the device index and checkpoints follow. */
+  private appended(rows: readonly JournalRow[]): void {
     this.appendedSeq = rows[rows.length - 1]!.env.seq;
     this.sinceCheckpoint += rows.length;
     this.sinceIndex += rows.length;
     if (this.sinceIndex >= this.indexEvery) this.requestWork();
     else if (this.sinceCheckpoint >= CHECKPOINT_EVERY) this.requestCheckpoint();
-    if (this.opts.synchronous === 'NORMAL') this.markDurable(this.appendedSeq);
+  }
+
+  /** The writer thread, started at the first post; undefined where it cannot run. */
+  private startedWriter(): AppendThread | undefined {
+    if (this.writerFailed || this.opts.path === ':memory:') return undefined;
+    const { path, synchronous } = this.opts;
+    this.writer ??= new AppendThread(
+      { path, fsync: synchronous === 'FULL', busyMs: BUSY_TIMEOUT_MS, cacheKiB: PAGE_CACHE_KIB.other, autocheckpointPages: BACKSTOP_PAGES },
+      this.recorder,
+      {
+        syncFailed: (err) => this.syncFailedListeners.forEach((l) => l(err)),
+        // Posts commit on this connection from now on.
+        ended: () => {
+          this.writerFailed = true;
+          this.writer = undefined;
+        },
+      },
+    );
+    return this.writer;
   }
 
   /**
@@ -266,38 +320,6 @@ export class Journal {
     for (const l of this.durableListeners) l();
   }
 
-  /**
-   * Makes every batch appended so far survive power loss (`synchronous: FULL`): fsyncs the WAL
-   * file on the thread pool and calls back (with the error, if the disk refused). With
-   * `synchronous: NORMAL` there is nothing to wait for: calls back at once.
-   */
-  sync(done: (err: Error | null) => void): void {
-    if (this.opts.synchronous === 'NORMAL' || this.opts.path === ':memory:') {
-      this.markDurable(this.appendedSeq);
-      return done(null);
-    }
-    const upTo = this.appendedSeq;
-    try {
-      // SQLite keeps the WAL file (same inode: reset and reused, never replaced) while this connection is open.
-      this.walFd ??= openSync(`${this.opts.path}-wal`, 'r');
-    } catch (err) {
-      return done(err as Error);
-    }
-    fsync(this.walFd, (err) => {
-      if (!err) this.markDurable(upTo);
-      done(err);
-    });
-  }
-
-  /** As `sync`, blocking (shutdown: the last batches are durable before the journal closes). */
-  syncNow(): void {
-    if (this.opts.synchronous === 'NORMAL' || this.opts.path === ':memory:' || !this.db.open)
-      return this.markDurable(this.appendedSeq);
-    this.walFd ??= openSync(`${this.opts.path}-wal`, 'r');
-    fsyncSync(this.walFd);
-    this.markDurable(this.appendedSeq);
-  }
-
   query(q: EventQuery = {}): EventEnvelope[] {
     const where: string[] = [];
     const args: unknown[] = [];
@@ -366,11 +388,9 @@ export class Journal {
    * connection too (what replaces the database files on disk waits for it).
    */
   close(): Promise<void> {
-    const worker = this.worker?.close() ?? Promise.resolve();
-    this.worker = undefined;
-    if (this.walFd !== undefined) closeSync(this.walFd);
-    this.walFd = undefined;
+    const closed = [this.worker?.close(), this.writer?.close()];
+    this.worker = this.writer = undefined;
     if (this.db.open) this.db.close();
-    return worker;
+    return Promise.all(closed).then(() => undefined);
   }
 }

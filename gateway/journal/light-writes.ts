@@ -2,18 +2,18 @@
  * Transactions that neither sync the disk at their commit nor wait for another connection's write
  * lock, on a connection that otherwise does both (`synchronous: FULL` and a busy timeout, as every
  * other write on the journal's connection needs). With WAL a commit without its sync still
- * survives a crash of the process; only a power cut may lose it (sqlite.org/wal.html). Used by:
- * - the journal's appends: their fsync then runs on the thread pool (journal.ts `sync`);
- * - the uplink's acknowledgements: a lost one only sends the event again, with the same id.
- * Neither makes the event loop wait for the disk, nor for the journal's worker (its checkpoints
- * hold the write lock for a few ms, longer on a busy disk).
+ * survives a crash of the process; only a power cut may lose it (sqlite.org/wal.html). Used by the
+ * uplink's acknowledgements and evictions: a lost acknowledgement only sends the event again,
+ * with the same id; a lost eviction is made again. Neither makes the event loop wait for the disk,
+ * nor for the journal's threads (their commits and checkpoints hold the write lock for a few ms,
+ * longer on a busy disk).
  */
 import type Database from 'better-sqlite3';
 
 /** A write that may not wait found the write lock held by another connection: nothing was written, try again shortly. */
 export class JournalBusy extends Error {
   constructor() {
-    super('the journal is busy (its worker holds the write lock for a moment)');
+    super('the journal is busy (one of its threads holds the write lock for a moment)');
   }
 }
 

@@ -131,6 +131,7 @@ describe('pipeline', () => {
     pipeline.ingest(reading);
     pipeline.flush(true); // shutdown: nothing waits
     expect(transactions.at(-1)).toEqual(['8 telemetry']);
+    await pipeline.committed(); // the next pipeline on this journal starts after its last seq
     // Alone, a reading commits once its wait is over.
     const alone = new Pipeline({ site: 's', gateway: 'g', journal, devices, metrics, log: createLogger('silent'), limits: { telemetryCommitMs: 20 } });
     alone.ingest(reading);
@@ -166,7 +167,7 @@ describe('pipeline', () => {
     const relief = pipeline.relief(60_000).then(() => {
       relieved = true;
     });
-    await new Promise((r) => setTimeout(r, 30));
+    await waitFor('the alarm committed', () => committed.length === 1);
     expect(committed.map((e) => e.type)).toEqual(['gas.alarm.high']);
     expect(relieved).toBe(false);
     expect(pipeline.shedCount).toBe(1);
@@ -261,18 +262,10 @@ describe('pipeline', () => {
   });
 });
 
-/** A FULL journal whose WAL fsyncs the test completes (or fails) by hand. */
-class HeldSyncJournal extends Journal {
-  readonly waiting: ((err: Error | null) => void)[] = [];
-  override sync(done: (err: Error | null) => void): void {
-    this.waiting.push(done);
-  }
-}
-
-describe('pipeline with synchronous FULL: the fsync runs off the event loop', () => {
+describe("pipeline with synchronous FULL: batches commit on the journal's writer thread", () => {
   function setupFull() {
     const path = join(mkdtempSync(join(tmpdir(), 'pipe-full-')), 'j.db');
-    const journal = new HeldSyncJournal({ path, synchronous: 'FULL', retention: { maxAgeDays: 1, maxSizeMB: 10 } });
+    const journal = new HeldJournal({ path, synchronous: 'FULL', retention: { maxAgeDays: 1, maxSizeMB: 10 } });
     const pipeline = new Pipeline({
       site: 's',
       gateway: 'g',
@@ -281,89 +274,105 @@ describe('pipeline with synchronous FULL: the fsync runs off the event loop', ()
       metrics: createMetrics(),
       log: createLogger('silent'),
       retryMs: 10,
-      // Each reading in its own tick's transaction: these tests follow the fsyncs between them.
+      // Each reading in its own tick's batch: these tests follow the answers between them.
       limits: { telemetryCommitMs: 0 },
     });
     const delivered: string[] = [];
     pipeline.onDelivered((env) => delivered.push(`${env.seq} ${env.type}`));
-    return { journal, pipeline, delivered };
+    return { path, journal, pipeline, delivered };
   }
   const tick = () => new Promise((r) => setImmediate(r));
   const alarm = { ...reading, type: 'gas.alarm.high', kind: 'alarm', severity: 'critical' } as const;
   const stateChange = { ...reading, type: 'gas.fault', kind: 'event', severity: 'major' } as const;
 
-  it('hands events on only once their fsync called back; batches committed meanwhile share the next fsync', async () => {
+  it('hands events on only once the writer answered (committed and fsynced), in seq order', async () => {
     const { journal, pipeline, delivered } = setupFull();
     pipeline.ingest(reading);
     await tick();
-    expect(journal.count()).toBe(1); // committed (survives a process crash) ...
-    expect(delivered).toEqual([]); // ... but not handed on before it survives power loss
     pipeline.ingest({ ...reading, data: { lel: 3 } });
-    await tick();
-    pipeline.ingest({ ...reading, data: { lel: 4 } });
-    await tick();
-    expect(journal.count()).toBe(3);
-    expect(journal.waiting).toHaveLength(1); // one fsync at a time
-    journal.waiting.shift()!(null);
+    await journal.answered(2);
+    expect(journal.count()).toBe(2); // committed by the writer ...
+    expect(delivered).toEqual([]); // ... and not handed on before its answer
+    journal.release();
     expect(delivered).toEqual(['1 gas.reading']);
-    expect(journal.waiting).toHaveLength(1); // the next one covers both later batches
-    journal.waiting.shift()!(null);
+    journal.release();
     await pipeline.committed();
-    expect(delivered).toEqual(['1 gas.reading', '2 gas.reading', '3 gas.reading']);
+    expect(delivered).toEqual(['1 gas.reading', '2 gas.reading']);
   });
 
-  it('an alarm is committed right after the callback that ingested it and handed on at once, while its own fsync runs beside the one in flight', async () => {
+  it('an alarm is posted right after the callback that ingested it and handed on at once, before its commit; the rest once answered', async () => {
     const { journal, pipeline, delivered } = setupFull();
     pipeline.ingest(reading);
-    await tick();
-    pipeline.ingest({ ...reading, data: { lel: 3 } });
     pipeline.ingest(alarm);
     await Promise.resolve(); // no turn of the event loop
-    expect(journal.count()).toBe(3);
-    expect(journal.waiting).toHaveLength(2);
-    expect(delivered).toEqual(['3 gas.alarm.high']); // committed (survives a crash): a slow disk does not hold it
-    journal.waiting.pop()!(null); // the alarm's returns first: it covers what was committed before it too
-    expect(delivered).toEqual(['3 gas.alarm.high', '1 gas.reading', '2 gas.reading']); // the alarm once
-    journal.waiting.shift()!(null); // the earlier one hands on nothing twice
+    expect(delivered).toEqual(['2 gas.alarm.high']); // a slow disk does not hold it
+    await journal.answered(1);
+    journal.release();
     await pipeline.committed();
-    expect(delivered).toEqual(['3 gas.alarm.high', '1 gas.reading', '2 gas.reading']);
-    expect(journal.waiting).toHaveLength(0);
+    expect(delivered).toEqual(['2 gas.alarm.high', '1 gas.reading']); // the alarm once
   });
 
-  it('with synchronous NORMAL (durable once committed) and at shutdown, an alarm is handed on once, in seq order', async () => {
-    const journal = new Journal({ path: ':memory:', synchronous: 'NORMAL', retention: { maxAgeDays: 1, maxSizeMB: 10 } });
+  it('at shutdown, flush(true) posts everything and the journal commits it before it closes', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pipe-close-')), 'j.db');
+    const journal = new Journal({ path, synchronous: 'NORMAL', retention: { maxAgeDays: 1, maxSizeMB: 10 } });
     const pipeline = new Pipeline({ site: 's', gateway: 'g', journal, devices, metrics: createMetrics(), log: createLogger('silent') });
     const delivered: string[] = [];
     pipeline.onDelivered((env) => delivered.push(`${env.seq} ${env.type}`));
     pipeline.ingest(reading);
     pipeline.ingest(alarm);
     await pipeline.committed();
-    pipeline.ingest(reading);
+    for (let i = 0; i < 3; i++) pipeline.ingest(reading);
     pipeline.ingest(alarm);
     pipeline.flush(true);
-    expect(delivered).toEqual(['1 gas.reading', '2 gas.alarm.high', '3 gas.reading', '4 gas.alarm.high']);
+    await journal.close();
+    expect(delivered).toEqual(['2 gas.alarm.high', '1 gas.reading', '6 gas.alarm.high']);
+    const again = new Journal({ path, synchronous: 'NORMAL', retention: { maxAgeDays: 1, maxSizeMB: 10 } });
+    expect(again.count()).toBe(6);
+    await again.close();
   });
 
-  it('a failed fsync: events go out at once, telemetry waits; all of it goes out, once, when an fsync succeeds', async () => {
+  it("a failed fsync on the writer: events go out at once, telemetry waits; all of it goes out, once, when it answers", async () => {
     const { journal, pipeline, delivered } = setupFull();
     pipeline.ingest(reading);
     pipeline.ingest(stateChange);
-    await tick();
-    expect(delivered).toEqual([]); // an event (not an alarm) waits for its fsync
-    journal.waiting.shift()!(new Error('EIO: i/o error, fsync'));
+    await journal.answered(1);
+    expect(delivered).toEqual([]); // an event (not an alarm) waits for its answer
+    journal.failSync(new Error('EIO: i/o error, fsync'));
     expect(delivered).toEqual(['2 gas.fault']);
     expect(pipeline.pressure).toBe('disk');
-    await waitFor('the fsync retried', () => journal.waiting.length === 1);
-    journal.waiting.shift()!(null);
+    journal.release(); // the writer's retry succeeded
     await pipeline.committed();
     expect(delivered).toEqual(['2 gas.fault', '1 gas.reading']);
     expect(pipeline.pressure).toBe('ok');
   });
 
-  it('a commit failing while an earlier fsync runs: that fsync ending does not clear the disk state', async () => {
+  it('a commit the writer refuses (disk full): alarms and events go out at once, everything is posted again until it commits, each once', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pipe-fail-')), 'j.db');
+    const journal = new Journal({ path, synchronous: 'FULL', retention: { maxAgeDays: 1, maxSizeMB: 10 } });
+    // A write the writer cannot make until the table exists, as it cannot while the disk is full.
+    journal.addTxHook((rows, tx) => tx.run('INSERT INTO later (seq) VALUES (?)', rows[0]!.env.seq));
+    const pipeline = new Pipeline({ site: 's', gateway: 'g', journal, devices, metrics: createMetrics(), log: createLogger('silent'), retryMs: 10 });
+    const delivered: string[] = [];
+    pipeline.onDelivered((env) => delivered.push(`${env.seq} ${env.type}`));
+    pipeline.ingest(reading);
+    pipeline.ingest(stateChange);
+    pipeline.ingest(alarm);
+    await waitFor('the refused commit', () => pipeline.pressure === 'disk');
+    expect(delivered).toEqual(['3 gas.alarm.high', '2 gas.fault']);
+    await new Promise((r) => setTimeout(r, 50)); // retried meanwhile
+    expect(journal.count()).toBe(0);
+    journal.db.exec('CREATE TABLE later (seq INTEGER)');
+    await pipeline.committed();
+    expect(pipeline.pressure).toBe('ok');
+    expect(delivered).toEqual(['3 gas.alarm.high', '2 gas.fault', '1 gas.reading']);
+    expect(journal.db.prepare('SELECT seq FROM events ORDER BY seq').pluck().all()).toEqual([1, 2, 3]);
+    await journal.close();
+  });
+
+  it('a batch posted before a failed one and answered after it does not clear the disk state', async () => {
     const { journal, pipeline, delivered } = setupFull();
     pipeline.ingest(reading);
-    await tick();
+    await journal.answered(1);
     let failures = 1;
     journal.addTxHook(() => {
       if (failures-- > 0) throw new Error('SQLITE_FULL: database or disk is full');
@@ -371,42 +380,59 @@ describe('pipeline with synchronous FULL: the fsync runs off the event loop', ()
     pipeline.ingest(alarm);
     await tick();
     expect(pipeline.pressure).toBe('disk');
-    expect(delivered).toEqual(['2 gas.alarm.high']); // the disk refused it: it goes out at once
-    journal.waiting.shift()!(null); // the reading's fsync
+    expect(delivered).toEqual(['2 gas.alarm.high']);
+    journal.release(); // the reading's answer
     expect(pipeline.pressure).toBe('disk'); // the alarm's batch is still not committed
-    await waitFor('the retried commit and its fsync', () => journal.waiting.shift()?.(null) ?? pipeline.pressure === 'ok');
+    await journal.answered(1); // posted again after retryMs
+    journal.release();
     await pipeline.committed();
+    expect(pipeline.pressure).toBe('ok');
     expect(delivered).toEqual(['2 gas.alarm.high', '1 gas.reading']); // each once
   });
 
-  it("while the journal's worker holds its write lock: an alarm goes out at once, the rest commits once the lock is free", async () => {
+  it('while another connection holds the write lock (a checkpoint ends): the event loop does not wait, an alarm goes out at once, the rest once committed', async () => {
     const { path, journal, pipeline } = setup();
     const delivered: string[] = [];
     pipeline.onDelivered((env) => delivered.push(`${env.seq} ${env.type}`));
-    const worker = new Database(path); // as the worker holds it at the end of a checkpoint
+    const worker = new Database(path);
     worker.exec('BEGIN IMMEDIATE');
     pipeline.ingest(reading);
     pipeline.ingest(alarm);
-    await tick();
-    expect(delivered).toEqual(['2 gas.alarm.high']); // not committed yet, and not held by the lock
+    await new Promise((r) => setTimeout(r, 30));
+    expect(delivered).toEqual(['2 gas.alarm.high']);
     expect(journal.count()).toBe(0);
-    expect(pipeline.pressure).toBe('ok'); // busy for a moment, not failing
+    expect(pipeline.pressure).toBe('ok'); // waiting, not failing
     worker.exec('COMMIT');
     await pipeline.committed();
     expect(delivered).toEqual(['2 gas.alarm.high', '1 gas.reading']); // each once
     expect(journal.count()).toBe(2);
     worker.close();
   });
-
-  it('at shutdown, flush(true) waits for the fsync: everything committed is handed on', async () => {
-    const { journal, pipeline, delivered } = setupFull();
-    pipeline.ingest(reading);
-    await tick();
-    pipeline.ingest(alarm);
-    pipeline.flush(true);
-    expect(delivered).toEqual(['1 gas.reading', '2 gas.alarm.high']);
-    journal.waiting.shift()!(null); // the fsync started earlier ends late: nothing twice
-    expect(delivered).toHaveLength(2);
-    journal.close();
-  });
 });
+
+/** A journal whose writer's answers the test passes on by hand, in order (and whose fsync it can fail). */
+class HeldJournal extends Journal {
+  private readonly held: (() => void)[] = [];
+  private readonly syncListeners: ((err: Error) => void)[] = [];
+
+  override post(rows: Parameters<Journal['post']>[0], done: (err: Error | null) => void): void {
+    super.post(rows, (err) => this.held.push(() => done(err)));
+  }
+
+  override onSyncFailed(listener: (err: Error) => void): void {
+    this.syncListeners.push(listener);
+  }
+
+  /** Resolves once `n` answers are held. */
+  async answered(n: number): Promise<void> {
+    await waitFor(`${n} answers`, () => this.held.length >= n);
+  }
+
+  release(): void {
+    this.held.shift()!();
+  }
+
+  failSync(err: Error): void {
+    for (const l of this.syncListeners) l(err);
+  }
+}

@@ -1,30 +1,27 @@
 /**
- * The event pipeline: driver event -> envelope (seq, id) -> journal (group commit, one
- * transaction per tick; an alarm's right after the callback that ingested it) -> durable (the
- * journal's WAL fsync, off the event loop, see fsync-queue.ts) -> subscribers (local bus
- * publish, rules). The uplink outbox row of an event is written in its journal transaction.
- * Alarms go to the local bus and the console once committed (they survive a crash), while their
- * fsync runs, and before their commit while the journal's worker holds its write lock (ms, busy()): a
- * slow disk never delays a local alarm; a power cut may lose the last ones from the journal.
+ * The event pipeline: driver event -> envelope (seq, id) -> journal (a batch per tick, an alarm's
+ * right after the callback that ingested it, posted to the journal's writer thread, which commits
+ * what waits in one transaction and fsyncs it) -> durable -> subscribers (local bus, rules). An
+ * event's uplink outbox row is written in its transaction. Alarms go to the local bus and the
+ * console as their batch is posted, a few ms before its commit: a slow disk never delays a local
+ * alarm; a crash or power cut in those ms may lose the last ones (and their state) from the journal.
  *
  * Telemetry alone waits up to `telemetryCommitMs` (limits.ts) for more events to share its
  * transaction; an alarm or event commits at once, taking the waiting readings along. Rules see
  * each reading as it is stamped, before its commit: the wait never delays an alarm.
  *
- * Overload (more offered than the disk and the local bus take): every queue is bounded, and
- * alarms and events (state changes) always go first and are never shed. Telemetry beyond one
- * batch per tick waits in a queue; while the gateway is behind, a newer reading of the same
- * device and quantity replaces the waiting one (coalescing), and when the queue is full the
- * oldest reading is dropped. Each dropped reading is counted as shed, per family. Telemetry is
- * stamped (seq) only when it enters a batch, so `seq` stays contiguous whatever is shed.
+ * Overload (more offered than the disk and the local bus take): every queue is bounded; alarms and
+ * events (state changes) go first and are never shed. Telemetry beyond one batch per tick waits in
+ * a queue; while behind, a newer reading of the same device and quantity replaces the waiting one
+ * (coalescing), and when the queue is full the oldest is dropped, counted as shed per family.
+ * Telemetry is stamped (seq) only as it enters a batch: `seq` stays contiguous whatever is shed.
  */
 
-import { type Journal, JournalBusy, type JournalRow } from '../journal/journal.js';
+import type { Journal, JournalRow } from '../journal/journal.js';
 import { type DeviceEvent, type DeviceRef, type EventEnvelope, EventKind, eventProblem, stampEvent } from '../core/envelope.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
-import { FsyncQueue } from './fsync-queue.js';
 import { DEFAULT_PIPELINE_LIMITS, type PipelineLimits } from './limits.js';
 import { ParkedTelemetry } from './parked-telemetry.js';
 
@@ -56,8 +53,13 @@ export class Pipeline {
   private rows: Row[] = [];
   /** Events accepted since the last commit, per family and kind: the metric is added to once per commit (a labelled counter per event costs more). */
   private readonly accepted = new Map<string, Record<EventKind, number>>();
-  /** Committed rows not yet durable. */
-  private readonly unsynced: FsyncQueue<Row>;
+  /** Batches posted to the journal and not yet durable, in seq order, and their row count. */
+  private posted: Row[][] = [];
+  private postedRows = 0;
+  /** Batches posted so far; the answers of those before `staleBefore` are stale (taken back after a failure). */
+  private posts = 0;
+  private staleBefore = 0;
+  private failedBefore = 0;
   /** A flush for an alarm is queued as a microtask (after the callback that ingested it). */
   private urgentScheduled = false;
   /** Telemetry waiting for room in a batch, oldest first, one per device and type. */
@@ -69,8 +71,6 @@ export class Pipeline {
   private telemetryTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private commitFailing = false;
-  /** What failed last while `commitFailing`: an fsync (its success clears it) or a commit. */
-  private fsyncFailed = false;
   private shed = 0;
   /** `committed()` callers waiting for nothing to be pending. */
   private readonly idleWaiters: (() => void)[] = [];
@@ -84,13 +84,7 @@ export class Pipeline {
   constructor(private readonly o: PipelineOptions) {
     this.seq = o.journal.lastSeq();
     this.limits = { ...DEFAULT_PIPELINE_LIMITS, ...o.limits };
-    this.unsynced = new FsyncQueue(o.journal, {
-      durable: (rows) => {
-        this.durable(rows);
-        this.settle();
-      },
-      failed: (err) => this.commitFailed([], err, true),
-    });
+    o.journal.onSyncFailed((err) => this.commitFailed(err, 'fsync'));
     this.parked = new ParkedTelemetry(this.limits.maxQueuedTelemetry, (family) => {
       this.shed++;
       this.o.metrics.telemetryShed.inc({ family });
@@ -103,9 +97,8 @@ export class Pipeline {
   }
 
   /**
-   * For the local bus and the console: called once with every event as soon as it may go out.
-   * That is when it is durable, in seq order; an alarm once committed; and while the disk refuses
-   * commits, alarms and events at once (local alarms must reach the bus and the console).
+   * For the local bus and the console: called once with every event as soon as it may go out: once
+   * durable, in seq order; an alarm as its batch is posted; while the disk fails, alarms and events at once.
    */
   onDelivered(listener: CommittedListener): void {
     this.deliveryListeners.push(listener);
@@ -198,12 +191,11 @@ export class Pipeline {
   /** Queue depths, for /healthz and /metrics. */
   get depths(): { urgent: number; telemetry: number } {
     let telemetry = this.parked.size;
-    for (const rows of [this.rows, this.unsynced.rows])
-      for (const r of rows) if (r.env.kind === 'telemetry') telemetry++;
+    for (const rows of [this.rows, ...this.posted]) for (const r of rows) if (r.env.kind === 'telemetry') telemetry++;
     return { urgent: this.pendingCount - telemetry, telemetry };
   }
 
-  /** Commits what is pending now; `all` (shutdown): all telemetry too, waiting for the fsync. */
+  /** Commits what is pending now; `all` (shutdown): all telemetry too (the journal's close waits for its commit). */
   flush(all = false): void {
     this.scheduled = 0;
     clearTimeout(this.retryTimer);
@@ -211,41 +203,44 @@ export class Pipeline {
     clearTimeout(this.telemetryTimer);
     this.telemetryTimer = undefined;
     this.fill(all);
-    let rows: Row[] = [];
     if (this.rows.length) {
-      rows = all ? this.rows : this.rows.slice(0, this.limits.maxCommit);
+      const rows = all ? this.rows : this.rows.slice(0, this.limits.maxCommit);
       const end = this.o.metrics.journalCommitSeconds.startTimer();
+      const post = this.posts;
       try {
-        this.o.journal.append(rows, { waitForLock: all });
+        this.o.journal.post(rows, (err) => {
+          if (post < this.staleBefore) return; // taken back after an earlier batch failed
+          if (err) return this.commitFailed(err, 'refused');
+          end();
+          if (this.commitFailing && post >= this.failedBefore) this.recovered();
+          this.durable(this.posted.shift()!);
+          this.settle();
+        });
       } catch (err) {
-        if (err instanceof JournalBusy) return this.busy();
-        return this.commitFailed(this.rows, err);
+        return this.commitFailed(err, 'unposted');
       }
-      end();
-      if (this.commitFailing && !this.fsyncFailed) this.recovered();
       this.rows = rows.length === this.rows.length ? [] : this.rows.slice(rows.length);
-      this.unsynced.add(rows);
+      this.posted.push(rows);
+      this.postedRows += rows.length;
+      this.posts++;
+      for (const r of rows) if (r.env.kind === 'alarm') this.deliverNow(r); // before their commit
     }
-    const alarm = rows.some((r) => r.env.kind === 'alarm');
-    if (all) this.unsynced.syncNow();
-    else this.unsynced.start(alarm);
-    if (alarm) for (const r of rows) if (r.env.kind === 'alarm') this.deliverNow(r); // while their fsync runs
     this.settle();
   }
 
   /** Events stamped and not yet durable. */
   private get inBatch(): number {
-    return this.rows.length + this.unsynced.rows.length;
+    return this.rows.length + this.postedRows;
   }
 
   private isBehind(): boolean {
     return this.commitFailing || this.inBatch >= this.limits.maxBatch || this.downstreamFull();
   }
 
-  /** Rows survive power loss now: they go out, in seq order. */
+  /** The first batch posted survives power loss now: its rows go out, in seq order. */
   private durable(rows: readonly Row[]): void {
+    this.postedRows -= rows.length;
     const m = this.o.metrics;
-    if (this.commitFailing && this.fsyncFailed) this.recovered();
     const now = Date.now();
     m.journalLastSeq.set(rows[rows.length - 1]!.env.seq);
     const published: Record<EventKind, number> = { alarm: 0, event: 0, telemetry: 0 }; // counted per batch: cheaper
@@ -296,17 +291,11 @@ export class Pipeline {
       if (!this.telemetryTimer) this.schedule(); // else readings wait for company
     } else if (this.parked.size && !this.commitFailing && this.inBatch < this.limits.maxBatch) {
       // The tick's budget ran out: go on next tick (I/O, and alarms with it, run in between).
-      // (No room: the events not yet durable fill their bound; the fsync's callback comes back here.)
+      // (No room: the events not yet durable fill their bound; the journal's answer comes back here.)
       if (!this.downstreamFull()) this.schedule();
       // Downstream is full: look again shortly rather than spinning the event loop.
       else this.retryTimer ??= setTimeout(() => this.flush(), 5);
     }
-  }
-
-  /** The journal's worker holds the write lock for a moment: alarms go out now, the batch commits shortly. */
-  private busy(): void {
-    for (const r of this.rows) if (r.env.kind === 'alarm') this.deliverNow(r);
-    this.retryTimer = setTimeout(() => this.flush(), 1);
   }
 
   private recovered(): void {
@@ -315,23 +304,34 @@ export class Pipeline {
     this.o.log.warn({ lastSeq: this.seq }, 'journal commits again');
   }
 
-  /** `rows`: the batch the journal refused; every row not yet durable waits with it. */
-  private commitFailed(rows: Row[], err: unknown, fsync = false): void {
-    // Keep the events and retry: a full disk or an I/O error must not lose what drivers reported.
-    // Alarms and events go out meanwhile: life safety does not wait for the disk.
-    this.fsyncFailed = fsync;
+  /**
+   * A batch was not stored. `refused`: the writer's commit failed, and nothing of the batches
+   * posted since is written: they are taken back, to be posted again. `unposted`: the batch could
+   * not be posted (those posted before it commit as usual). `fsync`: the writer's fsync failed; its
+   * batches are committed, and it retries.
+   */
+  private commitFailed(err: unknown, how: 'refused' | 'unposted' | 'fsync'): void {
+    // Keep the events and retry: a full disk or an I/O error must not lose what drivers reported. Alarms and
+    // events go out meanwhile. Only the answer of a batch posted after this (an fsync's: any) says the disk works.
+    this.failedBefore = how === 'fsync' ? 0 : this.posts;
+    if (how === 'refused') {
+      this.staleBefore = this.posts;
+      this.rows = [...this.posted.flat(), ...this.rows];
+      this.posted = [];
+      this.postedRows = 0;
+    }
     if (!this.commitFailing) {
       this.commitFailing = true;
       this.o.metrics.degraded.set({ reason: 'disk' }, 1);
       this.o.log.error(
-        { err: errorMessage(err), pending: rows.length },
-        'journal commit failed (disk full or I/O error?): alarms and events still go out, telemetry waits; retrying',
+        { err: errorMessage(err), pending: this.inBatch },
+        `journal ${how === 'fsync' ? 'fsync' : 'commit'} failed (disk full or I/O error?): alarms and events still go out, telemetry waits; retrying`,
       );
     }
-    for (const row of [...this.unsynced.rows, ...rows]) if (row.env.kind !== 'telemetry') this.deliverNow(row);
+    for (const rows of [...this.posted, this.rows]) for (const row of rows) if (row.env.kind !== 'telemetry') this.deliverNow(row);
     this.settle();
-    this.retryTimer = setTimeout(() => this.flush(), this.o.retryMs ?? 1000);
-    this.retryTimer.unref();
+    if (how === 'fsync') return; // the writer retries it
+    this.retryTimer = setTimeout(() => this.flush(), this.o.retryMs ?? 1000).unref();
   }
 
   private stamp(e: DeviceEvent, device: DeviceRef): EventEnvelope {

@@ -21,12 +21,21 @@ import type Database from 'better-sqlite3';
 import type { EventEnvelope } from '../core/envelope.js';
 import { topics } from '../core/topics.js';
 import type { JournalRow } from '../journal/journal.js';
+import type { TxWriter } from '../journal/tx-writer.js';
 import { LightWrites } from '../journal/light-writes.js';
 import { createOutboxTables, type LaneStats, laneOf, readLaneStats, readUplinkState, TELEMETRY } from './outbox-tables.js';
 import type { Redactor } from './privacy.js';
 
 /** Rough per-row overhead (ids, index entries) added to payload and topic length in the budget. */
 const ROW_OVERHEAD = 96;
+
+/** The writes of the journal transaction hook (run in the journal's writer thread). */
+const INSERT_ROW =
+  'INSERT INTO outbox (lane, seq, event_id, topic, retain, created_at, bytes, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+const INSERT_RANGE =
+  "INSERT INTO outbox (lane, seq, first_seq, messages, event_id, topic, retain, created_at, bytes, payload) VALUES (2, ?, ?, ?, '', '', 0, ?, ?, '')";
+const BUMP =
+  'UPDATE outbox_stats SET pending = pending + ?, bytes = bytes + ?, enqueued = enqueued + ?, acked = acked + ?, evicted = evicted + ? WHERE lane = ?';
 
 /** One message to send; `id` is its outbox row (a telemetry row holds several). */
 export interface OutboxRow {
@@ -55,7 +64,7 @@ export interface OutboxOptions {
   root: string;
   /** Disk budget in bytes (payloads, topics and a per-row overhead). */
   maxBytes: number;
-  /** Called after a transaction that evicted telemetry (outside the transaction). */
+  /** Called after telemetry was evicted (outside the transaction). */
   onEvicted?: (count: number) => void;
   /** Rewrites personal data before the row is written (privacy.ts); the journal keeps the original. */
   redact?: Redactor;
@@ -68,22 +77,21 @@ export interface OutboxOptions {
 }
 
 export class Outbox {
-  private readonly insert: Database.Statement;
   private readonly bump: Database.Statement;
   private readonly totalBytes: Database.Statement;
   private readonly oldestTelemetry: Database.Statement;
   private readonly evictUpTo: Database.Statement;
   private readonly fetchLane: Database.Statement;
   private readonly fetchRow: Database.Statement;
-  private readonly insertRange: Database.Statement;
   private readonly rangeReadings: Database.Statement;
   private readonly deleteOne: Database.Statement;
   private readonly settle: Database.Statement;
   private readonly advance: Database.Statement;
+  private readonly evictTx: Database.Transaction<() => number>;
   /** Returns the telemetry found removed by the journal's retention. */
   private readonly ackTx: Database.Transaction<(rows: readonly OutboxRow[]) => number>;
   private readonly setState: Database.Statement;
-  /** Acknowledgements commit without an fsync (and, while the uplink drains, without waiting for the journal's worker). */
+  /** Acknowledgements and evictions commit without an fsync (and, while the uplink drains, without waiting for the journal's writers). */
   private readonly light: LightWrites;
   private evictedUnreported = 0;
   private evictScheduled = false;
@@ -94,16 +102,8 @@ export class Outbox {
   ) {
     createOutboxTables(db);
     this.light = new LightWrites(db);
-    this.insert = db.prepare(
-      'INSERT INTO outbox (lane, seq, event_id, topic, retain, created_at, bytes, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.bump = db.prepare(
-      'UPDATE outbox_stats SET pending = pending + ?, bytes = bytes + ?, enqueued = enqueued + ?, acked = acked + ?, evicted = evicted + ? WHERE lane = ?',
-    );
+    this.bump = db.prepare(BUMP);
     this.totalBytes = db.prepare('SELECT SUM(bytes) AS b FROM outbox_stats');
-    this.insertRange = db.prepare(
-      "INSERT INTO outbox (lane, seq, first_seq, messages, event_id, topic, retain, created_at, bytes, payload) VALUES (2, ?, ?, ?, '', '', 0, ?, ?, '')",
-    );
     this.oldestTelemetry = db.prepare('SELECT id, bytes, messages FROM outbox WHERE lane = 2 ORDER BY id LIMIT ?');
     this.evictUpTo = db.prepare('DELETE FROM outbox WHERE lane = 2 AND id <= ?');
     this.fetchLane = db.prepare(
@@ -124,6 +124,7 @@ export class Outbox {
     this.setState = db.prepare(
       'INSERT INTO uplink_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
     );
+    this.evictTx = db.transaction(() => this.evict());
     this.ackTx = db.transaction((rows: readonly OutboxRow[]) => {
       const n = [0, 0, 0];
       const b = [0, 0, 0];
@@ -150,16 +151,16 @@ export class Outbox {
 
   /**
    * Journal transaction hook: one outbox row per alarm or event (two for availability: the event
-   * and the retained availability topic), one per run of telemetry, then eviction if the budget
-   * is exceeded.
+   * and the retained availability topic), one per run of telemetry. Eviction follows the commit
+   * (`evictIfOverBudget`).
    */
-  readonly txHook = (rows: readonly JournalRow[]): void => {
+  readonly txHook = (rows: readonly JournalRow[], tx: TxWriter): void => {
     const now = (this.o.now ?? Date.now)();
     const n = [0, 0, 0];
     const b = [0, 0, 0];
     const add = (env: EventEnvelope, lane: number, topic: string, json: string, retain: boolean) => {
       const bytes = json.length + topic.length + ROW_OVERHEAD;
-      this.insert.run(lane, env.seq, env.id, topic, retain ? 1 : 0, now, bytes, json);
+      tx.run(INSERT_ROW, lane, env.seq, env.id, topic, retain ? 1 : 0, now, bytes, json);
       n[lane]! += 1;
       b[lane]! += bytes;
     };
@@ -170,7 +171,7 @@ export class Outbox {
     let bytes = 0;
     const endRun = () => {
       if (!count) return;
-      this.insertRange.run(last, first, count, now, bytes);
+      tx.run(INSERT_RANGE, last, first, count, now, bytes);
       n[TELEMETRY]! += count;
       b[TELEMETRY]! += bytes;
       count = bytes = 0;
@@ -196,14 +197,25 @@ export class Outbox {
         add(env, lane, topics.availability(this.o.root, env.device.id), json, true);
     }
     endRun();
-    for (let lane = 0; lane < 3; lane++) if (n[lane]) this.bump.run(n[lane]!, b[lane]!, n[lane]!, 0, 0, lane);
-    this.evictIfOverBudget();
+    for (let lane = 0; lane < 3; lane++) if (n[lane]) tx.run(BUMP, n[lane]!, b[lane]!, n[lane]!, 0, 0, lane);
   };
 
-  /** Deletes the oldest telemetry until the outbox is back under 98 % of its budget. Inside the caller's transaction. */
-  private evictIfOverBudget(): void {
+  /**
+   * Deletes the oldest telemetry until the outbox is back under 98 % of its budget, in a
+   * transaction without an fsync (run after each commit of the journal: new rows may have passed
+   * it). `waitForLock: false`: throws `JournalBusy`, having deleted nothing, while another
+   * connection holds the write lock.
+   */
+  evictIfOverBudget({ waitForLock = true } = {}): void {
+    if (((this.totalBytes.get() as { b: number | null }).b ?? 0) <= this.o.maxBytes) return;
+    const count = this.light.run(() => this.evictTx.immediate(), { waitForLock });
+    if (count) this.reportEvicted(count);
+  }
+
+  /** Returns the count of readings evicted. */
+  private evict(): number {
     const total = (this.totalBytes.get() as { b: number | null }).b ?? 0;
-    if (total <= this.o.maxBytes) return;
+    if (total <= this.o.maxBytes) return 0;
     const target = this.o.maxBytes * 0.98;
     let count = 0;
     let freed = 0;
@@ -223,9 +235,8 @@ export class Outbox {
       count += batchCount;
       freed += batchBytes;
     }
-    if (!count) return;
-    this.bump.run(-count, -freed, 0, 0, count, TELEMETRY);
-    this.reportEvicted(count);
+    if (count) this.bump.run(-count, -freed, 0, 0, count, TELEMETRY);
+    return count;
   }
 
   /** Counted; reported after the transaction (the pipeline must not be re-entered from inside its own commit). */

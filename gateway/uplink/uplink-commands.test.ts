@@ -63,6 +63,11 @@ describe('commands from the city platform', () => {
       'uplink connected, command subscription granted, driver running',
       () => gw.uplink?.commandsReady === true && gw.drivers.status()[0]?.state === 'running',
     );
+    // gas-1's availability acknowledged by the city broker: retained there before the recorder subscribes.
+    await waitFor(
+      'the availability of gas-1 sent',
+      () => gw.journal.query({ device: 'gas-1', type: 'device.availability' }).length > 0 && gw.uplink!.outbox.totalPending() === 0,
+    );
 
     // retained on the city broker: per-device availability (through the outbox) and the birth inventory
     const retained = await recorder(city.url, `${ROOT}/+/gas-1`);

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type EventKind, stampEvent } from '../core/envelope.js';
 import { Journal, type JournalRow } from '../journal/journal.js';
+import { DirectWriter } from '../journal/tx-writer.js';
 import { MIGRATIONS, migrate } from '../journal/migrations.js';
 import { classifyConnectError } from './connect-errors.js';
 import { Outbox, type OutboxOptions } from './outbox.js';
@@ -46,7 +47,11 @@ function outbox(o: Partial<OutboxOptions> = {}) {
   const { db } = journal;
   const ob = new Outbox(db, { root: 'cg/v1/s/g', maxBytes: 1e9, ...o });
   journal.addTxHook(ob.txHook);
-  const append = (rows: JournalRow[]) => journal.append(rows);
+  // As the uplink does after each commit: eviction follows.
+  const append = (rows: JournalRow[]) => {
+    journal.append(rows);
+    ob.evictIfOverBudget();
+  };
   return { db, ob, append, journal };
 }
 
@@ -109,7 +114,7 @@ describe('outbox', () => {
     ]);
   });
 
-  it('over budget: evicts the oldest telemetry only, counts it, reports it after the transaction', async () => {
+  it('over budget after a commit: evicts the oldest telemetry only, counts it, reports it after the transaction', async () => {
     const evictions: number[] = [];
     const { ob, append } = outbox({ maxBytes: 20_000, onEvicted: (n) => evictions.push(n) });
     for (let i = 0; i < 10; i++) append([row('alarm'), row('telemetry'), row('telemetry'), row('event')]);
@@ -131,7 +136,7 @@ describe('outbox', () => {
     const { db, ob } = outbox();
     expect(() =>
       db.transaction(() => {
-        ob.txHook([row('alarm'), row('telemetry')]);
+        ob.txHook([row('alarm'), row('telemetry')], new DirectWriter(db));
         throw new Error('disk full');
       })(),
     ).toThrow('disk full');

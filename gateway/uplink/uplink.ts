@@ -15,12 +15,13 @@ import type { DeviceEvent } from '../core/envelope.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Metrics } from '../core/metrics.js';
+import { JournalBusy } from '../journal/light-writes.js';
 import { CommandSubscription } from './command-subscription.js';
 import type { ConnectFailure } from './connect-errors.js';
 import { EvictionAlarm } from './eviction-alarm.js';
 import { Link, type LinkState } from './link-state.js';
 import { Outbox, type OutboxRow } from './outbox.js';
-import { type LaneStats, LANES, laneOf, TELEMETRY } from './outbox-tables.js';
+import { type LaneStats, LANES, TELEMETRY } from './outbox-tables.js';
 import { OutboxDrain } from './outbox-drain.js';
 import { type CommandResult, PlatformCommands } from './platform-commands.js';
 import { Presence } from './presence.js';
@@ -51,7 +52,7 @@ export interface UplinkOptions {
   /** Rewrites personal data of an event before it enters the outbox (the site's privacy setting). */
   redact?: Redactor;
   /** The journal: an outbox row is sent once its event survives power loss (`durableSeq`). */
-  durable?: { readonly durableSeq: number; onDurable(listener: () => void): void };
+  durable: { readonly durableSeq: number; onDurable(listener: () => void): void };
   metrics: Metrics;
   log: Logger;
   /** Tests: observe publishes and acknowledgements. */
@@ -86,7 +87,7 @@ export class Uplink {
       maxBytes: c.outbox.maxSizeMB * 1024 * 1024,
       onEvicted: (n) => this.eviction.onEvicted(n),
       redact: o.redact,
-      durableSeq: o.durable && (() => o.durable!.durableSeq),
+      durableSeq: () => o.durable.durableSeq,
     });
     this.link = new Link(this.outbox, o.metrics, o.log);
     this.presence = new Presence({
@@ -121,10 +122,11 @@ export class Uplink {
       log: o.log,
       trace: o.trace,
     });
-    // Rows committed and not yet durable were not fetched: fetch again once they are.
-    o.durable?.onDurable(() => {
+    // Rows are fetched once their events are durable; new rows may have passed the budget.
+    o.durable.onDurable(() => {
       for (let lane = 0; lane < LANES.length; lane++) this.drain.rowsAdded(lane);
       this.drain.schedulePump();
+      this.evictIfOverBudget();
     });
     this.gauges = new UplinkStats({
       outbox: this.outbox,
@@ -150,11 +152,16 @@ export class Uplink {
   }
 
   /** Journal transaction hook: register with `journal.addTxHook(uplink.txHook)`. */
-  readonly txHook = (rows: Parameters<Outbox['txHook']>[0]): void => {
-    this.outbox.txHook(rows);
-    for (const { env } of rows) this.drain.rowsAdded(laneOf(env.kind));
-    this.drain.schedulePump();
-  };
+  readonly txHook: Outbox['txHook'] = (rows, tx) => this.outbox.txHook(rows, tx);
+
+  /** After a commit: the event loop does not wait for the journal's writers (the next commit tries again). */
+  private evictIfOverBudget(): void {
+    try {
+      this.outbox.evictIfOverBudget({ waitForLock: false });
+    } catch (err) {
+      if (!(err instanceof JournalBusy)) this.o.log.error({ err: errorMessage(err) }, 'outbox eviction failed');
+    }
+  }
 
   get state(): LinkState {
     return this.link.state;

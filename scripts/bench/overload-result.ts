@@ -219,7 +219,7 @@ export function overloadResult(m: OverloadMeasurements): SectionResult {
     },
     {
       id: 'commits',
-      name: 'group commits during the overload',
+      name: 'batches committed during the overload (from the post to the answer)',
       value: `${fmtInt(commits.length)} (${fmt(commitRows / Math.max(1, commits.length), 0)} rows each on average; p50 ${fmt(commitLat.p50, 1)} ms, p99 ${fmt(commitLat.p99, 1)} ms, max ${fmt(commitLat.max, 1)} ms)`,
     },
     {
@@ -337,7 +337,7 @@ export function overloadResult(m: OverloadMeasurements): SectionResult {
       `Load: simulated \`generic-lel\` detectors polled round robin, normalised by the driver's \`normalise()\`, with levels below the low threshold: one \`gas.reading\` (telemetry) per device message. Open loop (rate x elapsed time, ticks of 1 ms). Alarms: ${ALARMS_PER_S}/s \`${ALARM_TYPE}\` (kind alarm) on their own timer during the overload.`,
       `Calibration (same run, same gateway): telemetry steps of ${stepMs / 1000} s at increasing rates; a rate counts when the generator stayed within ${SUSTAINED.maxLagMs} ms of schedule, p99 (device message to a subscriber of \`<root>/events/#\` in another process) <= ${SUSTAINED.p99Ms} ms and nothing was shed; a failed rate is retried twice. Capacity = the highest rate that counted.`,
       `Overload: ${OVERLOAD_FACTOR}x the capacity for ${overloadMs / 1000} s. The consumer of \`<root>/events/#\` stays subscribed (the same bus load as in the calibration); a second subscriber process on \`<root>/events/+/+/${ALARM_TYPE}\` (QoS 1) times the alarms: latency from \`pipeline.ingest\` to arrival, clocks calibrated by IPC ping.`,
-      'Where alarm latency goes: ingest -> handed to the local bus (its group commit done; `onDelivered`) -> delivered by the broker\'s emitter (an in-process aedes subscription, after the local-bus window and aedes\' queue) -> the subscriber process (socket, its event loop). Group commits are timed by wrapping `journal.append`.',
+      'Where alarm latency goes: ingest -> handed to the local bus (its group commit done; `onDelivered`) -> delivered by the broker\'s emitter (an in-process aedes subscription, after the local-bus window and aedes\' queue) -> the subscriber process (socket, its event loop). Batches are timed by wrapping `journal.post`: from the post to the answer of the journal\'s writer thread (committed and fsynced).',
       'Alarms lost: an alarm counts as lost unless its id is in the journal, its seq reached the alarm subscriber and its id is in the outbox alarm lane (lane 0). Shed: not stamped at ingest (alarms are never parked).',
       'Telemetry: offered = readings handed to `pipeline.ingest`; kept = telemetry rows the journal gained; shed = the gateway\'s own `shedCount` delta (coalesced to the latest reading per device and quantity, or the oldest dropped from a full queue); shed must equal offered - kept exactly.',
       'RSS: this section\'s process (gateway and load generator, compiled, with the service unit\'s V8 heap limit), sampled every 100 ms during the overload. Recovery: from the end of the load until `pipeline.pressure` is `ok`, nothing waits for a commit and the local-bus window is empty (polled every 5 ms).',

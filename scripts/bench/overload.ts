@@ -50,14 +50,16 @@ export async function benchOverload(opts: BenchOptions): Promise<SectionResult> 
     const g = gw;
     const pipeline = g.pipeline;
     const db = g.journal.db;
-    // Instrumentation only: each group commit's size and time (synchronous=FULL waits for fsync).
+    // Instrumentation only: each batch's size and time from its post to the journal's writer thread to its answer (committed and fsynced).
     const commits: { rows: number; ms: number }[] = [];
     let recordCommits = false;
-    const append = g.journal.append.bind(g.journal);
-    g.journal.append = (rows, o) => {
+    const post = g.journal.post.bind(g.journal);
+    g.journal.post = (rows, done) => {
       const t = now();
-      append(rows, o); // a try that finds the worker holding the write lock throws (JournalBusy): not a commit
-      if (recordCommits) commits.push({ rows: rows.length, ms: now() - t });
+      post(rows, (err) => {
+        if (recordCommits && !err) commits.push({ rows: rows.length, ms: now() - t });
+        done(err);
+      });
     };
     const rssReadyMB = process.memoryUsage.rss() / MB;
     const url = `mqtt://127.0.0.1:${g.broker.listeners[0]!.port}`;
