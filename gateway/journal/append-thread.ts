@@ -19,10 +19,12 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { LOWER_PRIORITY, THREAD_HEAP } from './journal-worker.js';
 import type { SqlValue, WriteRecorder } from './tx-writer.js';
 
 const THREAD = `
 const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_threads');
+${LOWER_PRIORITY}
 const { fsyncSync, openSync } = require('node:fs');
 const Database = require(workerData.lib);
 const db = new Database(workerData.path);
@@ -127,7 +129,7 @@ export class AppendThread {
   ) {
     const lib = createRequire(import.meta.url).resolve('better-sqlite3');
     // No execArgv: the gateway's loader flags (tsx) would cost the thread memory and it needs none.
-    this.worker = new Worker(THREAD, { eval: true, execArgv: [], workerData: { lib, ...o } });
+    this.worker = new Worker(THREAD, { eval: true, execArgv: [], resourceLimits: THREAD_HEAP, workerData: { lib, ...o } });
     this.worker.unref();
     this.worker.on('message', (m: { upTo?: number; error?: string; code?: string; syncError?: string }) => {
       if (this.closed) return;

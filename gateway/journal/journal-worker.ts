@@ -20,8 +20,19 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { CHUNK_SQL } from './device-index.js';
 
+/**
+ * For the journal's threads (this worker and the writer, append-thread.ts): a small V8 heap each
+ * (their garbage is short-lived: a batch's rows; V8's default young generation alone would hold
+ * tens of MB), and a lower CPU priority than the event loop (nice 10: on Linux a thread's own,
+ * set through its id), so that on a busy machine the event loop, which hands alarms on, runs first.
+ */
+export const THREAD_HEAP = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 };
+export const LOWER_PRIORITY =
+  "try { require('node:os').setPriority(Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()), 10); } catch {}";
+
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
+${LOWER_PRIORITY}
 const Database = require(workerData.lib);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = 1000');
@@ -75,7 +86,7 @@ export class JournalWorker {
   ) {
     const lib = createRequire(import.meta.url).resolve('better-sqlite3');
     // No execArgv: the gateway's loader flags (tsx) would cost the worker memory and it needs none.
-    this.worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { lib, ...o, sql: CHUNK_SQL } });
+    this.worker = new Worker(WORKER, { eval: true, execArgv: [], resourceLimits: THREAD_HEAP, workerData: { lib, ...o, sql: CHUNK_SQL } });
     this.worker.unref();
     this.worker.once('error', onFailure);
   }
