@@ -167,6 +167,8 @@ export class AppendThread {
   close(): Promise<void> {
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.closed = true;
+    // The process waits for the thread's last commits (it may have nothing else left to do).
+    this.worker.ref();
     this.worker.postMessage('close');
     return exited;
   }

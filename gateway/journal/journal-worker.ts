@@ -109,6 +109,7 @@ export class JournalWorker {
   /** Resolves when the thread ended (its connection closed). */
   close(): Promise<void> {
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.ref(); // the process waits for it
     this.worker.postMessage('close');
     return exited;
   }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,6 +156,30 @@ describe('journal', () => {
     expect(journal.db.prepare('SELECT seq FROM later').pluck().all()).toEqual([2]);
     other.close();
     await journal.close();
+  });
+
+  it("close commits what was posted before the process ends, even when nothing else keeps it running", async () => {
+    const { path, journal } = open();
+    await journal.close();
+    // A process that posts, closes and has nothing else to do (as a gateway stopping).
+    const script = `
+      import { stampEvent } from ${JSON.stringify(new URL('../core/envelope.ts', import.meta.url).pathname)};
+      import { Journal } from ${JSON.stringify(new URL('./journal.ts', import.meta.url).pathname)};
+      const j = new Journal({ path: ${JSON.stringify(path)}, synchronous: 'FULL', retention: { maxAgeDays: 30, maxSizeMB: 100 } });
+      const device = { id: 'a', family: 'gas-detector', tags: [] };
+      for (let seq = 1; seq <= 2000; seq++) {
+        const env = stampEvent({ deviceId: 'a', type: 'x', kind: 'event', severity: 'info', data: { seq } }, { site: 's', gateway: 'g', seq, device });
+        j.post([{ env, json: JSON.stringify(env) }], () => {});
+      }
+      await j.close();
+      console.log('closed');
+    `;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect([run.status, run.stdout.trim()]).toEqual([0, 'closed']);
+    const again = new Journal({ path, synchronous: 'FULL', retention: { maxAgeDays: 30, maxSizeMB: 100 } });
+    expect([again.count(), again.lastSeq()]).toEqual([2000, 2000]);
+    await again.close();
   });
 
   it('a hook that throws while a batch is posted: post throws, nothing is posted', async () => {
