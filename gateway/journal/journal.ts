@@ -12,8 +12,9 @@
  * Durability (sqlite.org/wal.html, sqlite.org/pragma.html#pragma_synchronous): with
  * `synchronous: FULL` the writer fsyncs the WAL after each commit, so an answered batch survives
  * power loss; with NORMAL it survives a crash of the process. The event loop waits for neither.
- * Every write on the journal's own connection (queries, retention, the uplink's acknowledgements)
- * keeps the configured `synchronous`, but the acknowledgements, which need no sync (light-writes.ts).
+ * Every write on the journal's own connection (retention, the alarm engine's writes of their own)
+ * keeps the configured `synchronous`, but the uplink's acknowledgements and evictions, which need no
+ * sync (light-writes.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
