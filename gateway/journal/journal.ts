@@ -194,7 +194,12 @@ export class Journal {
       this.append(rows);
       return void setImmediate(done, null);
     }
-    this.write(rows, this.recorder);
+    try {
+      this.write(rows, this.recorder);
+    } catch (err) {
+      this.recorder.take(); // what the batch recorded before the hook threw
+      throw err;
+    }
     const ops = this.recorder.take();
     this.appended(rows);
     const last = this.appendedSeq;
@@ -217,12 +222,7 @@ export class Journal {
       tx.run(INSERT_EVENT, env.seq, env.id, Date.parse(env.receivedAt), env.device.id, env.device.family, env.type, env.kind, env.severity, json);
     }
     tx.run(SAVE_SEQ, rows[rows.length - 1]!.env.seq);
-    try {
-      for (const hook of this.txHooks) hook(rows, tx);
-    } catch (err) {
-      if (tx instanceof WriteRecorder) tx.take();
-      throw err;
-    }
+    for (const hook of this.txHooks) hook(rows, tx);
   }
 
   /** After a batch was appended or posted: the device index and checkpoints follow. */
