@@ -195,7 +195,7 @@ export class OutboxDrain {
     this.ackTimer = setTimeout(() => this.flushAcks(), ACK_DELAY_MS);
   }
 
-  /** `waitForLock`: when the connection ends (rare); while draining, a commit that finds the journal's worker holding the lock goes later. */
+  /** `waitForLock`: when the connection ends (rare); while draining, a commit that finds one of the journal's threads holding the lock goes later. */
   private flushAcks(waitForLock = false): void {
     this.ackScheduled = false;
     clearTimeout(this.ackTimer);

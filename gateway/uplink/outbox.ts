@@ -330,7 +330,8 @@ export class Outbox {
   /**
    * Deletes acknowledged rows, in one transaction without an fsync: lost in a power cut, they are
    * only sent again (same ids). `waitForLock: false`: throws `JournalBusy`, having deleted
-   * nothing, while the journal's worker holds the write lock, so the event loop does not wait for it.
+   * nothing, while one of the journal's threads (writer, worker) holds the write lock, so the
+   * event loop does not wait for it.
    */
   ack(rows: readonly OutboxRow[], { waitForLock = true } = {}): void {
     // Reported once committed: a rolled-back acknowledgement evicted nothing.
