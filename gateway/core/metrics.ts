@@ -84,7 +84,7 @@ export function createMetrics() {
     }),
     journalLagSeconds: new Histogram({
       name: 'gateway_journal_lag_seconds',
-      help: 'Time from the device message reaching the gateway to its event being committed',
+      help: 'Per committed batch: time from its first event\'s device message reaching the gateway to the commit',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
       registers: [registry],
     }),

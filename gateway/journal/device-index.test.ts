@@ -10,8 +10,8 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { stampEvent } from '../core/envelope.js';
 import { waitFor } from '../testing/wait-for.js';
-import { INDEX_PAGE_BYTES, indexFileOf } from './device-index.js';
-import { INDEX_EVERY, Journal, type JournalRow } from './journal.js';
+import { INDEX_EVERY, INDEX_PAGE_BYTES, indexFileOf } from './device-index.js';
+import { Journal, type JournalRow } from './journal.js';
 
 const DEVICES = 40;
 

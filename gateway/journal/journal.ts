@@ -22,7 +22,7 @@ import Database from 'better-sqlite3';
 import type { EventEnvelope } from '../core/envelope.js';
 import { GatewayError } from '../core/errors.js';
 import { AppendThread, AppendThreadEnded } from './append-thread.js';
-import { attachDeviceIndex, CHUNK_SQL, deviceParams, indexChunk, indexFileOf, ofDevices } from './device-index.js';
+import { attachDeviceIndex, CHUNK_SQL, deviceParams, INDEX_EVERY, INDEX_MIN_INTERVAL_MS, indexChunk, indexFileOf, ofDevices } from './device-index.js';
 import { JournalWorker } from './journal-worker.js';
 import { type AppliedMigration, migrate } from './migrations.js';
 import { DirectWriter, type TxWriter, WriteRecorder } from './tx-writer.js';
@@ -31,16 +31,6 @@ import { DirectWriter, type TxWriter, WriteRecorder } from './tx-writer.js';
 const BODIES_CHUNK = 500;
 /** Events appended between two checkpoint requests to the worker. */
 const CHECKPOINT_EVERY = 500;
-/**
- * Events appended between two chunks of the device index, by default: also about the most a
- * query scans of the unindexed tail. A chunk touches about one leaf page per device in each of
- * the index's B-trees whatever its size, and each page goes to the index's WAL and then to its
- * file, so few large chunks write far less than many small ones. Measured with 4,000 devices and
- * a million events indexed, batches of 16 (a site at a moderate rate): chunks of 500 events made
- * the process write 23.5 KiB per event in all (journal and index) and spend 28 us of CPU on it;
- * chunks of 10,000: 12.7 KiB and 23 us.
- */
-export const INDEX_EVERY = 10_000;
 /**
  * WAL pages at which the worker's checkpoint becomes FULL (see journal-worker.ts): under steady
  * appends a PASSIVE checkpoint never catches the writer, and the WAL only starts over once one
@@ -117,6 +107,8 @@ export class Journal {
   private sinceCheckpoint = 0;
   private sinceIndex = 0;
   private readonly indexEvery: number;
+  private indexedAt = -Infinity;
+  private indexTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: JournalOptions) {
     this.indexEvery = opts.indexEvery ?? INDEX_EVERY;
@@ -230,8 +222,15 @@ export class Journal {
     this.appendedSeq = rows[rows.length - 1]!.env.seq;
     this.sinceCheckpoint += rows.length;
     this.sinceIndex += rows.length;
-    if (this.sinceIndex >= this.indexEvery) this.requestWork();
+    if (this.sinceIndex >= this.indexEvery && this.indexDue()) this.requestWork();
     else if (this.sinceCheckpoint >= CHECKPOINT_EVERY) this.requestCheckpoint();
+  }
+
+  /** Whether the next chunk of the index may start now; if not, it starts when it may. */
+  private indexDue(): boolean {
+    const wait = this.indexedAt + INDEX_MIN_INTERVAL_MS - performance.now();
+    if (wait > 0) this.indexTimer ??= setTimeout(() => this.requestWork(), wait).unref();
+    return wait <= 0;
   }
 
   /** The writer thread, started at the first post; undefined where it cannot run. */
@@ -269,6 +268,9 @@ export class Journal {
   /** Device index and checkpoint: on the worker, or here when it cannot run (in-memory journal, worker failed). */
   private requestWork(): void {
     this.sinceCheckpoint = this.sinceIndex = 0;
+    this.indexedAt = performance.now();
+    clearTimeout(this.indexTimer);
+    this.indexTimer = undefined;
     const worker = this.startedWorker();
     if (worker) worker.request();
     else while (indexChunk(this.db) > 0);
@@ -389,6 +391,7 @@ export class Journal {
    * connection too (what replaces the database files on disk waits for it).
    */
   close(): Promise<void> {
+    clearTimeout(this.indexTimer);
     const closed = [this.worker?.close(), this.writer?.close()];
     this.worker = this.writer = undefined;
     if (this.db.open) this.db.close();

@@ -53,9 +53,10 @@ export class Pipeline {
   private rows: Row[] = [];
   /** Events accepted since the last commit, per family and kind: the metric is added to once per commit (a labelled counter per event costs more). */
   private readonly accepted = new Map<string, Record<EventKind, number>>();
-  /** Batches posted to the journal and not yet durable, in seq order, and their row count. */
+  /** Batches posted to the journal and not yet durable, in seq order; their rows, and of them telemetry. */
   private posted: Row[][] = [];
   private postedRows = 0;
+  private postedTelemetry = 0;
   /** Batches posted so far; the answers of those before `staleBefore` are stale (taken back after a failure). */
   private posts = 0;
   private staleBefore = 0;
@@ -72,7 +73,7 @@ export class Pipeline {
   private retryTimer: NodeJS.Timeout | undefined;
   private commitFailing = false;
   private shed = 0;
-  /** `committed()` callers waiting for nothing to be pending. */
+  /** `committed()` callers (resolved when nothing is pending). */
   private readonly idleWaiters: (() => void)[] = [];
   private readonly limits: PipelineLimits;
   private readonly committedListeners: CommittedListener[] = [];
@@ -190,8 +191,8 @@ export class Pipeline {
 
   /** Queue depths, for /healthz and /metrics. */
   get depths(): { urgent: number; telemetry: number } {
-    let telemetry = this.parked.size;
-    for (const rows of [this.rows, ...this.posted]) for (const r of rows) if (r.env.kind === 'telemetry') telemetry++;
+    let telemetry = this.parked.size + this.postedTelemetry;
+    for (const r of this.rows) if (r.env.kind === 'telemetry') telemetry++;
     return { urgent: this.pendingCount - telemetry, telemetry };
   }
 
@@ -224,6 +225,7 @@ export class Pipeline {
       this.postedRows += rows.length;
       this.posts++;
       for (const r of rows) if (r.env.kind === 'alarm') this.deliverNow(r); // before their commit
+      this.postedTelemetry += rows.filter((r) => r.env.kind === 'telemetry').length;
     }
     this.settle();
   }
@@ -241,22 +243,21 @@ export class Pipeline {
   private durable(rows: readonly Row[]): void {
     this.postedRows -= rows.length;
     const m = this.o.metrics;
-    const now = Date.now();
     m.journalLastSeq.set(rows[rows.length - 1]!.env.seq);
+    m.journalLagSeconds.observe((Date.now() - Date.parse(rows[0]!.env.receivedAt)) / 1000);
     const published: Record<EventKind, number> = { alarm: 0, event: 0, telemetry: 0 }; // counted per batch: cheaper
     for (const row of rows) {
-      m.journalLagSeconds.observe((now - Date.parse(row.env.receivedAt)) / 1000);
       published[row.env.kind]++;
       this.deliverNow(row);
       this.call(this.committedListeners, row.env, row.json);
     }
+    this.postedTelemetry -= published.telemetry;
     for (const kind of EventKind.options) if (published[kind]) m.eventsPublished.inc({ kind }, published[kind]);
   }
 
   /**
-   * Moves waiting telemetry, oldest first, into the next transaction while it has room (one
-   * transaction's worth: an alarm stamped meanwhile commits behind no more), downstream takes it
-   * and the tick's time budget lasts.
+   * Moves waiting telemetry, oldest first, into the next transaction while it has room (one transaction's
+   * worth: an alarm stamped meanwhile commits behind no more), downstream takes it and the tick's budget lasts.
    */
   private fill(all: boolean): void {
     if (this.commitFailing && !all) return;
@@ -305,10 +306,9 @@ export class Pipeline {
   }
 
   /**
-   * A batch was not stored. `refused`: the writer's commit failed, and nothing of the batches
-   * posted since is written: they are taken back, to be posted again. `unposted`: the batch could
-   * not be posted (those posted before it commit as usual). `fsync`: the writer's fsync failed; its
-   * batches are committed, and it retries.
+   * A batch was not stored. `refused`: the writer's commit failed, and nothing posted since is
+   * written: taken back, to be posted again. `unposted`: the batch could not be posted (those before
+   * it commit as usual). `fsync`: the writer's fsync failed; its batches are committed, it retries.
    */
   private commitFailed(err: unknown, how: 'refused' | 'unposted' | 'fsync'): void {
     // Keep the events and retry: a full disk or an I/O error must not lose what drivers reported. Alarms and
@@ -318,7 +318,7 @@ export class Pipeline {
       this.staleBefore = this.posts;
       this.rows = [...this.posted.flat(), ...this.rows];
       this.posted = [];
-      this.postedRows = 0;
+      this.postedRows = this.postedTelemetry = 0;
     }
     if (!this.commitFailing) {
       this.commitFailing = true;
