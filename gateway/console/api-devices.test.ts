@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../core/alarm-types.js';
+import { indexChunk } from '../journal/device-index.js';
 import { DeviceFacts, downsample } from './api-devices.js';
 import { consoleClient } from './testing/console-client.js';
 import { ADMIN, type DevicesConsole, devicesConsole, READER } from './testing/devices-console.js';
@@ -159,6 +160,35 @@ describe('console devices API', () => {
 });
 
 describe('console devices API queries', () => {
+  it('lists each device\'s last contact from the device index and from the unindexed tail, read once for all', async () => {
+    const devices = ['gas-a', 'gas-b', 'gas-c'].map((id) => ({ id, family: 'gas-detector', tags: [] }));
+    const c = await devicesConsole({ devices });
+    try {
+      const t = Date.now();
+      c.append([
+        { device: 'gas-a', type: 'gas.reading', kind: 'telemetry', at: t - 5 * HOUR },
+        { device: 'gas-b', type: 'gas.reading', kind: 'telemetry', at: t - 4 * HOUR },
+      ]);
+      while (indexChunk(c.journal.db) > 0);
+      c.append([
+        // Not contact: an alarm and an availability verdict.
+        { device: 'gas-a', type: 'alarm.raised', at: t - HOUR },
+        { device: 'gas-a', type: 'device.availability', data: { online: false }, at: t - HOUR },
+        { device: 'gas-b', type: 'gas.reading', kind: 'telemetry', at: t - 2 * HOUR },
+        { device: 'gas-c', type: 'gas.reading', kind: 'telemetry', at: t - 3 * HOUR },
+      ]);
+      expect(c.journal.db.prepare("SELECT value FROM idx.state WHERE key = 'upto'").pluck().get()).toBe(2);
+      const facts = new DeviceFacts(c.journal.db, { db: c.journal.db, devices: () => new Map(devices.map((d) => [d.id, d])), activeAlarms: () => [] });
+      const expected = { 'gas-a': t - 5 * HOUR, 'gas-b': t - 2 * HOUR, 'gas-c': t - 3 * HOUR };
+      const iso = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, new Date(v).toISOString()]));
+      expect(Object.fromEntries(facts.list().map((d) => [d.id, d.lastSeen]))).toEqual(iso(expected));
+      // One device alone reads the same.
+      expect(Object.fromEntries(devices.map((d) => [d.id, facts.row(d).lastSeen]))).toEqual(iso(expected));
+    } finally {
+      await c.close();
+    }
+  });
+
   it("read one device's events through the journal's device index, never a scan of the events table", async () => {
     const c = await devicesConsole({ devices: [] });
     try {
@@ -169,7 +199,7 @@ describe('console devices API queries', () => {
       new DeviceFacts(db, { db, devices: () => new Map(), activeAlarms: () => [] });
       db.prepare = prepare;
       const perDevice = sources.filter((sql) => sql.includes('idx.by_device'));
-      expect(perDevice).toHaveLength(4);
+      expect(perDevice).toHaveLength(5);
       for (const sql of perDevice) {
         const names = [...new Set(sql.match(/@\w+/g))].map((n) => n.slice(1));
         const params = Object.fromEntries(names.map((n) => [n, /^d\d+$|^type$/.test(n) ? 'x' : 1]));

@@ -9,13 +9,14 @@
  *
  * The inventory says which devices exist; the journal what they said. Each figure is a look-up in
  * one of the journal's indexes (the last `device.availability` event, the last battery report, the
- * last event), never a scan of a device's history; readings read at most READINGS_MAX_ROWS
+ * last event), never a scan of a device's history (the list reads the journal's unindexed tail
+ * once for all devices); readings read at most READINGS_MAX_ROWS
  * telemetry events of the time range and are averaged down to READINGS_POINTS per series.
  */
 import type Database from 'better-sqlite3';
 import { type Alarm, summary } from '../core/alarm-types.js';
 import type { DeviceRef, EventEnvelope } from '../core/envelope.js';
-import { deviceParams, ofDevices } from '../journal/device-index.js';
+import { deviceParams, ofDevices, UPTO } from '../journal/device-index.js';
 import { intParam, type Redact, shown } from './api-events.js';
 import { type ApiRouter, HttpError, sendJson } from './console-router.js';
 
@@ -28,6 +29,9 @@ export const BATTERY_EVENTS: string[] = ['device.heartbeat', 'device.battery-low
 export const PART_KEYS: string[] = ['port', 'connectorId', 'channel', 'lamp'];
 /** An alarm is a fault when its trigger's type has a `fault` part (`gas.fault`, `pile.fault`). */
 export const isFault = (a: Alarm): boolean => /(^|\.)fault(\.|$)/.test(a.trigger.type);
+
+/** A device's events that count as contact: not availability (the gateway's or the liveness timer's verdict) nor alarms. */
+const SEEN = "type <> 'device.availability' AND type NOT LIKE 'alarm.%'";
 
 export const READINGS_MAX_ROWS = 20_000;
 export const READINGS_POINTS = 600;
@@ -79,6 +83,8 @@ export interface DeviceRoutesOptions {
 export class DeviceFacts {
   private readonly lastOfType: Database.Statement;
   private readonly lastSeen: Database.Statement;
+  private readonly tailSeen: Database.Statement;
+  private readonly indexedSeen: Database.Statement;
   private readonly firstAt: Database.Statement;
   private readonly telemetry: Database.Statement;
   private readonly events: Database.Statement;
@@ -91,8 +97,11 @@ export class DeviceFacts {
     this.lastOfType = db.prepare(
       `SELECT body FROM events WHERE ${ofDevices(1, { where: 'type = @type', newest: '1' })} ORDER BY seq DESC LIMIT 1`,
     );
-    this.lastSeen = db.prepare(
-      `SELECT received_at AS at FROM events WHERE ${ofDevices(1, { where: "type <> 'device.availability' AND type NOT LIKE 'alarm.%'", newest: '1' })} ORDER BY seq DESC LIMIT 1`,
+    this.lastSeen = db.prepare(`SELECT received_at AS at FROM events WHERE ${ofDevices(1, { where: SEEN, newest: '1' })} ORDER BY seq DESC LIMIT 1`);
+    // The list reads the unindexed tail once for every device (once per device: seconds with thousands), then the index.
+    this.tailSeen = db.prepare(`SELECT device_id AS id, received_at AS at, MAX(seq) FROM events WHERE seq > ${UPTO} AND ${SEEN} GROUP BY device_id`);
+    this.indexedSeen = db.prepare(
+      `SELECT received_at AS at FROM events WHERE seq = (SELECT seq FROM idx.by_device WHERE device_id = @d0 AND ${SEEN} ORDER BY seq DESC LIMIT 1)`,
     );
     this.firstAt = db.prepare('SELECT seq FROM events WHERE received_at >= ? ORDER BY received_at LIMIT 1');
     this.telemetry = db.prepare(
@@ -105,13 +114,19 @@ export class DeviceFacts {
 
   list(): DeviceRow[] {
     const alarms = this.o.activeAlarms();
-    return [...this.o.devices().values()].filter((d) => d.family !== 'gateway').map((d) => this.row(d, alarms));
+    const tail = new Map((this.tailSeen.all() as { id: string; at: number }[]).map((r) => [r.id, r.at]));
+    const seen = (id: string) => tail.get(id) ?? (this.indexedSeen.get(deviceParams([id])) as { at: number } | undefined)?.at;
+    return [...this.o.devices().values()].filter((d) => d.family !== 'gateway').map((d) => this.row(d, alarms, seen));
   }
 
-  row(d: DeviceRef, alarms: readonly Alarm[] = this.o.activeAlarms()): DeviceRow {
+  row(
+    d: DeviceRef,
+    alarms: readonly Alarm[] = this.o.activeAlarms(),
+    lastSeen = (id: string) => (this.lastSeen.get(deviceParams([id])) as { at: number } | undefined)?.at,
+  ): DeviceRow {
     const config = (this.o.deviceConfig?.(d.id) ?? {}) as { name?: unknown; model?: unknown };
     const availability = this.last(d.id, 'device.availability');
-    const seen = this.lastSeen.get(deviceParams([d.id])) as { at: number } | undefined;
+    const seen = lastSeen(d.id);
     const battery = BATTERY_EVENTS.map((t) => this.last(d.id, t))
       .filter((e): e is EventEnvelope => typeof e?.data.battery === 'number')
       .sort((a, b) => b.seq - a.seq)[0];
@@ -128,7 +143,7 @@ export class DeviceFacts {
       online: availability ? availability.data.online === true : null,
       ...(availability && typeof availability.data.reason === 'string' ? { reason: availability.data.reason } : {}),
       ...(availability ? { since: availability.receivedAt } : {}),
-      ...(seen ? { lastSeen: new Date(seen.at).toISOString() } : {}),
+      ...(seen !== undefined ? { lastSeen: new Date(seen).toISOString() } : {}),
       ...(battery ? { battery: battery.data.battery as number, batteryAt: battery.receivedAt } : {}),
       faults,
       alarms: mine.length - faults,
