@@ -160,7 +160,7 @@ describe('console devices API', () => {
 });
 
 describe('console devices API queries', () => {
-  it('lists each device\'s last contact from the device index and from the unindexed tail, read once for all', async () => {
+  it("lists each device's last contact from the device index and from the unindexed tail, as one device's page does", async () => {
     const devices = ['gas-a', 'gas-b', 'gas-c'].map((id) => ({ id, family: 'gas-detector', tags: [] }));
     const c = await devicesConsole({ devices });
     try {

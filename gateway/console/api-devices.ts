@@ -9,9 +9,9 @@
  *
  * The inventory says which devices exist; the journal what they said. Each figure is a look-up in
  * one of the journal's indexes (the last `device.availability` event, the last battery report, the
- * last event), never a scan of a device's history (the list reads the journal's unindexed tail
- * once for all devices); readings read at most READINGS_MAX_ROWS
- * telemetry events of the time range and are averaged down to READINGS_POINTS per series.
+ * last event), never a scan of a device's history; the list reads the journal's unindexed tail
+ * once for all devices. Readings read at most READINGS_MAX_ROWS telemetry events of the time
+ * range and are averaged down to READINGS_POINTS per series.
  */
 import type Database from 'better-sqlite3';
 import { type Alarm, summary } from '../core/alarm-types.js';
