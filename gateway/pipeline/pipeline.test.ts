@@ -300,6 +300,21 @@ describe("pipeline with synchronous FULL: batches commit on the journal's writer
     expect(delivered).toEqual(['1 gas.reading', '2 gas.reading']);
   });
 
+  it('counts what waits for the writer in its queue depths, telemetry apart, until each batch is answered', async () => {
+    const { journal, pipeline } = setupFull();
+    pipeline.ingest(reading);
+    await tick(); // batch 1: a reading
+    pipeline.ingest(alarm);
+    pipeline.ingest({ ...reading, data: { lel: 3 } });
+    await journal.answered(2); // batch 2: the alarm and a reading
+    expect(pipeline.depths).toEqual({ urgent: 1, telemetry: 2 });
+    journal.release();
+    expect(pipeline.depths).toEqual({ urgent: 1, telemetry: 1 });
+    journal.release();
+    await pipeline.committed();
+    expect(pipeline.depths).toEqual({ urgent: 0, telemetry: 0 });
+  });
+
   it('an alarm is posted right after the callback that ingested it and handed on at once, before its commit; the rest once answered', async () => {
     const { journal, pipeline, delivered } = setupFull();
     pipeline.ingest(reading);

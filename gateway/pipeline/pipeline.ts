@@ -224,8 +224,8 @@ export class Pipeline {
       this.posted.push(rows);
       this.postedRows += rows.length;
       this.posts++;
-      for (const r of rows) if (r.env.kind === 'alarm') this.deliverNow(r); // before their commit
-      this.postedTelemetry += rows.filter((r) => r.env.kind === 'telemetry').length;
+      // Alarms go out before their commit.
+      for (const r of rows) if (r.env.kind === 'alarm') this.deliverNow(r); else if (r.env.kind === 'telemetry') this.postedTelemetry++;
     }
     this.settle();
   }
