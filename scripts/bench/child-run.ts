@@ -18,6 +18,10 @@ const TAIL_BYTES = 4_000;
 
 export interface SectionProcessOptions {
   execArgv?: string[];
+  /** The child's environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** Called with every other message the child sends (e.g. for its turn); `reply` answers it. */
+  onMessage?: (m: unknown, reply: (answer: unknown) => void) => void;
   /** Where the child's stderr is forwarded as it comes (default: this process's stderr). */
   forward?: (chunk: Buffer) => void;
 }
@@ -31,6 +35,7 @@ export function runSectionProcess(
   return new Promise((resolve, reject) => {
     const proc = fork(modulePath, args, {
       execArgv: o.execArgv ?? [],
+      env: o.env ?? process.env,
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
@@ -43,6 +48,7 @@ export function runSectionProcess(
     let result: SectionResult | undefined;
     let error: string | undefined;
     proc.on('message', (m: SectionMessage) => {
+      if (!m.result && !m.error) return o.onMessage?.(m, (answer) => proc.connected && proc.send(answer as object));
       result = m.result ?? result;
       error = m.error ?? error;
     });

@@ -5,6 +5,7 @@
  * bounded by its duration and by a per-tick cap.
  */
 import type { Child } from './ipc.js';
+import { betweenSteps } from './turns.js';
 import { fmt, fmtInt, type LatencySummary, now, sleep, summarise } from './stats.js';
 
 export interface OfferResult {
@@ -181,7 +182,8 @@ export async function runStep(
 
 /**
  * The rate sweep: a fixed moderate rate first, then increasing rates until one is not
- * sustained twice in a row (bounded by the list: a failed rate is retried once).
+ * sustained twice in a row (bounded by the list: a failed rate is retried once). Between two
+ * steps, the sections that take turns (turns.ts) run theirs.
  */
 export async function sweep(
   opts: { quick: boolean; log: (l: string) => void },
@@ -206,6 +208,7 @@ export async function sweep(
   await runStep('warm-up', 2_000, opts.quick ? 500 : 2_000, driver, sub, subOffset);
   const moderate = await runStep('2000/s', 2_000, moderateMs, driver, sub, subOffset);
   show(moderate);
+  await betweenSteps(0);
   const steps: StepRow[] = [];
   let best: StepRow | undefined;
   for (const rate of rates) {
@@ -214,14 +217,14 @@ export async function sweep(
     steps.push(r);
     if (!r.sustained) {
       // One retry, so that a single stall of a shared machine does not end the sweep.
-      await sleep(2_000);
+      await betweenSteps(2_000);
       r = await runStep(`${rate}/s retry`, rate, stepMs, driver, sub, subOffset);
       show(r);
       steps.push(r);
       if (!r.sustained) break;
     }
     best = r;
-    await sleep(300);
+    await betweenSteps(300);
   }
   return { moderate, steps, best };
 }

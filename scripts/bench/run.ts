@@ -9,6 +9,7 @@
  *
  * Adding a section = one entry in SECTIONS (see types.ts for the contract). A section's module is
  * imported only by the process that runs it: its RSS holds that section's code, not every section's.
+ * The sections whose maxima are compared (`takesTurns`) run together and take turns (turns.ts).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -17,6 +18,7 @@ import { GATEWAY_NODE_FLAGS } from '../../gateway/core/node-flags.js';
 import { buildCompiledBench, COMPILED_BENCH, REPO } from './build.js';
 import { reportUncaught, runSectionProcess } from './child-run.js';
 import { benchPlots } from './plots.js';
+import { nextTurn, runPlan, TURNS_ENV, type TurnMessage, TurnTable } from './turns.js';
 import {
   failed as isFailed,
   machine,
@@ -34,11 +36,13 @@ export const SECTIONS: Section[] = [
     id: 'pipeline',
     title: 'Gateway pipeline: normalise + journal + local publish',
     compiled: true,
+    takesTurns: true,
     run: async (o) => (await import('./pipeline.js')).benchPipeline(o),
   },
   {
     id: 'bare-relay',
     title: 'Floor: bare MQTT relay (aedes + MQTT.js subscribe and republish)',
+    takesTurns: true,
     run: async (o) => (await import('./bare-relay.js')).benchBareRelay(o),
   },
   {
@@ -80,6 +84,7 @@ export const SECTIONS: Section[] = [
   {
     id: 'node-red',
     title: 'Peer: Node-RED 4 doing the same gas job (MQTT in, normalise + threshold, MQTT out to the bus and the city)',
+    takesTurns: true,
     run: async (o) => (await import('./node-red.js')).benchNodeRed(o),
   },
   {
@@ -153,17 +158,33 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
  * Runs one section in a fresh process (this file with --child, compiled or under tsx) with the
  * gateway's V8 heap limit, as an installed gateway runs, and returns its result.
  */
-function runInChild(section: Section, quick: boolean): Promise<SectionResult> {
+function runInChild(section: Section, quick: boolean, turns?: Turns): Promise<SectionResult> {
   const args = ['--child', section.id, ...(quick ? ['--quick'] : [])];
+  const o = {
+    ...(turns && {
+      env: { ...process.env, [TURNS_ENV]: '1' },
+      onMessage: (m: unknown, reply: (answer: unknown) => void) => {
+        if ((m as TurnMessage).turn === 'wait') turns.onWait(reply);
+      },
+    }),
+  };
   return section.compiled
-    ? runSectionProcess(join(COMPILED_BENCH, 'run.js'), args, { execArgv: [...GATEWAY_NODE_FLAGS] })
-    : runSectionProcess(HERE, args, { execArgv: ['--import', 'tsx', ...GATEWAY_NODE_FLAGS] });
+    ? runSectionProcess(join(COMPILED_BENCH, 'run.js'), args, { ...o, execArgv: [...GATEWAY_NODE_FLAGS] })
+    : runSectionProcess(HERE, args, { ...o, execArgv: ['--import', 'tsx', ...GATEWAY_NODE_FLAGS] });
 }
+
+/** A section's place in the turns of its group: the table, and what to do when it asks for its turn. */
+interface Turns {
+  table: TurnTable;
+  onWait: (reply: (m: TurnMessage) => void) => void;
+}
+
 
 async function childMain(id: string, quick: boolean): Promise<void> {
   const section = SECTIONS.find((s) => s.id === id)!;
   const opts: BenchOptions = { quick, log };
   reportUncaught();
+  await nextTurn();
   try {
     const result = toSectionResult(await section.run(opts));
     process.send?.({ result });
@@ -203,10 +224,9 @@ async function main(): Promise<void> {
   const runDate = new Date().toISOString();
   const fresh: StoredSection[] = [];
   let failed = 0;
-  for (const section of selected) {
-    log(`\n[${section.id}] ${section.title}`);
+  const runOne = async (section: Section, turns?: Turns): Promise<StoredSection> => {
+    if (!turns) log(`\n[${section.id}] ${section.title}`);
     const started = Date.now();
-    const sectionMachine = machine();
     const stored: StoredSection = {
       id: section.id,
       title: section.title,
@@ -214,28 +234,58 @@ async function main(): Promise<void> {
       date: new Date(started).toISOString(),
       durationS: 0,
       quick: args.quick,
-      machine: { ...m, loadAvg: sectionMachine.loadAvg },
+      machine: { ...m, loadAvg: machine().loadAvg },
       status: 'ok',
       result: { figures: [] },
     };
-    // Later sections may compare with earlier ones of this run (the peers use the gateway's capacity).
-    process.env.BENCH_RESULTS_FILE = outMd;
-    process.env.BENCH_RUN_RESULTS = JSON.stringify(
-      Object.fromEntries(fresh.filter((s) => !isFailed(s)).map((s) => [s.id, s.result])),
-    );
     try {
       stored.result = args.inproc
         ? toSectionResult(await section.run({ quick: args.quick, log }))
-        : await runInChild(section, args.quick);
+        : await runInChild(section, args.quick, turns);
     } catch (err) {
       failed++;
       stored.status = 'failed';
       stored.error = err instanceof Error ? (args.inproc ? (err.stack ?? err.message) : err.message) : String(err);
       log(`[${section.id}] FAILED: ${stored.error}`);
+    } finally {
+      turns?.table.done(section.id);
     }
     stored.durationS = Math.round((Date.now() - started) / 1000);
-    fresh.push(stored);
     printSection(stored, (s) => process.stdout.write(s));
+    return stored;
+  };
+  for (const item of runPlan(selected, args.inproc)) {
+    // Later sections may compare with earlier ones of this run (the peers use the gateway's capacity).
+    process.env.BENCH_RESULTS_FILE = outMd;
+    process.env.BENCH_RUN_RESULTS = JSON.stringify(
+      Object.fromEntries(fresh.filter((s) => !isFailed(s)).map((s) => [s.id, s.result])),
+    );
+    if (!Array.isArray(item)) {
+      fresh.push(await runOne(item));
+      continue;
+    }
+    log(`\n[${item.map((s) => s.id).join(' + ')}] together, taking turns: one step of a sweep each, on a quiet machine`);
+    const replies = new Map<string, (m: TurnMessage) => void>();
+    const started = new Set<string>();
+    const table = new TurnTable(
+      item.map((s) => s.id),
+      (id) => {
+        const section = item.find((s) => s.id === id)!;
+        log(started.has(id) ? `[${id}]` : `\n[${id}] ${section.title}`);
+        started.add(id);
+        replies.get(id)?.({ turn: 'go' });
+      },
+    );
+    const runs = item.map((section) =>
+      runOne(section, {
+        table,
+        onWait: (reply) => {
+          replies.set(section.id, reply);
+          table.wait(section.id);
+        },
+      }),
+    );
+    fresh.push(...(await Promise.all(runs)));
   }
 
   if (write && fresh.length) {

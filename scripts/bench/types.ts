@@ -70,6 +70,11 @@ export interface Section {
    * the sections whose figures include the gateway process's memory.
    */
   compiled?: boolean;
+  /**
+   * The sections whose maxima are compared: they run together, after the other sections listed
+   * before the last of them, and take turns step by step (turns.ts).
+   */
+  takesTurns?: boolean;
   run: (opts: BenchOptions) => Promise<SectionOutput>;
 }
 

@@ -1,0 +1,133 @@
+/**
+ * Turns between the sections whose maxima are compared (the gateway's pipeline, the relay floor,
+ * Node-RED): their processes start together and take turns, one step of their sweeps each, in a
+ * fixed order, on a quiet machine. A host whose speed drifts during the run (a shared machine)
+ * then weighs on the three alike: the ratio of two maxima compares steps run a minute apart,
+ * not sweeps run a quarter of an hour apart.
+ *
+ * Child side: `nextTurn()` waits for the section's turn (at its start, and after each step);
+ * `betweenSteps(ms)` passes the turn, or sleeps where sections do not take turns (a section run
+ * alone, `--inproc`). Parent side: `TurnTable` hands the turns out.
+ */
+import { readFileSync } from 'node:fs';
+import { sleep } from './stats.js';
+import type { Section } from './types.js';
+
+/** Over the section processes' IPC channel: the child asks with `wait`, the parent answers `go`. */
+export interface TurnMessage {
+  turn: 'wait' | 'go';
+}
+
+export const TURNS_ENV = 'BENCH_TURNS';
+
+const takingTurns = (): boolean => process.env[TURNS_ENV] === '1' && !!process.send;
+
+/** Gives up the turn (if held) and resolves when it is this section's turn again. */
+export function nextTurn(): Promise<void> {
+  if (!takingTurns()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const onMessage = (m: unknown) => {
+      if ((m as TurnMessage | undefined)?.turn !== 'go') return;
+      process.off('message', onMessage);
+      resolve();
+    };
+    process.on('message', onMessage);
+    process.send!({ turn: 'wait' } satisfies TurnMessage);
+  });
+}
+
+/** Between two steps of a sweep: the other sections' turns, or a pause of `ms`. */
+export function betweenSteps(ms: number): Promise<void> {
+  return takingTurns() ? nextTurn() : sleep(ms);
+}
+
+/**
+ * Hands out turns: one section at a time, in the order given, skipping those not waiting; a
+ * section that ended leaves the table. The first turn goes out once every section has asked for
+ * one (their processes are up). Before each turn, `settle()` (the machine quiet).
+ */
+export class TurnTable {
+  private readonly waiting = new Set<string>();
+  private readonly notAsked: Set<string>;
+  private holder: string | undefined;
+  private last = -1;
+
+  constructor(
+    private readonly order: readonly string[],
+    private readonly grant: (id: string) => void,
+    private readonly settle: () => Promise<void> = machineQuiet,
+  ) {
+    this.notAsked = new Set(order);
+  }
+
+  /** `id` gave up its turn (or has just started) and waits for the next. */
+  wait(id: string): void {
+    this.notAsked.delete(id);
+    if (this.holder === id) this.holder = undefined;
+    this.waiting.add(id);
+    this.next();
+  }
+
+  /** `id` ended (with a result or not). */
+  done(id: string): void {
+    this.notAsked.delete(id);
+    this.waiting.delete(id);
+    if (this.holder === id) this.holder = undefined;
+    this.next();
+  }
+
+  private next(): void {
+    if (this.holder !== undefined || this.waiting.size === 0 || this.notAsked.size > 0) return;
+    let i = this.last;
+    do i = (i + 1) % this.order.length;
+    while (!this.waiting.has(this.order[i]!));
+    const id = this.order[i]!;
+    this.last = i;
+    this.holder = id;
+    this.waiting.delete(id);
+    void this.settle().then(() => this.grant(id));
+  }
+}
+
+/**
+ * Resolves once the machine is quiet: after at least 500 ms (what a section's process still does
+ * after its step, e.g. the journal's index and checkpoints), a 250 ms window in which all CPUs
+ * together were busy for at most a quarter of one; at most 5 s.
+ */
+export async function machineQuiet(): Promise<void> {
+  await sleep(500);
+  for (const until = Date.now() + 4_500; Date.now() < until; ) {
+    const a = cpuTicks();
+    await sleep(250);
+    const b = cpuTicks();
+    const cores = b.total > a.total ? ((b.busy - a.busy) / (b.total - a.total)) * b.cpus : 0;
+    if (cores <= 0.25) return;
+  }
+}
+
+/**
+ * The aggregate `cpu` line of /proc/stat (proc(5)): busy ticks (user, nice, system, irq, softirq),
+ * all ticks (those, idle, iowait and steal: time another guest of the host had), the CPUs.
+ */
+function cpuTicks(): { busy: number; total: number; cpus: number } {
+  const stat = readFileSync('/proc/stat', 'utf8');
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = stat
+    .slice(0, stat.indexOf('\n'))
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const busy = user + nice + system + irq + softirq;
+  return { busy, total: busy + idle + iowait + steal, cpus: (stat.match(/^cpu\d+ /gm) ?? []).length || 1 };
+}
+
+/**
+ * The order sections run in: as listed, except those that take turns, which run together at the
+ * place of the last of them (so after the sections listed before it, e.g. the overload's
+ * calibration, which the peers' overload uses). One such section alone, or `--inproc`: as listed.
+ */
+export function runPlan(selected: Section[], inproc: boolean): (Section | Section[])[] {
+  const group = inproc ? [] : selected.filter((s) => s.takesTurns);
+  if (group.length < 2) return selected;
+  return selected.flatMap((s): (Section | Section[])[] => (!s.takesTurns ? [s] : s === group.at(-1) ? [group] : []));
+}
