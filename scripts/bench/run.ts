@@ -179,7 +179,6 @@ interface Turns {
   onWait: (reply: (m: TurnMessage) => void) => void;
 }
 
-
 async function childMain(id: string, quick: boolean): Promise<void> {
   const section = SECTIONS.find((s) => s.id === id)!;
   const opts: BenchOptions = { quick, log };
