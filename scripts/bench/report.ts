@@ -156,9 +156,9 @@ export function renderMarkdown(stored: StoredResults, order: string[], findings?
     'results are dropped, not shown as current. The raw results are at the end of this file.',
     '',
     '```sh',
-    'npm run bench                                 # every section (a few minutes on 2 cores), rewrites this file',
+    'npm run bench                                 # every section (about 20 minutes on 2 cores), rewrites this file',
     'npm run bench -- --only pipeline,bare-relay   # some sections; the others keep their last results',
-    'npm run bench -- --quick                      # smoke run (< 30 s); writes nothing unless --out is given',
+    'npm run bench -- --quick                      # smoke run (small counts); writes nothing unless --out is given',
     '```',
     '',
     ...(last

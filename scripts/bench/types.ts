@@ -6,7 +6,7 @@
  */
 
 export interface BenchOptions {
-  /** Smaller counts and shorter steps: a smoke run (the whole `--quick` run stays under 30 s). */
+  /** Smaller counts and shorter steps: a smoke run. */
   quick: boolean;
   /** Progress lines for the operator (stderr); not part of the results. */
   log: (line: string) => void;
