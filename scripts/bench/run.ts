@@ -158,25 +158,19 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
  * Runs one section in a fresh process (this file with --child, compiled or under tsx) with the
  * gateway's V8 heap limit, as an installed gateway runs, and returns its result.
  */
-function runInChild(section: Section, quick: boolean, turns?: Turns): Promise<SectionResult> {
+function runInChild(section: Section, quick: boolean, turns?: TurnTable): Promise<SectionResult> {
   const args = ['--child', section.id, ...(quick ? ['--quick'] : [])];
   const o = {
     ...(turns && {
       env: { ...process.env, [TURNS_ENV]: '1' },
       onMessage: (m: unknown, reply: (answer: unknown) => void) => {
-        if ((m as TurnMessage).turn === 'wait') turns.onWait(reply);
+        if ((m as TurnMessage).turn === 'wait') turns.wait(section.id, () => reply({ turn: 'go' } satisfies TurnMessage));
       },
     }),
   };
   return section.compiled
     ? runSectionProcess(join(COMPILED_BENCH, 'run.js'), args, { ...o, execArgv: [...GATEWAY_NODE_FLAGS] })
     : runSectionProcess(HERE, args, { ...o, execArgv: ['--import', 'tsx', ...GATEWAY_NODE_FLAGS] });
-}
-
-/** A section's place in the turns of its group: the table, and what to do when it asks for its turn. */
-interface Turns {
-  table: TurnTable;
-  onWait: (reply: (m: TurnMessage) => void) => void;
 }
 
 async function childMain(id: string, quick: boolean): Promise<void> {
@@ -223,7 +217,7 @@ async function main(): Promise<void> {
   const runDate = new Date().toISOString();
   const fresh: StoredSection[] = [];
   let failed = 0;
-  const runOne = async (section: Section, turns?: Turns): Promise<StoredSection> => {
+  const runOne = async (section: Section, turns?: TurnTable): Promise<StoredSection> => {
     if (!turns) log(`\n[${section.id}] ${section.title}`);
     const started = Date.now();
     const stored: StoredSection = {
@@ -247,7 +241,7 @@ async function main(): Promise<void> {
       stored.error = err instanceof Error ? (args.inproc ? (err.stack ?? err.message) : err.message) : String(err);
       log(`[${section.id}] FAILED: ${stored.error}`);
     } finally {
-      turns?.table.done(section.id);
+      turns?.done(section.id);
     }
     stored.durationS = Math.round((Date.now() - started) / 1000);
     printSection(stored, (s) => process.stdout.write(s));
@@ -264,26 +258,15 @@ async function main(): Promise<void> {
       continue;
     }
     log(`\n[${item.map((s) => s.id).join(' + ')}] together, taking turns: one step of a sweep each, on a quiet machine`);
-    const replies = new Map<string, (m: TurnMessage) => void>();
     const started = new Set<string>();
     const table = new TurnTable(
       item.map((s) => s.id),
       (id) => {
-        const section = item.find((s) => s.id === id)!;
-        log(started.has(id) ? `[${id}]` : `\n[${id}] ${section.title}`);
+        log(started.has(id) ? `[${id}]` : `\n[${id}] ${item.find((s) => s.id === id)!.title}`);
         started.add(id);
-        replies.get(id)?.({ turn: 'go' });
       },
     );
-    const runs = item.map((section) =>
-      runOne(section, {
-        table,
-        onWait: (reply) => {
-          replies.set(section.id, reply);
-          table.wait(section.id);
-        },
-      }),
-    );
+    const runs = item.map((section) => runOne(section, table));
     fresh.push(...(await Promise.all(runs)));
   }
 

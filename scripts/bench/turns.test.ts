@@ -15,22 +15,23 @@ const settled = () => Promise.resolve();
 describe('turn table', () => {
   it('grants one turn at a time, in the listed order once all have asked, skipping sections that do not wait or have ended', async () => {
     const grants: string[] = [];
-    const table = new TurnTable(['a', 'b', 'c'], (id) => grants.push(id), settled);
+    const table = new TurnTable(['a', 'b', 'c'], undefined, settled);
+    const wait = (id: string) => table.wait(id, () => grants.push(id));
     const tick = () => new Promise((r) => setImmediate(r));
-    table.wait('b');
-    table.wait('c');
+    wait('b');
+    wait('c');
     await tick();
     expect(grants).toEqual([]); // a's process is not up yet
-    table.wait('a');
+    wait('a');
     await tick();
     expect(grants).toEqual(['a']); // the first listed; the others wait
-    table.wait('a'); // a passes its turn: b, then c, before a again
+    wait('a'); // a passes its turn: b, then c, before a again
     await tick();
-    table.wait('b');
+    wait('b');
     await tick();
     table.done('c'); // c ends during its turn
     await tick();
-    table.wait('a');
+    wait('a');
     await tick();
     expect(grants).toEqual(['a', 'b', 'c', 'a', 'b']);
     table.done('a'); // waiting, ends: b (holding) has no one to pass to
@@ -58,8 +59,7 @@ process.send!({ result: { figures: [] } }, () => process.exit(0));
 `,
     );
     const steps: string[] = [];
-    const replies = new Map<string, (m: TurnMessage) => void>();
-    const table = new TurnTable(['a', 'b'], (id) => replies.get(id)!({ turn: 'go' }), settled);
+    const table = new TurnTable(['a', 'b'], undefined, settled);
     const run = (id: string) =>
       runSectionProcess(file, [id], {
         execArgv: ['--import', 'tsx'],
@@ -68,10 +68,7 @@ process.send!({ result: { figures: [] } }, () => process.exit(0));
         onMessage: (m, reply) => {
           const msg = m as Partial<TurnMessage> & { step?: string };
           if (msg.step) steps.push(msg.step);
-          if (msg.turn === 'wait') {
-            replies.set(id, reply);
-            table.wait(id);
-          }
+          if (msg.turn === 'wait') table.wait(id, () => reply({ turn: 'go' } satisfies TurnMessage));
         },
       }).finally(() => table.done(id));
     await Promise.all([run('a'), run('b')]);

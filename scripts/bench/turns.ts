@@ -44,27 +44,29 @@ export function betweenSteps(ms: number): Promise<void> {
 /**
  * Hands out turns: one section at a time, in the order given, skipping those not waiting; a
  * section that ended leaves the table. The first turn goes out once every section has asked for
- * one (their processes are up). Before each turn, `settle()` (the machine quiet).
+ * one (their processes are up). Before each turn, `settle()` (the machine quiet); then
+ * `onTurn(id)` and the section's own `go`.
  */
 export class TurnTable {
-  private readonly waiting = new Set<string>();
+  /** The sections waiting for a turn, and how to start each. */
+  private readonly waiting = new Map<string, () => void>();
   private readonly notAsked: Set<string>;
   private holder: string | undefined;
   private last = -1;
 
   constructor(
     private readonly order: readonly string[],
-    private readonly grant: (id: string) => void,
+    private readonly onTurn: (id: string) => void = () => {},
     private readonly settle: () => Promise<void> = machineQuiet,
   ) {
     this.notAsked = new Set(order);
   }
 
-  /** `id` gave up its turn (or has just started) and waits for the next. */
-  wait(id: string): void {
+  /** `id` gave up its turn (or has just started) and waits for the next; `go` starts it. */
+  wait(id: string, go: () => void): void {
     this.notAsked.delete(id);
     if (this.holder === id) this.holder = undefined;
-    this.waiting.add(id);
+    this.waiting.set(id, go);
     this.next();
   }
 
@@ -82,10 +84,14 @@ export class TurnTable {
     do i = (i + 1) % this.order.length;
     while (!this.waiting.has(this.order[i]!));
     const id = this.order[i]!;
+    const go = this.waiting.get(id)!;
     this.last = i;
     this.holder = id;
     this.waiting.delete(id);
-    void this.settle().then(() => this.grant(id));
+    void this.settle().then(() => {
+      this.onTurn(id);
+      go();
+    });
   }
 }
 
