@@ -18,7 +18,7 @@ import { GATEWAY_NODE_FLAGS } from '../../gateway/core/node-flags.js';
 import { buildCompiledBench, COMPILED_BENCH, REPO } from './build.js';
 import { reportUncaught, runSectionProcess } from './child-run.js';
 import { benchPlots } from './plots.js';
-import { nextTurn, runPlan, TURNS_ENV, type TurnMessage, TurnTable } from './turns.js';
+import { nextTurn, runPlan, takingTurnsIn, TurnTable } from './turns.js';
 import {
   failed as isFailed,
   machine,
@@ -160,14 +160,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
  */
 function runInChild(section: Section, quick: boolean, turns?: TurnTable): Promise<SectionResult> {
   const args = ['--child', section.id, ...(quick ? ['--quick'] : [])];
-  const o = {
-    ...(turns && {
-      env: { ...process.env, [TURNS_ENV]: '1' },
-      onMessage: (m: unknown, reply: (answer: unknown) => void) => {
-        if ((m as TurnMessage).turn === 'wait') turns.wait(section.id, () => reply({ turn: 'go' } satisfies TurnMessage));
-      },
-    }),
-  };
+  const o = turns ? takingTurnsIn(turns, section.id) : {};
   return section.compiled
     ? runSectionProcess(join(COMPILED_BENCH, 'run.js'), args, { ...o, execArgv: [...GATEWAY_NODE_FLAGS] })
     : runSectionProcess(HERE, args, { ...o, execArgv: ['--import', 'tsx', ...GATEWAY_NODE_FLAGS] });

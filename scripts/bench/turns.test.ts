@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSectionProcess } from './child-run.js';
-import { runPlan, TURNS_ENV, type TurnMessage, TurnTable } from './turns.js';
+import { runPlan, takingTurnsIn, TurnTable } from './turns.js';
 import type { Section } from './types.js';
 
 const settled = () => Promise.resolve();
@@ -60,17 +60,19 @@ process.send!({ result: { figures: [] } }, () => process.exit(0));
     );
     const steps: string[] = [];
     const table = new TurnTable(['a', 'b'], undefined, settled);
-    const run = (id: string) =>
-      runSectionProcess(file, [id], {
+    const run = (id: string) => {
+      const turns = takingTurnsIn(table, id);
+      return runSectionProcess(file, [id], {
         execArgv: ['--import', 'tsx'],
-        env: { ...process.env, [TURNS_ENV]: '1' },
+        env: turns.env,
         forward: () => {},
         onMessage: (m, reply) => {
-          const msg = m as Partial<TurnMessage> & { step?: string };
-          if (msg.step) steps.push(msg.step);
-          if (msg.turn === 'wait') table.wait(id, () => reply({ turn: 'go' } satisfies TurnMessage));
+          const step = (m as { step?: string }).step;
+          if (step) steps.push(step);
+          turns.onMessage!(m, reply);
         },
       }).finally(() => table.done(id));
+    };
     await Promise.all([run('a'), run('b')]);
     expect(steps).toEqual(['a0', 'b0', 'a1', 'b1', 'a2', 'b2']);
   });

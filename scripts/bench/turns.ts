@@ -10,6 +10,7 @@
  * alone, `--inproc`). Parent side: `TurnTable` hands the turns out.
  */
 import { readFileSync } from 'node:fs';
+import type { SectionProcessOptions } from './child-run.js';
 import { sleep } from './stats.js';
 import type { Section } from './types.js';
 
@@ -39,6 +40,19 @@ export function nextTurn(): Promise<void> {
 /** Between two steps of a sweep: the other sections' turns, or a pause of `ms`. */
 export function betweenSteps(ms: number): Promise<void> {
   return takingTurns() ? nextTurn() : sleep(ms);
+}
+
+/**
+ * What a section process that takes turns is started with (for runSectionProcess): the variable
+ * that tells it so, and its requests for a turn handed to the table as `id`.
+ */
+export function takingTurnsIn(table: TurnTable, id: string): Pick<SectionProcessOptions, 'env' | 'onMessage'> {
+  return {
+    env: { ...process.env, [TURNS_ENV]: '1' },
+    onMessage: (m, reply) => {
+      if ((m as Partial<TurnMessage>).turn === 'wait') table.wait(id, () => reply({ turn: 'go' } satisfies TurnMessage));
+    },
+  };
 }
 
 /**
