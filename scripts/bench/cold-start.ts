@@ -5,8 +5,8 @@
  * 99 instances are complete but not started. A subscriber in this process connects to the
  * gateway's broker as soon as it listens (retrying every 20 ms) and notes the first event.
  *
- * The headline is the compiled tree an installation runs (`node --max-old-space-size=512
- * dist/gateway/cli.js start`, as the systemd unit of scripts/install does), built from the sources
+ * The headline is the compiled tree an installation runs (`MALLOC_ARENA_MAX=2 node
+ * --max-old-space-size=512 dist/gateway/cli.js start`, as the systemd unit of scripts/install does), built from the sources
  * at the section's start; the same start from the TypeScript sources under tsx (`npm run gateway`)
  * is a second row.
  */
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { freePort } from '../../gateway/core/free-port.js';
-import { GATEWAY_NODE_FLAGS } from '../../gateway/core/node-flags.js';
+import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '../../gateway/core/node-flags.js';
 import { startGasSimulatorTcp } from '../../simulators/gas-detector/serve-tcp.js';
 import { buildProduct, REPO } from './build.js';
 import { SITE_DEVICES, siteDevices, siteYaml } from './cold-start-site.js';
@@ -30,7 +30,7 @@ const BUDGET_MS = 3_000;
 type Loader = 'dist' | 'tsx';
 const LOADERS: readonly Loader[] = ['dist', 'tsx'];
 
-/** The command line of `gateway <args>`, with the V8 heap limit the service unit gives it. */
+/** The command line of `gateway <args>`, with the V8 heap limit the service unit gives it (and its environment: GATEWAY_ENV). */
 function gatewayArgs(loader: Loader, args: string[]): string[] {
   const cli = loader === 'dist' ? [join(REPO, 'dist/gateway/cli.js')] : ['--import', 'tsx', join(REPO, 'gateway/cli.ts')];
   return [...GATEWAY_NODE_FLAGS, ...cli, ...args];
@@ -48,6 +48,7 @@ async function coldStart(loader: Loader, config: string, brokerPort: number, tim
   const t0 = now();
   const proc = spawn(process.execPath, gatewayArgs(loader, ['start', '--config', config]), {
     cwd: REPO,
+    env: { ...process.env, ...GATEWAY_ENV },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
@@ -80,7 +81,7 @@ async function coldStart(loader: Loader, config: string, brokerPort: number, tim
 /** Process start and module load alone: spawn to exit of `gateway version` (cli imports the whole gateway). */
 async function loadOnly(loader: Loader): Promise<number> {
   const t0 = now();
-  const proc = spawn(process.execPath, gatewayArgs(loader, ['version']), { cwd: REPO, stdio: 'ignore' });
+  const proc = spawn(process.execPath, gatewayArgs(loader, ['version']), { cwd: REPO, env: { ...process.env, ...GATEWAY_ENV }, stdio: 'ignore' });
   await new Promise<void>((r) => proc.once('exit', () => r()));
   return now() - t0;
 }

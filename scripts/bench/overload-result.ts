@@ -340,7 +340,7 @@ export function overloadResult(m: OverloadMeasurements): SectionResult {
       'Where alarm latency goes: ingest -> handed to the local bus (its group commit done; `onDelivered`) -> delivered by the broker\'s emitter (an in-process aedes subscription, after the local-bus window and aedes\' queue) -> the subscriber process (socket, its event loop). Batches are timed by wrapping `journal.post`: from the post to the answer of the journal\'s writer thread (committed and fsynced).',
       'Alarms lost: an alarm counts as lost unless its id is in the journal, its seq reached the alarm subscriber and its id is in the outbox alarm lane (lane 0). Shed: not stamped at ingest (alarms are never parked).',
       'Telemetry: offered = readings handed to `pipeline.ingest`; kept = telemetry rows the journal gained; shed = the gateway\'s own `shedCount` delta (coalesced to the latest reading per device and quantity, or the oldest dropped from a full queue); shed must equal offered - kept exactly.',
-      'RSS: this section\'s process (gateway and load generator, compiled, with the service unit\'s V8 heap limit), sampled every 100 ms during the overload. Recovery: from the end of the load until `pipeline.pressure` is `ok`, nothing waits for a commit and the local-bus window is empty (polled every 5 ms).',
+      'RSS: this section\'s process (gateway and load generator, compiled, with the service unit\'s V8 heap limit and malloc arena limit), sampled every 100 ms during the overload. Recovery: from the end of the load until `pipeline.pressure` is `ok`, nothing waits for a commit and the local-bus window is empty (polled every 5 ms).',
     ],
     notes,
   };

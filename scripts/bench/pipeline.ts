@@ -16,7 +16,7 @@ import { buildInventory } from '../../gateway/devices/inventory.js';
 import { createLogger } from '../../gateway/core/logger.js';
 import { bridgePipelineToBus, LocalBus } from '../../gateway/pipeline/local-bus.js';
 import { createMetrics } from '../../gateway/core/metrics.js';
-import { GATEWAY_NODE_FLAGS } from '../../gateway/core/node-flags.js';
+import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '../../gateway/core/node-flags.js';
 import { Pipeline } from '../../gateway/pipeline/pipeline.js';
 import { topicRoot } from '../../gateway/core/topics.js';
 import { Journal } from '../../gateway/journal/journal.js';
@@ -372,7 +372,7 @@ export async function benchPipeline(opts: BenchOptions): Promise<SectionResult> 
         'Shed: telemetry the gateway coalesced (latest reading per device and quantity kept) or dropped from its full queue while behind, from `Pipeline.shedCount`; it is reported in its own column, never as lost, and a rate where anything was shed is not sustained.',
         'Loss: per step, journal rows added, publishes the broker accepted on the event topics and events the subscriber received, each plus the events shed, must equal the events offered. Telemetry waiting while the gateway is behind gets its seq only when it is committed, so each event\'s device-message time is kept by its `data` object and mapped to its seq by an `onIngested` listener.',
         'The loss figure also guards the local bus against aedes dropping a QoS 1 delivery overtaken by a QoS 0 or retained one (fixed in gateway/broker/delivery-class.ts by per-class counters): a run of this bench before that fix lost every QoS 1 event.',
-        `RSS: the gateway process: this section runs in its own process, compiled (dist/, as installed), with the V8 heap limit the service unit gives the gateway (\`${GATEWAY_NODE_FLAGS.join(' ')}\`); it holds the broker and the load generator too.`,
+        `RSS: the gateway process: this section runs in its own process, compiled (dist/, as installed), with the V8 heap limit and the environment the service unit gives the gateway (\`${GATEWAY_NODE_FLAGS.join(' ')}\`, ${Object.entries(GATEWAY_ENV).map(([k, v]) => `\`${k}=${v}\``).join(', ')}); it holds the broker and the load generator too.`,
       ],
       notes,
     };

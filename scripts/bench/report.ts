@@ -253,7 +253,7 @@ function threeSystems(stored: StoredResults): string[] {
   return [
     '## Same load, three systems',
     '',
-    'The gateway (normalise, journal with fsync, outbox, local bus), Node-RED 4 doing the same gas job in a flow (no journal) and the bare MQTT relay floor (no parsing, no storage), under the same device load. Run together (as `npm run bench` runs them), their sweeps take turns step by step, each step on a quiet machine. For Node-RED and the relay the "alarm" is a high-gas reading travelling the same path. RSS is that of the process doing the work: the gateway\'s includes its broker and the bench\'s load generator; Node-RED\'s and the relay\'s (under overload) exclude the brokers, which run in the bench process. The relay has no site file: its cold start is that of its process.',
+    'The gateway (normalise, journal with fsync, outbox, local bus), Node-RED 4 doing the same gas job in a flow (no journal) and the bare MQTT relay floor (no parsing, no storage), under the same device load. Run together (as `npm run bench` runs them), their sweeps take turns step by step, each step on a quiet machine. For Node-RED and the relay the "alarm" is a high-gas reading travelling the same path. RSS is that of the process doing the work, every process with glibc\'s malloc arenas limited to two as the gateway\'s launchers set them (`MALLOC_ARENA_MAX=2`): the gateway\'s includes its broker and the bench\'s load generator; Node-RED\'s and the relay\'s (under overload) exclude the brokers, which run in the bench process. The relay has no site file: its cold start is that of its process.',
     '',
     mdTable(c.columns, c.rows),
     '',

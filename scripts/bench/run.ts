@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GATEWAY_NODE_FLAGS } from '../../gateway/core/node-flags.js';
+import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '../../gateway/core/node-flags.js';
 import { buildCompiledBench, COMPILED_BENCH, REPO } from './build.js';
 import { reportUncaught, runSectionProcess } from './child-run.js';
 import { benchPlots } from './plots.js';
@@ -156,14 +156,16 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /**
  * Runs one section in a fresh process (this file with --child, compiled or under tsx) with the
- * gateway's V8 heap limit, as an installed gateway runs, and returns its result.
+ * gateway's V8 heap limit and malloc arena limit, as an installed gateway runs, and returns its
+ * result. The processes the section starts (peers, load, subscribers) inherit the arena limit.
  */
 function runInChild(section: Section, quick: boolean, turns?: TurnTable): Promise<SectionResult> {
   const args = ['--child', section.id, ...(quick ? ['--quick'] : [])];
   const o = turns ? takingTurnsIn(turns, section.id) : {};
+  const env = { ...(o.env ?? process.env), ...GATEWAY_ENV };
   return section.compiled
-    ? runSectionProcess(join(COMPILED_BENCH, 'run.js'), args, { ...o, execArgv: [...GATEWAY_NODE_FLAGS] })
-    : runSectionProcess(HERE, args, { ...o, execArgv: ['--import', 'tsx', ...GATEWAY_NODE_FLAGS] });
+    ? runSectionProcess(join(COMPILED_BENCH, 'run.js'), args, { ...o, env, execArgv: [...GATEWAY_NODE_FLAGS] })
+    : runSectionProcess(HERE, args, { ...o, env, execArgv: ['--import', 'tsx', ...GATEWAY_NODE_FLAGS] });
 }
 
 async function childMain(id: string, quick: boolean): Promise<void> {

@@ -191,8 +191,8 @@ for unit in compound-gateway.service compound-gateway-liveness.service; do
   chmod 0644 "$ROOT$UNIT_DIR/$unit"
 done
 install -m 0644 "$SRC/scripts/install/compound-gateway-liveness.timer" "$ROOT$UNIT_DIR/"
-# With the gateway's V8 heap limit (gateway/core/node-flags.ts), as the unit runs it.
-printf '#!/bin/sh\nexec %s --max-old-space-size=512 %s/dist/gateway/cli.js "$@"\n' "$NODE_BIN" "$PREFIX" >"$ROOT/usr/local/bin/gateway"
+# With the gateway's V8 heap limit and malloc arena limit (gateway/core/node-flags.ts), as the unit runs it.
+printf '#!/bin/sh\nexport MALLOC_ARENA_MAX=2\nexec %s --max-old-space-size=512 %s/dist/gateway/cli.js "$@"\n' "$NODE_BIN" "$PREFIX" >"$ROOT/usr/local/bin/gateway"
 chmod 0755 "$ROOT/usr/local/bin/gateway"
 
 systemctl_ daemon-reload

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GATEWAY_NODE_FLAGS } from '../../gateway/core/node-flags.js';
+import { GATEWAY_ENV, GATEWAY_NODE_FLAGS } from '../../gateway/core/node-flags.js';
 import { REPO_ROOT } from '../structure.js';
 
 const SCRIPT = join(REPO_ROOT, 'scripts/install/install.sh');
@@ -84,6 +84,7 @@ describe('install.sh --root', () => {
       'ProtectHome=yes',
       'StandardOutput=journal',
       `ExecStart=${process.execPath} ${GATEWAY_NODE_FLAGS.join(' ')} /opt/compound-gateway/dist/gateway/cli.js start --config /etc/compound-gateway/site.yaml`,
+      ...Object.entries(GATEWAY_ENV).map(([k, v]) => `Environment=${k}=${v}`),
     ]) {
       expect(unit.split('\n'), line).toContain(line);
     }
@@ -97,7 +98,9 @@ describe('install.sh --root', () => {
     expect(execFileSync(process.execPath, [join(prefix, 'dist/gateway/cli.js'), 'version'], { encoding: 'utf8' }).trim()).toBe(version);
     expect(existsSync(join(prefix, 'node_modules/zod'))).toBe(true);
     expect(existsSync(join(prefix, 'node_modules/vitest')), 'development packages pruned').toBe(false);
-    expect(readFileSync(join(root, 'usr/local/bin/gateway'), 'utf8')).toContain(`${GATEWAY_NODE_FLAGS.join(' ')} /opt/compound-gateway/dist/gateway/cli.js`);
+    const wrapper = readFileSync(join(root, 'usr/local/bin/gateway'), 'utf8');
+    expect(wrapper).toContain(`${GATEWAY_NODE_FLAGS.join(' ')} /opt/compound-gateway/dist/gateway/cli.js`);
+    for (const [k, v] of Object.entries(GATEWAY_ENV)) expect(wrapper.split('\n')).toContain(`export ${k}=${v}`);
   }, 300_000);
 
   it('writes units that systemd-analyze verify accepts', () => {
