@@ -5,7 +5,7 @@
  * bounded by its duration and by a per-tick cap.
  */
 import type { Child } from './ipc.js';
-import { betweenSteps } from './turns.js';
+import { afterAllSweeps, betweenSteps } from './turns.js';
 import { fmt, fmtInt, type LatencySummary, now, sleep, summarise } from './stats.js';
 
 export interface OfferResult {
@@ -183,7 +183,8 @@ export async function runStep(
 /**
  * The rate sweep: a fixed moderate rate first, then increasing rates until one is not
  * sustained twice in a row (bounded by the list: a failed rate is retried once). Between two
- * steps, the sections that take turns (turns.ts) run theirs.
+ * steps, the sections that take turns (turns.ts) run theirs; after its last step, a section that
+ * takes turns goes on once every other section's sweep has ended.
  */
 export async function sweep(
   opts: { quick: boolean; log: (l: string) => void },
@@ -226,6 +227,7 @@ export async function sweep(
     best = r;
     await betweenSteps(300);
   }
+  await afterAllSweeps();
   return { moderate, steps, best };
 }
 

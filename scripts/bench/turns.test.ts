@@ -39,30 +39,55 @@ describe('turn table', () => {
     await tick();
     expect(grants).toHaveLength(5);
   });
+
+  it('gives a section whose sweep has ended its turn only once no section still sweeps', async () => {
+    const grants: string[] = [];
+    const table = new TurnTable(['a', 'b', 'c'], undefined, settled);
+    const wait = (id: string, last = false) => table.wait(id, () => grants.push(id), last);
+    const tick = () => new Promise((r) => setImmediate(r));
+    for (const id of ['a', 'b', 'c']) wait(id);
+    await tick();
+    wait('a', true); // a's sweep ended: b and c still sweep
+    await tick();
+    wait('b');
+    await tick();
+    wait('c', true);
+    await tick();
+    wait('b'); // b alone still sweeps: its turn again
+    await tick();
+    wait('b', true); // every sweep has ended: in order again, after b
+    await tick();
+    table.done('c');
+    await tick();
+    expect(grants).toEqual(['a', 'b', 'c', 'b', 'b', 'c', 'a']);
+  });
 });
 
 describe('sections taking turns', () => {
-  it('run their steps alternately across their processes', async () => {
+  it('run their steps alternately across their processes, and what follows their sweeps once all have ended', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-turns-'));
     const turns = new URL('./turns.ts', import.meta.url).pathname;
-    // A section process as run.ts runs it: its first turn, then three steps with the turn passed between them.
+    // A section process as run.ts runs it: its first turn, then its steps with the turn passed
+    // between them, then what it does once every sweep has ended.
     const file = join(dir, 'section.mts');
     writeFileSync(
       file,
-      `import { betweenSteps, nextTurn } from ${JSON.stringify(turns)};
+      `import { afterAllSweeps, betweenSteps, nextTurn } from ${JSON.stringify(turns)};
 await nextTurn();
-for (let step = 0; step < 3; step++) {
+for (let step = 0; step < Number(process.argv[3]); step++) {
+  if (step) await betweenSteps(10_000);
   process.send!({ step: process.argv[2] + step });
-  await betweenSteps(10_000);
 }
+await afterAllSweeps();
+process.send!({ step: process.argv[2] + ' after' });
 process.send!({ result: { figures: [] } }, () => process.exit(0));
 `,
     );
     const steps: string[] = [];
     const table = new TurnTable(['a', 'b'], undefined, settled);
-    const run = (id: string) => {
+    const run = (id: string, count: number) => {
       const turns = takingTurnsIn(table, id);
-      return runSectionProcess(file, [id], {
+      return runSectionProcess(file, [id, String(count)], {
         execArgv: ['--import', 'tsx'],
         env: turns.env,
         forward: () => {},
@@ -73,8 +98,8 @@ process.send!({ result: { figures: [] } }, () => process.exit(0));
         },
       }).finally(() => table.done(id));
     };
-    await Promise.all([run('a'), run('b')]);
-    expect(steps).toEqual(['a0', 'b0', 'a1', 'b1', 'a2', 'b2']);
+    await Promise.all([run('a', 2), run('b', 4)]);
+    expect(steps).toEqual(['a0', 'b0', 'a1', 'b1', 'b2', 'b3', 'a after', 'b after']);
   });
 });
 

@@ -7,7 +7,10 @@
  *
  * Child side: `nextTurn()` waits for the section's turn (at its start, and after each step);
  * `betweenSteps(ms)` passes the turn, or sleeps where sections do not take turns (a section run
- * alone, `--inproc`). Parent side: `TurnTable` hands the turns out.
+ * alone, `--inproc`); `afterAllSweeps()`, at the end of a sweep, waits until every other section
+ * has ended its sweep too, so that what a section does next (Node-RED's overload, which leaves a
+ * process of 2 GB behind) falls into no step of another. Parent side: `TurnTable` hands the
+ * turns out.
  */
 import { readFileSync } from 'node:fs';
 import type { SectionProcessOptions } from './child-run.js';
@@ -17,6 +20,8 @@ import type { Section } from './types.js';
 /** Over the section processes' IPC channel: the child asks with `wait`, the parent answers `go`. */
 export interface TurnMessage {
   turn: 'wait' | 'go';
+  /** With `wait`: the section's sweep has ended; its turn comes once every section's has. */
+  last?: boolean;
 }
 
 export const TURNS_ENV = 'BENCH_TURNS';
@@ -24,7 +29,7 @@ export const TURNS_ENV = 'BENCH_TURNS';
 const takingTurns = (): boolean => process.env[TURNS_ENV] === '1' && !!process.send;
 
 /** Gives up the turn (if held) and resolves when it is this section's turn again. */
-export function nextTurn(): Promise<void> {
+export function nextTurn(last = false): Promise<void> {
   if (!takingTurns()) return Promise.resolve();
   return new Promise((resolve) => {
     const onMessage = (m: unknown) => {
@@ -33,8 +38,13 @@ export function nextTurn(): Promise<void> {
       resolve();
     };
     process.on('message', onMessage);
-    process.send!({ turn: 'wait' } satisfies TurnMessage);
+    process.send!({ turn: 'wait', last } satisfies TurnMessage);
   });
+}
+
+/** After a section's last step: gives up the turn and resolves once every section's sweep has ended (at once when not taking turns). */
+export function afterAllSweeps(): Promise<void> {
+  return nextTurn(true);
 }
 
 /** Between two steps of a sweep: the other sections' turns, or a pause of `ms`. */
@@ -50,7 +60,8 @@ export function takingTurnsIn(table: TurnTable, id: string): Pick<SectionProcess
   return {
     env: { ...process.env, [TURNS_ENV]: '1' },
     onMessage: (m, reply) => {
-      if ((m as Partial<TurnMessage>).turn === 'wait') table.wait(id, () => reply({ turn: 'go' } satisfies TurnMessage));
+      const { turn, last } = m as Partial<TurnMessage>;
+      if (turn === 'wait') table.wait(id, () => reply({ turn: 'go' } satisfies TurnMessage), last);
     },
   };
 }
@@ -58,13 +69,16 @@ export function takingTurnsIn(table: TurnTable, id: string): Pick<SectionProcess
 /**
  * Hands out turns: one section at a time, in the order given, skipping those not waiting; a
  * section that ended leaves the table. The first turn goes out once every section has asked for
- * one (their processes are up). Before each turn, `settle()` (the machine quiet); then
- * `onTurn(id)` and the section's own `go`.
+ * one (their processes are up). A section whose sweep has ended (`last`) gets its turn only once
+ * no section still sweeps. Before each turn, `settle()` (the machine quiet); then `onTurn(id)` and
+ * the section's own `go`.
  */
 export class TurnTable {
   /** The sections waiting for a turn, and how to start each. */
   private readonly waiting = new Map<string, () => void>();
   private readonly notAsked: Set<string>;
+  /** The sections still in the table whose sweep has not ended. */
+  private readonly sweeping: Set<string>;
   private holder: string | undefined;
   private last = -1;
 
@@ -74,11 +88,13 @@ export class TurnTable {
     private readonly settle: () => Promise<void> = machineQuiet,
   ) {
     this.notAsked = new Set(order);
+    this.sweeping = new Set(order);
   }
 
-  /** `id` gave up its turn (or has just started) and waits for the next; `go` starts it. */
-  wait(id: string, go: () => void): void {
+  /** `id` gave up its turn (or has just started) and waits for the next (`last`: its sweep has ended); `go` starts it. */
+  wait(id: string, go: () => void, last = false): void {
     this.notAsked.delete(id);
+    if (last) this.sweeping.delete(id);
     if (this.holder === id) this.holder = undefined;
     this.waiting.set(id, go);
     this.next();
@@ -87,16 +103,19 @@ export class TurnTable {
   /** `id` ended (with a result or not). */
   done(id: string): void {
     this.notAsked.delete(id);
+    this.sweeping.delete(id);
     this.waiting.delete(id);
     if (this.holder === id) this.holder = undefined;
     this.next();
   }
 
   private next(): void {
-    if (this.holder !== undefined || this.waiting.size === 0 || this.notAsked.size > 0) return;
+    // While a section still sweeps, only those still sweeping take turns.
+    const may = (id: string) => this.waiting.has(id) && (this.sweeping.size === 0 || this.sweeping.has(id));
+    if (this.holder !== undefined || this.notAsked.size > 0 || !this.order.some(may)) return;
     let i = this.last;
     do i = (i + 1) % this.order.length;
-    while (!this.waiting.has(this.order[i]!));
+    while (!may(this.order[i]!));
     const id = this.order[i]!;
     const go = this.waiting.get(id)!;
     this.last = i;
