@@ -20,12 +20,13 @@ export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-old-space-size=512'
 
 /**
  * glibc's malloc gives each thread that allocates an arena of its own, up to eight per core
- * (mallopt(3), M_ARENA_MAX), and returns little of an arena's freed memory to the system. The
+ * (mallopt(3), M_ARENA_MAX), and keeps much of what is freed in an arena for later use there. The
  * gateway's threads that allocate (the event loop, the journal's writer and worker, V8's helpers,
- * libuv's pool) then each keep their peak. Two arenas, read by glibc at process start (so it is
+ * libuv's pool) then each hold memory of their own. Two arenas, read by glibc at process start (so it is
  * set by the launcher, not by the gateway): under three times the load it can take, the peak RSS
- * was 189 MB against 200 MB without, and 10-12 MB lower at every calibration step before it (one run
- * each); at a steady 20,000 events/s the CPU per event of every thread was the same within the
- * run-to-run spread (two runs each). Ignored by other C libraries (musl).
+ * was 189 MB against 200 MB without, and 8-14 MB lower at every step of the calibration before it
+ * from 12,500 events/s up (one run each, back to back); at a steady 20,000 events/s the CPU per event
+ * of every thread was the same within the run-to-run spread (two runs each). Ignored by other C
+ * libraries (musl).
  */
 export const GATEWAY_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
