@@ -6,11 +6,11 @@
  * gateway's broker as soon as it listens (retrying every 20 ms) and notes the first event.
  *
  * The headline is the compiled tree an installation runs (`MALLOC_ARENA_MAX=2 node
- * --max-old-space-size=512 dist/gateway/cli.js start`, as the systemd unit of scripts/install does), built from the sources
- * at the section's start; the same start from the TypeScript sources under tsx (`npm run gateway`)
+ * --max-old-space-size=512 dist/gateway/cli.js start`, as the systemd unit of scripts/install
+ * does), built from the sources at the section's start; the same start from the TypeScript sources under tsx (`npm run gateway`)
  * is a second row.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,10 +30,10 @@ const BUDGET_MS = 3_000;
 type Loader = 'dist' | 'tsx';
 const LOADERS: readonly Loader[] = ['dist', 'tsx'];
 
-/** The command line of `gateway <args>`, with the V8 heap limit the service unit gives it (and its environment: GATEWAY_ENV). */
-function gatewayArgs(loader: Loader, args: string[]): string[] {
+/** Starts `gateway <args>` with the V8 heap limit and the environment the service unit gives it. */
+function spawnGateway(loader: Loader, args: string[], stdio: StdioOptions) {
   const cli = loader === 'dist' ? [join(REPO, 'dist/gateway/cli.js')] : ['--import', 'tsx', join(REPO, 'gateway/cli.ts')];
-  return [...GATEWAY_NODE_FLAGS, ...cli, ...args];
+  return spawn(process.execPath, [...GATEWAY_NODE_FLAGS, ...cli, ...args], { cwd: REPO, env: { ...process.env, ...GATEWAY_ENV }, stdio });
 }
 
 interface StartRun {
@@ -46,14 +46,10 @@ interface StartRun {
 /** One cold start: spawn `gateway start`, wait for the first event on the bus, stop it. */
 async function coldStart(loader: Loader, config: string, brokerPort: number, timeoutMs: number): Promise<StartRun> {
   const t0 = now();
-  const proc = spawn(process.execPath, gatewayArgs(loader, ['start', '--config', config]), {
-    cwd: REPO,
-    env: { ...process.env, ...GATEWAY_ENV },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const proc = spawnGateway(loader, ['start', '--config', config], ['ignore', 'pipe', 'inherit']);
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   let readyMs = Number.NaN;
-  proc.stdout.on('data', (c: Buffer) => {
+  proc.stdout!.on('data', (c: Buffer) => {
     if (Number.isNaN(readyMs) && c.toString().includes('gateway ready')) readyMs = now() - t0;
   });
   const client = mqtt.connect(`mqtt://127.0.0.1:${brokerPort}`, { reconnectPeriod: 20, connectTimeout: 1_000, clientId: `bench-cold-${process.pid}` });
@@ -81,7 +77,7 @@ async function coldStart(loader: Loader, config: string, brokerPort: number, tim
 /** Process start and module load alone: spawn to exit of `gateway version` (cli imports the whole gateway). */
 async function loadOnly(loader: Loader): Promise<number> {
   const t0 = now();
-  const proc = spawn(process.execPath, gatewayArgs(loader, ['version']), { cwd: REPO, env: { ...process.env, ...GATEWAY_ENV }, stdio: 'ignore' });
+  const proc = spawnGateway(loader, ['version'], 'ignore');
   await new Promise<void>((r) => proc.once('exit', () => r()));
   return now() - t0;
 }

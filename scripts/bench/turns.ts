@@ -28,7 +28,7 @@ export const TURNS_ENV = 'BENCH_TURNS';
 
 const takingTurns = (): boolean => process.env[TURNS_ENV] === '1' && !!process.send;
 
-/** Gives up the turn (if held) and resolves when it is this section's turn again. */
+/** Gives up the turn (if held) and resolves when it is this section's turn again (`last`: see `afterAllSweeps`). */
 export function nextTurn(last = false): Promise<void> {
   if (!takingTurns()) return Promise.resolve();
   return new Promise((resolve) => {
