@@ -7,8 +7,8 @@
  *
  * The headline is the compiled tree an installation runs (`MALLOC_ARENA_MAX=2 node
  * --max-old-space-size=512 dist/gateway/cli.js start`, as the systemd unit of scripts/install
- * does), built from the sources at the section's start; the same start from the TypeScript sources under tsx (`npm run gateway`)
- * is a second row.
+ * does), built from the sources at the section's start; the same start from the TypeScript
+ * sources under tsx (`npm run gateway`) is a second row.
  */
 import { spawn, type StdioOptions } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
