@@ -3,11 +3,11 @@
 export interface PipelineLimits {
   /**
    * Events stamped and not yet durable at most; alarms and events always join, telemetry fills up.
-   * Beyond it the pipeline is behind and sheds telemetry, so it is also the stall the pipeline
-   * rides out without shedding: a garbage collection, a slow fsync, another process on the CPU.
-   * 4,000 is 130 ms at 30,000 events/s (2,000 was 67 ms: on a busy 2-core machine 25,000 readings/s
-   * then shed in every try while the pipeline kept up on average); the price is memory under
-   * overload, about 10 MB of peak RSS.
+   * Beyond it the pipeline is behind: telemetry waits, and a newer reading replaces a waiting one
+   * (counted as shed). So it is also the stall the pipeline rides out without shedding: a garbage
+   * collection, a slow fsync, another process on the CPU. 4,000 is 130 ms at 30,000 events/s
+   * (2,000 was 67 ms: on a busy 2-core machine 25,000 readings/s then shed in every try while the
+   * pipeline kept up on average); the price is memory under overload, about 10 MB of peak RSS.
    */
   maxBatch: number;
   /** Events in one transaction at most (more in the next tick's): bounds how long a commit on the event loop holds an alarm. */
