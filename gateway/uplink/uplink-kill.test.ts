@@ -42,6 +42,12 @@ async function startChild(
   return { child, exited, stderr };
 }
 
+/** Whether the child still runs; throws with its stderr when it died on its own. */
+function running(c: { child: ChildProcess; stderr: string[] }): boolean {
+  if (c.child.exitCode === null && c.child.signalCode === null) return true;
+  throw new Error(`the gateway child exited (${c.child.exitCode ?? c.child.signalCode}): ${c.stderr.join('')}`);
+}
+
 function journalIds(dbPath: string): { ids: Map<string, number>; outboxPending: number } {
   const db = new Database(dbPath, { readonly: true });
   try {
@@ -61,7 +67,7 @@ describe('uplink across kill -9', () => {
     const dbPath = join(dir, 'gw.db');
 
     const first = await startChild({ dbPath, url: broker.url, ingest: 100, inflightWindow: 10 });
-    await waitFor('the drain is under way', () => broker.events().length >= 2000);
+    await waitFor('the drain is under way', () => running(first) && broker.events().length >= 2000);
     first.child.kill('SIGKILL');
     await first.exited;
     expect(first.child.signalCode).toBe('SIGKILL');

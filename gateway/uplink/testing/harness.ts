@@ -102,13 +102,20 @@ export function createHarness(o: HarnessOptions) {
   journal.addTxHook(uplink.txHook);
 
   let n = 0;
-  /** Ingests one event of the given lane on a rotating device; returns its envelope. */
-  function emit(kind: EventKind, data: Record<string, unknown> = {}) {
+  /**
+   * Offers one event of the given lane on a rotating device, as a driver does: returns its envelope,
+   * or undefined for telemetry that waits (unstamped, coalescing) while the pipeline is behind.
+   */
+  function offer(kind: EventKind, data: Record<string, unknown> = {}) {
     n += 1;
     const deviceId = `gas-${1 + (n % (o.devices ?? 10))}`;
     const type = kind === 'alarm' ? 'gas.alarm.high' : kind === 'event' ? 'gas.normal' : 'gas.reading';
     const severity = kind === 'alarm' ? 'critical' : 'info';
-    const env = pipeline.ingest({ deviceId, type, kind, severity, data: { lel: n % 100, n, ...data } });
+    return pipeline.ingest({ deviceId, type, kind, severity, data: { lel: n % 100, n, ...data } });
+  }
+  /** Like `offer`, for a test that needs the envelope: throws when the event was not stamped at once. */
+  function emit(kind: EventKind, data: Record<string, unknown> = {}) {
+    const env = offer(kind, data);
     // Telemetry beyond one batch per tick waits (unstamped) and coalesces: callers keep bursts smaller.
     if (!env) throw new Error(`event not stamped at once (rejected, or ${kind} waiting for a batch)`);
     return env;
@@ -121,6 +128,7 @@ export function createHarness(o: HarnessOptions) {
     journal,
     pipeline,
     uplink,
+    offer,
     emit,
     async close() {
       pipeline.flush();
