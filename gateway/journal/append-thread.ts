@@ -7,7 +7,8 @@
  * that wait when it comes to them in one transaction (batches grow with the load), then fsyncs
  * the WAL file outside the write lock (`synchronous: FULL`'s guarantee, sqlite.org/wal.html: the
  * commit survives power loss once its WAL frames are synced), then answers. Answers come in the
- * order of the batches.
+ * order of the batches. Commits start at least `minCommitIntervalMs` apart: what is posted sooner
+ * after a commit waits for the next one (after a quiet spell a batch commits at once).
  *
  * A failed commit (disk full, I/O error) writes nothing of its batches, and the thread refuses
  * every batch after them until told to resume: the caller posts them again, in order, after the
@@ -77,28 +78,51 @@ function commit(batches) {
   }
   durable(upTo);
 }
+const pending = [];
+let lastCommitAt = -Infinity;
+let paced;
+function commitPending() {
+  paced = undefined;
+  lastCommitAt = performance.now();
+  commit(pending.splice(0));
+}
 parentPort.on('message', (first) => {
-  const group = [];
   for (let m = first; m !== undefined; m = receiveMessageOnPort(parentPort)?.message) {
     if (m === 'close') {
-      commit(group);
+      clearTimeout(paced);
+      commit(pending.splice(0));
       clearTimeout(retry);
       db.close();
       parentPort.close();
       return;
     }
     if (m.resume !== undefined) {
-      commit(group.splice(0));
+      commit(pending.splice(0));
       if (m.resume >= failedAt) failedAt = 0;
       continue;
     }
     statements.push(...m.add);
     if (failedAt) parentPort.postMessage({ upTo: m.id, error: 'not written: an earlier batch failed' });
-    else group.push(m);
+    else pending.push(m);
   }
-  commit(group);
+  if (paced || !pending.length) return;
+  const wait = lastCommitAt + workerData.minCommitIntervalMs - performance.now();
+  if (wait > 0) paced = setTimeout(commitPending, wait);
+  else commitPending();
 });
 `;
+
+/**
+ * Time between the starts of two commits of the writer thread at least, in ms. Each commit
+ * rewrites the pages it touches (the right-hand edges of the tables and indexes) in the WAL and
+ * fsyncs it: at 20,000 events/s the writer committed about 700 times a second, about one 4 KiB
+ * page per event. At most 250 commits a second (as PostgreSQL's `commit_delay` trades a little
+ * latency for fewer syncs), the writer, the worker reading the WAL back and the event loop taking
+ * the answers each used less CPU per event (docs/BENCHMARKS.md). An alarm is on the local bus
+ * before its commit; what waits for durability (events on the bus, the uplink) waits up to 4 ms
+ * more, and only while commits follow each other that closely.
+ */
+export const MIN_COMMIT_INTERVAL_MS = 4;
 
 /** A batch's answer when the thread ended before it answered (committed or not: the journal checks). */
 export class AppendThreadEnded extends Error {}
@@ -110,6 +134,8 @@ export interface AppendThreadOptions {
   busyMs: number;
   cacheKiB: number;
   autocheckpointPages: number;
+  /** Time between the starts of two commits at least, in ms (default `MIN_COMMIT_INTERVAL_MS`; 0: whenever a batch waits). */
+  minCommitIntervalMs?: number;
 }
 
 export class AppendThread {
@@ -121,6 +147,7 @@ export class AppendThread {
   private failedUpTo = 0;
   private resumedAfter = 0;
   private closed = false;
+  private commitCount = 0;
 
   constructor(
     o: AppendThreadOptions,
@@ -129,13 +156,14 @@ export class AppendThread {
   ) {
     const lib = createRequire(import.meta.url).resolve('better-sqlite3');
     // No execArgv: the gateway's loader flags (tsx) would cost the thread memory and it needs none.
-    this.worker = new Worker(THREAD, { eval: true, execArgv: [], resourceLimits: THREAD_HEAP, workerData: { lib, ...o } });
+    this.worker = new Worker(THREAD, { eval: true, execArgv: [], resourceLimits: THREAD_HEAP, workerData: { lib, ...o, minCommitIntervalMs: o.minCommitIntervalMs ?? MIN_COMMIT_INTERVAL_MS } });
     this.worker.unref();
     this.worker.on('message', (m: { upTo?: number; error?: string; code?: string; syncError?: string }) => {
       if (this.closed) return;
       if (m.syncError !== undefined) return events.syncFailed(new Error(m.syncError));
       const err = m.error === undefined ? null : Object.assign(new Error(m.error), { code: m.code });
       if (err) this.failedUpTo = Math.max(this.failedUpTo, m.upTo!);
+      else this.commitCount++;
       while (this.waiting.length && this.waiting[0]!.id <= m.upTo!) this.waiting.shift()!.done(err);
     });
     this.worker.on('error', () => {}); // answered below, by the exit
@@ -145,6 +173,11 @@ export class AppendThread {
       for (const w of this.waiting.splice(0)) w.done(new AppendThreadEnded('the journal writer thread ended'));
       events.ended();
     });
+  }
+
+  /** Commits answered so far (each one transaction and, with `fsync`, one fsync of the WAL). */
+  get commits(): number {
+    return this.commitCount;
   }
 
   /** Posts a batch's writes; `done` is called once they are committed and synced, or with why not. */
