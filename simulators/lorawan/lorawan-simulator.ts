@@ -18,6 +18,16 @@ import {
   smokeFrame,
 } from './frames.js';
 
+/**
+ * A garbage payload: random bytes after a frame type (0xff) neither device sends, so it is never a
+ * valid frame by chance (4 of 256 random first bytes would be one of the button's frame types).
+ */
+function garbage(): Buffer {
+  const bytes = randomBytes(5);
+  bytes[0] = 0xff;
+  return bytes;
+}
+
 export interface SimDeviceConfig {
   id: string;
   devEui: string;
@@ -166,7 +176,7 @@ export class LorawanSimulator {
     // Each kind handles its own change fields (alarm, hush, test, fault, tamper / press, longPress, cancel).
     if (s.config.kind === 'smoke') await this.smokeChange(s, c as z.infer<typeof SmokeChange>);
     else await this.buttonChange(s, c as z.infer<typeof ButtonChange>);
-    if (c.garbage) await this.uplink(s, randomBytes(5), s.config.kind === 'smoke' ? SMOKE_FPORT : BUTTON_FPORT);
+    if (c.garbage) await this.uplink(s, garbage(), s.config.kind === 'smoke' ? SMOKE_FPORT : BUTTON_FPORT);
     if (c.duplicate) await this.duplicate(s);
     if (c.outOfOrder) await this.outOfOrder(s);
   }
