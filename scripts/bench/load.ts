@@ -194,10 +194,12 @@ export async function sweep(
 ): Promise<{ moderate: StepRow; steps: StepRow[]; best: StepRow | undefined }> {
   const moderateMs = opts.quick ? 2_000 : 10_000;
   const stepMs = opts.quick ? 1_000 : 5_000;
-  // 5,000 apart above 20,000/s: the gateway's and the relay's ceilings lie between 25,000 and 40,000.
+  // From 10,000/s up, about a tenth apart, where the ceilings of the three systems lie: a ratio of
+  // two maxima is then known to about a tenth (with steps a fifth or a quarter apart, a ratio of
+  // ceilings 2.1-2.4 x apart came out as exactly 2 x, run after run).
   const rates = opts.quick
     ? [5_000, 15_000]
-    : [3_000, 5_000, 7_500, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 35_000, 40_000, 45_000, 50_000];
+    : [3_000, 5_000, 7_500, 10_000, 11_000, 12_500, 14_000, 16_000, 18_000, 20_000, 22_500, 25_000, 27_500, 30_000, 33_000, 36_000, 40_000, 45_000, 50_000];
   const show = (r: StepRow) =>
     opts.log(
       `  ${r.label.padEnd(10)} offered ${fmtInt(r.offered)} received ${fmtInt(r.received)} shed ${fmtInt(r.shed)} lost ${r.lost}` +
