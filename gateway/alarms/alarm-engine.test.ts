@@ -276,6 +276,37 @@ describe('alarm engine', () => {
     await h.close();
   });
 
+  it('rules seen at ingest: a reading that repeats an active alarm has its count written with the reading\'s commit, none of its own', async () => {
+    const h = startHarness({
+      atIngest: true,
+      rules: [
+        {
+          id: 'lel-over-30',
+          severity: 'major',
+          match: { type: 'gas.reading', where: { lel: { gte: 30 } } },
+          clear: 'condition',
+        },
+      ],
+    });
+    const reading = (lel: number) =>
+      h.pipeline.ingest({ deviceId: 'gas-b1-101', type: 'gas.reading', kind: 'telemetry', severity: 'info', data: { ...normal, lel } });
+    const storedCount = () => (h.journal.db.prepare('SELECT body FROM alarms WHERE active = 1').all() as { body: string }[]).map((r) => JSON.parse(r.body).count as number);
+    const inTx: string[] = [];
+    // A later hook of the same transactions: the alarm's count there, after the engine's writes.
+    h.journal.addTxHook((batch) => inTx.push(`${batch.map((r) => r.env.type).join(' ')}: count ${storedCount().join()}`));
+    reading(40);
+    await h.settle();
+    expect(storedCount()).toEqual([1]);
+    reading(45);
+    reading(50);
+    expect(h.engine.activeAlarms()[0]?.count).toBe(3);
+    expect(storedCount()).toEqual([1]); // nothing committed on its own
+    await h.settle();
+    expect(storedCount()).toEqual([3]);
+    expect(inTx).toEqual(['gas.reading alarm.raised: count 1', 'gas.reading gas.reading: count 3']);
+    await h.close();
+  });
+
   it('escalates while unacknowledged; acknowledging stops it and records who', async () => {
     const h = startHarness({
       builtin: true,

@@ -6,6 +6,7 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import { type Alarm, alarmKey, type LifecycleResult, type Person } from '../core/alarm-types.js';
+import type { EventEnvelope } from '../core/envelope.js';
 import type { ActiveAlarms } from './active-alarms.js';
 import type { TimerHandle } from '../core/clock.js';
 import type { CountWindows } from './count-windows.js';
@@ -84,14 +85,18 @@ export class AlarmLifecycle {
     return alarm;
   }
 
-  repeat(a: Alarm, t: Trigger): void {
+  /** `cause`: the event whose match repeats the alarm, if an event did (its commit carries the write). */
+  repeat(a: Alarm, t: Trigger, cause?: EventEnvelope): void {
     const now = this.o.clock.now();
     a.count += 1;
     a.updatedAt = iso(now);
     if (!a.devices.includes(t.device.id)) a.devices.push(t.device.id);
-    // Telemetry repeats are counted silently; other repeats are reported (alarm lane).
+    // Telemetry repeats are counted silently, written with the reading's commit: a detector in alarm
+    // sends a reading a poll, and a commit of its own on the event loop would be an fsync each.
+    // Other repeats are reported (alarm lane).
     if (t.kind === 'telemetry') {
-      this.o.store.saveAlarm(this.o.store.direct, a);
+      if (cause) this.report.saveWith(cause, a);
+      else this.o.store.saveAlarm(this.o.store.direct, a);
       return;
     }
     this.report.addHistory(a, {

@@ -3,7 +3,8 @@
  * durable: a transition's state change is written inside the journal transaction that stores its
  * event (journal tx hook), so after a crash either both exist or neither. An event the pipeline
  * does not take (refused) has its state written at once. The same holds for what an event the
- * rules see starts (a count window's entry, a `for` timer): written with that event's commit, so
+ * rules see starts or changes (a count window's entry, a `for` timer, the count of an active alarm
+ * a reading repeats): written with that event's commit, so
  * the event loop never waits for a commit of its own (with `synchronous: FULL`, an fsync).
  */
 import { type Alarm, type AlarmHistoryEntry, HISTORY_LIMIT, summary } from '../core/alarm-types.js';
@@ -51,6 +52,18 @@ export class TransitionReporter {
     );
   }
 
+  /** Saves the alarm as it is now with the commit of `env`, the event that changed it. */
+  saveWith(env: EventEnvelope, a: Alarm): void {
+    this.writeWith(env, this.saved(a));
+  }
+
+  /** A write of the alarm as it is now (what changes it later is written with its own event). */
+  private saved(a: Alarm): StateWrite {
+    const body = JSON.stringify(a);
+    const snapshot = { ...a };
+    return (tx) => this.o.store.saveAlarm(tx, snapshot, body);
+  }
+
   /** Called with every committed event: its state write (if any) is done. */
   committed(env: EventEnvelope): void {
     if (this.writes.size) this.writes.delete(env.id);
@@ -72,10 +85,9 @@ export class TransitionReporter {
   ): void {
     const now = this.o.clock.now();
     a.updatedAt = iso(now);
-    const body = JSON.stringify(a);
-    const snapshot = { ...a };
+    const save = this.saved(a);
     const write: StateWrite = (tx) => {
-      this.o.store.saveAlarm(tx, snapshot, body);
+      save(tx);
       alsoWrite?.(tx);
     };
     const env = this.o.ingest({

@@ -112,7 +112,7 @@ export class RuleEvaluator {
     }
     const a = this.alarms.atKey(key);
     if (a) {
-      this.lifecycle.repeat(a, t);
+      this.lifecycle.repeat(a, t, env);
       return;
     }
     let devices = [t.device.id];
