@@ -290,7 +290,10 @@ describe('alarm engine', () => {
     });
     const reading = (lel: number) =>
       h.pipeline.ingest({ deviceId: 'gas-b1-101', type: 'gas.reading', kind: 'telemetry', severity: 'info', data: { ...normal, lel } });
-    const storedCount = () => (h.journal.db.prepare('SELECT body FROM alarms WHERE active = 1').all() as { body: string }[]).map((r) => JSON.parse(r.body).count as number);
+    const storedCount = () =>
+      (h.journal.db.prepare('SELECT body FROM alarms WHERE active = 1').all() as { body: string }[]).map(
+        (r) => (JSON.parse(r.body) as { count: number }).count,
+      );
     const inTx: string[] = [];
     // A later hook of the same transactions: the alarm's count there, after the engine's writes.
     h.journal.addTxHook((batch) => inTx.push(`${batch.map((r) => r.env.type).join(' ')}: count ${storedCount().join()}`));

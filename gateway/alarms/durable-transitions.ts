@@ -4,8 +4,8 @@
  * event (journal tx hook), so after a crash either both exist or neither. An event the pipeline
  * does not take (refused) has its state written at once. The same holds for what an event the
  * rules see starts or changes (a count window's entry, a `for` timer, the count of an active alarm
- * a reading repeats): written with that event's commit, so
- * the event loop never waits for a commit of its own (with `synchronous: FULL`, an fsync).
+ * a reading repeats): written with that event's commit, so the event loop never waits for a
+ * commit of its own (with `synchronous: FULL`, an fsync).
  */
 import { type Alarm, type AlarmHistoryEntry, HISTORY_LIMIT, summary } from '../core/alarm-types.js';
 import type { EventEnvelope, Severity } from '../core/envelope.js';
