@@ -35,7 +35,8 @@ usage:
   gateway start --config <site.yaml>     run the gateway
   gateway check-config <site.yaml>       validate a site file; exit 2 and list every problem if it is bad
   gateway events --config <site.yaml> [--since 1h|2026-11-23T08:00Z] [--device ID] [--type gas.alarm] [--limit N] [--json]
-                                         print stored events from the journal
+                                         print stored events from the journal: the newest N (default 100),
+                                         or with --since the first N from that time on
   gateway outbox --config <site.yaml> [--audit N] [--json]
                                          uplink link state, backlog per lane, oldest pending age, drain rate,
                                          evictions (and the last N platform commands) from the database
@@ -251,12 +252,10 @@ async function main(argv: string[]): Promise<number> {
         const limit = values.limit ? Number(values.limit) : 100;
         if (!Number.isInteger(limit) || limit <= 0)
           throw new UsageError(`--limit must be a positive whole number, got "${values.limit}"`);
-        const events = journal.query({
-          since: values.since ? parseSince(values.since) : undefined,
-          device: values.device,
-          type: values.type,
-          limit,
-        });
+        const since = values.since ? parseSince(values.since) : undefined;
+        // Without a time, what the installer wants is what just happened (as `tail`).
+        const found = journal.query({ since, device: values.device, type: values.type, limit: limit + 1, newest: !since });
+        const events = found.length <= limit ? found : since ? found.slice(0, limit) : found.slice(1);
         for (const e of events) {
           if (values.json) console.log(JSON.stringify(e));
           else
@@ -264,7 +263,10 @@ async function main(argv: string[]): Promise<number> {
               `${e.receivedAt}  #${e.seq}  ${e.severity.padEnd(8)} ${e.type.padEnd(22)} ${e.device.id.padEnd(20)} ${JSON.stringify(e.data)}`,
             );
         }
-        if (!values.json) console.error(`${events.length} event${events.length === 1 ? '' : 's'}`);
+        if (!values.json) {
+          const more = found.length <= limit ? '' : since ? `: the first ${limit} since ${since.toISOString()}, --limit N for more` : `: the newest ${limit}, --limit N or --since for more`;
+          console.error(`${events.length} event${events.length === 1 ? '' : 's'}${more}`);
+        }
       } finally {
         journal.close();
       }

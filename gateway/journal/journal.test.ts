@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type EventEnvelope, stampEvent } from '../core/envelope.js';
 import Database from 'better-sqlite3';
@@ -15,6 +16,8 @@ function row(seq: number, deviceId: string, type: string, receivedAt: Date): Jou
   );
   return { env, json: JSON.stringify(env) };
 }
+
+const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
 
 function open(retention = { maxAgeDays: 30, maxSizeMB: 100 }) {
   const path = join(mkdtempSync(join(tmpdir(), 'journal-')), 'j.db');
@@ -38,6 +41,10 @@ describe('journal', () => {
     ]);
     journal.append([row(3, 'a', 'gas.alarm.low', new Date(t0.getTime() + 120_000))]);
     expect(journal.query().map((e) => e.seq)).toEqual([1, 2, 3]);
+    // The first or the last that match, in seq order either way.
+    expect(journal.query({ limit: 2 }).map((e) => e.seq)).toEqual([1, 2]);
+    expect(journal.query({ limit: 2, newest: true }).map((e) => e.seq)).toEqual([2, 3]);
+    expect(journal.query({ device: 'a', limit: 1, newest: true }).map((e) => e.seq)).toEqual([3]);
     expect(journal.query({ device: 'a' }).map((e) => e.seq)).toEqual([1, 3]);
     expect(journal.query({ type: 'gas.alarm' }).map((e) => e.seq)).toEqual([2, 3]);
     expect(journal.query({ type: 'gas.alarm.low' }).map((e) => e.seq)).toEqual([3]);
@@ -180,6 +187,28 @@ describe('journal', () => {
     const again = new Journal({ path, synchronous: 'FULL', retention: { maxAgeDays: 30, maxSizeMB: 100 } });
     expect([again.count(), again.lastSeq()]).toEqual([2000, 2000]);
     await again.close();
+  });
+
+  it('`gateway events`: the newest events without --since, the first from that time with it, and says when there are more', () => {
+    const { path, journal } = open();
+    const t0 = Date.now() - 3_600_000; // an hour ago, a minute apart
+    journal.append(Array.from({ length: 60 }, (_, i) => row(i + 1, i % 2 ? 'b' : 'a', 'gas.reading', new Date(t0 + i * 60_000))));
+    journal.close();
+    const site = join(dirname(path), 'site.yaml');
+    writeFileSync(site, `site: { id: s }\ngateway: { id: g }\njournal: { path: ${path} }\n`);
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, 'events', '--config', site, ...args], { encoding: 'utf8' });
+    const events = (...args: string[]) => {
+      const r = cli('--json', ...args);
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as EventEnvelope).seq);
+    };
+    expect(events('--limit', '3')).toEqual([58, 59, 60]);
+    expect(events('--limit', '2', '--device', 'a')).toEqual([57, 59]);
+    expect(events('--limit', '3', '--since', new Date(t0 + 30 * 60_000).toISOString())).toEqual([31, 32, 33]);
+    const text = cli('--limit', '5');
+    expect(text.stdout.trim().split('\n')).toHaveLength(5);
+    expect(text.stderr).toContain('5 events: the newest 5, --limit N or --since for more');
+    expect(cli('--limit', '60').stderr).toMatch(/^60 events\n$/); // all of them: nothing more to say
   });
 
   it('a hook that throws while a batch is posted: post throws, nothing is posted', async () => {

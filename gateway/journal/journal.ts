@@ -51,10 +51,8 @@ export const PAGE_CACHE_KIB = { journal: 4_096, other: 2_048 } as const;
 /** How long a write waits for another connection's write lock (SQLite's busy timeout). */
 const BUSY_TIMEOUT_MS = 5_000;
 
-const INSERT_EVENT =
-  'INSERT INTO events (seq, id, received_at, device_id, family, type, kind, severity, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
-const SAVE_SEQ =
-  "INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+const INSERT_EVENT = 'INSERT INTO events (seq, id, received_at, device_id, family, type, kind, severity, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const SAVE_SEQ = "INSERT INTO meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
 
 /** Writes in the transaction of a batch of events (`tx`: recorded for the writer thread, or run at once). */
 export type TxHook = (rows: readonly JournalRow[], tx: TxWriter) => void;
@@ -74,7 +72,9 @@ export interface EventQuery {
   device?: string;
   type?: string;
   afterSeq?: number;
+  /** At most this many events (default 1,000): the first that match, or with `newest` the last (in seq order all the same). */
   limit?: number;
+  newest?: boolean;
 }
 
 /** An event ready to be stored: the envelope and its JSON text (serialised once). */
@@ -336,9 +336,9 @@ export class Journal {
     // `gas.alarm` also matches `gas.alarm.high`
     if (q.type) add('(type = ? OR type LIKE ?)', q.type, `${q.type}.%`);
     if (q.afterSeq !== undefined) add('seq > ?', q.afterSeq);
-    const sql = `SELECT body FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT ?`;
+    const sql = `SELECT body FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${q.newest ? 'DESC' : ''} LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, q.limit ?? 1000) as { body: string }[];
-    return rows.map((r) => JSON.parse(r.body) as EventEnvelope);
+    return (q.newest ? rows.reverse() : rows).map((r) => JSON.parse(r.body) as EventEnvelope);
   }
 
   /**
