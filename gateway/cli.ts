@@ -255,7 +255,8 @@ async function main(argv: string[]): Promise<number> {
         const since = values.since ? parseSince(values.since) : undefined;
         // Without a time, what the installer wants is what just happened (as `tail`).
         const found = journal.query({ since, device: values.device, type: values.type, limit: limit + 1, newest: !since });
-        const events = found.length <= limit ? found : since ? found.slice(0, limit) : found.slice(1);
+        const more = found.length > limit;
+        const events = !more ? found : since ? found.slice(0, limit) : found.slice(1);
         for (const e of events) {
           if (values.json) console.log(JSON.stringify(e));
           else
@@ -264,8 +265,8 @@ async function main(argv: string[]): Promise<number> {
             );
         }
         if (!values.json) {
-          const more = found.length <= limit ? '' : since ? `: the first ${limit} since ${since.toISOString()}, --limit N for more` : `: the newest ${limit}, --limit N or --since for more`;
-          console.error(`${events.length} event${events.length === 1 ? '' : 's'}${more}`);
+          const hint = !more ? '' : since ? `: the first ${limit} since ${since.toISOString()}, --limit N for more` : `: the newest ${limit}, --limit N or --since for more`;
+          console.error(`${events.length} event${events.length === 1 ? '' : 's'}${hint}`);
         }
       } finally {
         journal.close();

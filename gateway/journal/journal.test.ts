@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type EventEnvelope, stampEvent } from '../core/envelope.js';
 import Database from 'better-sqlite3';
 import { Journal, type JournalRow, PAGE_CACHE_KIB } from './journal.js';
+import { runCli } from '../testing/run-cli.js';
 import { waitFor } from '../testing/wait-for.js';
 
 function row(seq: number, deviceId: string, type: string, receivedAt: Date): JournalRow {
@@ -16,8 +16,6 @@ function row(seq: number, deviceId: string, type: string, receivedAt: Date): Jou
   );
   return { env, json: JSON.stringify(env) };
 }
-
-const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
 
 function open(retention = { maxAgeDays: 30, maxSizeMB: 100 }) {
   const path = join(mkdtempSync(join(tmpdir(), 'journal-')), 'j.db');
@@ -189,26 +187,26 @@ describe('journal', () => {
     await again.close();
   });
 
-  it('`gateway events`: the newest events without --since, the first from that time with it, and says when there are more', () => {
+  it('`gateway events`: the newest events without --since, the first from that time with it, and says when there are more', async () => {
     const { path, journal } = open();
     const t0 = Date.now() - 3_600_000; // an hour ago, a minute apart
     journal.append(Array.from({ length: 60 }, (_, i) => row(i + 1, i % 2 ? 'b' : 'a', 'gas.reading', new Date(t0 + i * 60_000))));
     journal.close();
     const site = join(dirname(path), 'site.yaml');
     writeFileSync(site, `site: { id: s }\ngateway: { id: g }\njournal: { path: ${path} }\n`);
-    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, 'events', '--config', site, ...args], { encoding: 'utf8' });
-    const events = (...args: string[]) => {
-      const r = cli('--json', ...args);
-      expect(r.status, r.stderr).toBe(0);
+    const cli = (...args: string[]) => runCli(['events', '--config', site, ...args]);
+    const events = async (...args: string[]) => {
+      const r = await cli('--json', ...args);
+      expect(r.code, r.stderr).toBe(0);
       return r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as EventEnvelope).seq);
     };
-    expect(events('--limit', '3')).toEqual([58, 59, 60]);
-    expect(events('--limit', '2', '--device', 'a')).toEqual([57, 59]);
-    expect(events('--limit', '3', '--since', new Date(t0 + 30 * 60_000).toISOString())).toEqual([31, 32, 33]);
-    const text = cli('--limit', '5');
+    expect(await events('--limit', '3')).toEqual([58, 59, 60]);
+    expect(await events('--limit', '2', '--device', 'a')).toEqual([57, 59]);
+    expect(await events('--limit', '3', '--since', new Date(t0 + 30 * 60_000).toISOString())).toEqual([31, 32, 33]);
+    const text = await cli('--limit', '5');
     expect(text.stdout.trim().split('\n')).toHaveLength(5);
     expect(text.stderr).toContain('5 events: the newest 5, --limit N or --since for more');
-    expect(cli('--limit', '60').stderr).toMatch(/^60 events\n$/); // all of them: nothing more to say
+    expect((await cli('--limit', '60')).stderr).toMatch(/^60 events\n$/); // all of them: nothing more to say
   });
 
   it('a hook that throws while a batch is posted: post throws, nothing is posted', async () => {

@@ -10,7 +10,7 @@ import { createLogger } from '../core/logger.js';
 import { type Gateway, startGateway } from '../gateway.js';
 import { Journal } from '../journal/journal.js';
 import { SCHEMA_VERSION, schemaVersion } from '../journal/migrations.js';
-import { runCli } from './testing/run-cli.js';
+import { runCli } from '../testing/run-cli.js';
 
 const RELEASE_0 = new URL('../journal/testing/release-0.db', import.meta.url).pathname;
 let gw: Gateway | undefined;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import writeXlsxFile from 'write-excel-file/node';
 import { loadConfig } from '../../config/load.js';
-import { runCli } from './testing/run-cli.js';
+import { runCli } from '../testing/run-cli.js';
 import { siteFileText } from './init.js';
 
 const HEADER = ['id', 'family', 'building', 'zone', 'address', 'model', 'line'];

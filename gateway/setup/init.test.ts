@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.js';
 import { verifyPasswordAsync } from '../auth/password.js';
-import { runCli } from './testing/run-cli.js';
+import { runCli } from '../testing/run-cli.js';
 
 describe('gateway init', () => {
   it('writes a commented site file from flags, passwords from stdin as hashes, that check-config accepts', async () => {
